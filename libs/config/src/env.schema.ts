@@ -1,0 +1,172 @@
+/**
+ * Every environment variable Gatehouse reads, declared once: how it is parsed, its default and what it
+ * means. `load-config.ts` validates against this table and the README configuration table is rendered
+ * from it (`npm run config:table`), so the docs cannot drift from the code.
+ */
+export interface EnvVariable<T> {
+  /** What a valid value looks like; printed when the variable is rejected (never the value itself). */
+  readonly expectation: string;
+  readonly description: string;
+  /** The raw default, as it would be written in the environment. */
+  readonly default?: string;
+  readonly parse: (raw: string) => T | undefined;
+}
+
+function variable<T>(spec: EnvVariable<T>): EnvVariable<T> {
+  return spec;
+}
+
+const integer = (min: number, max: number) => (raw: string) => {
+  if (!/^\d+$/.test(raw)) {
+    return undefined;
+  }
+  const value = Number(raw);
+  return value >= min && value <= max ? value : undefined;
+};
+
+const port = integer(1, 65535);
+
+const boolean = (raw: string) =>
+  ({ true: true, '1': true, false: false, '0': false })[raw.toLowerCase()];
+
+const oneOf =
+  <T extends string>(...values: T[]) =>
+  (raw: string): T | undefined =>
+    values.find((value) => value === raw);
+
+function parseUrl(raw: string, protocols: string[]): URL | undefined {
+  try {
+    const url = new URL(raw);
+    return protocols.includes(url.protocol) ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An origin is scheme://host[:port] with nothing after it (RFC 6454). */
+function parseOrigin(raw: string): string | undefined {
+  const url = parseUrl(raw, ['http:', 'https:']);
+  return url && url.origin === raw.replace(/\/$/, '') ? url.origin : undefined;
+}
+
+function parseList<T>(raw: string, item: (entry: string) => T | undefined): T[] | undefined {
+  const entries = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  const parsed = entries.map(item);
+  return parsed.every((value) => value !== undefined) ? parsed : undefined;
+}
+
+const nonEmpty = (raw: string) => (raw.trim() ? raw.trim() : undefined);
+
+export const envSchema = {
+  NODE_ENV: variable({
+    expectation: 'one of development, production, test',
+    description: 'Run mode. `production` requires `DATABASE_URL` (no embedded database).',
+    default: 'development',
+    parse: oneOf('development', 'production', 'test'),
+  }),
+  DATABASE_URL: variable({
+    expectation: 'a postgres:// or postgresql:// URL',
+    description:
+      'PostgreSQL connection URL. Unset: `npm start` runs an embedded PostgreSQL with its data under `DATA_DIR`.',
+    parse: (raw) => parseUrl(raw, ['postgres:', 'postgresql:'])?.href,
+  }),
+  DATABASE_POOL_SIZE: variable({
+    expectation: 'an integer from 1 to 200',
+    description: 'Maximum PostgreSQL connections per app instance.',
+    default: '10',
+    parse: integer(1, 200),
+  }),
+  DATABASE_CONNECT_TIMEOUT_MS: variable({
+    expectation: 'an integer from 100 to 60000',
+    description:
+      'How long a request waits for a database connection before it answers 503 `DATABASE_UNAVAILABLE`.',
+    default: '3000',
+    parse: integer(100, 60_000),
+  }),
+  DATA_DIR: variable({
+    expectation: 'a directory path',
+    description: 'Where the embedded PostgreSQL (and generated development secrets) live.',
+    default: '.gatehouse',
+    parse: nonEmpty,
+  }),
+  MIGRATIONS_RUN: variable({
+    expectation: 'true or false',
+    description: 'Apply pending migrations when an app starts (serialised by an advisory lock).',
+    default: 'true',
+    parse: boolean,
+  }),
+  AUTH_API_PORT: variable({
+    expectation: 'an integer port from 1 to 65535',
+    description: 'HTTP port of auth-api.',
+    default: '3000',
+    parse: port,
+  }),
+  ADMIN_API_PORT: variable({
+    expectation: 'an integer port from 1 to 65535',
+    description: 'HTTP port of admin-api.',
+    default: '3001',
+    parse: port,
+  }),
+  HOST: variable({
+    expectation: 'an interface address such as 127.0.0.1 or 0.0.0.0',
+    description: 'Address the apps listen on.',
+    default: '127.0.0.1',
+    parse: nonEmpty,
+  }),
+  ISSUER: variable({
+    expectation: 'an http(s) URL without query or fragment',
+    description:
+      'Public base URL of auth-api: the `iss` of its tokens. An https issuer switches the session cookie to the `__Host-` prefix.',
+    default: 'http://localhost:3000',
+    parse: (raw) => {
+      const url = parseUrl(raw, ['http:', 'https:']);
+      return url && !url.search && !url.hash ? url.href.replace(/\/$/, '') : undefined;
+    },
+  }),
+  TRUSTED_ORIGINS: variable({
+    expectation: 'a comma-separated list of origins such as https://app.example.com',
+    description:
+      'Browser origins allowed to make credentialed CORS calls and cookie-authenticated writes.',
+    default: 'http://localhost:3000,http://localhost:3001',
+    parse: (raw) => parseList(raw, parseOrigin),
+  }),
+  REDIS_URL: variable({
+    expectation: 'a redis:// or rediss:// URL',
+    description:
+      'Optional Redis: shared rate-limit counters, session cache and revocation pub/sub across instances.',
+    parse: (raw) => parseUrl(raw, ['redis:', 'rediss:'])?.href,
+  }),
+  LOG_LEVEL: variable({
+    expectation: 'one of fatal, error, warn, info, debug, trace, silent',
+    description: 'Minimum level of the structured (JSON) logs.',
+    default: 'info',
+    parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+  }),
+  HTTP_BODY_LIMIT_BYTES: variable({
+    expectation: 'an integer from 1024 to 10485760',
+    description: 'Largest request body accepted; larger bodies get 413 `PAYLOAD_TOO_LARGE`.',
+    default: '65536',
+    parse: integer(1024, 10 * 1024 * 1024),
+  }),
+  ADMIN_EMAIL: variable({
+    expectation: 'an email address',
+    description:
+      'Bootstrap operator: created with the `admin` role at start when no user has that role. Needs `ADMIN_PASSWORD`.',
+    parse: (raw) => (/^[^\s@]+@[^\s@]+$/.test(raw.trim()) ? raw.trim() : undefined),
+  }),
+  ADMIN_PASSWORD: variable({
+    expectation: 'a password of 8 to 128 characters',
+    description:
+      'Password of the bootstrap operator. Unset with the embedded database: `npm start` generates one into `DATA_DIR`.',
+    parse: (raw) => ([...raw].length >= 8 && [...raw].length <= 128 ? raw : undefined),
+  }),
+} as const;
+
+export type EnvName = keyof typeof envSchema;
+
+export type Env = {
+  [Name in EnvName]: (typeof envSchema)[Name] extends EnvVariable<infer T> ? T : never;
+};

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+
+import { ConfigError, loadConfig } from './load-config.js';
+
+function problemsOf(env: Record<string, string>): readonly string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      return error.problems;
+    }
+    throw error;
+  }
+  return [];
+}
+
+describe(loadConfig.name, () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.authApi.port).toBe(3000);
+    expect(config.adminApi.port).toBe(3001);
+    expect(config.database.url).toBeUndefined();
+    expect(config.dataDir).toBe('.gatehouse');
+    expect(config.issuer).toBe('http://localhost:3000');
+    expect(config.trustedOrigins).toEqual(['http://localhost:3000', 'http://localhost:3001']);
+    expect(config.database.migrationsRun).toBe(true);
+    expect(config.bootstrapOperator).toBeUndefined();
+  });
+
+  it('returns a frozen object', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.database)).toBe(true);
+    expect(Object.isFrozen(config.trustedOrigins)).toBe(true);
+  });
+
+  it('names the variable and the expectation, never the value', () => {
+    const problems = problemsOf({ AUTH_API_PORT: 'abc', DATABASE_URL: 'mysql://secret@db' });
+    expect(problems).toEqual([
+      'DATABASE_URL: expected a postgres:// or postgresql:// URL',
+      'AUTH_API_PORT: expected an integer port from 1 to 65535',
+    ]);
+    expect(problems.join()).not.toContain('secret');
+  });
+
+  it.each([
+    ['AUTH_API_PORT', '70000'],
+    ['ADMIN_API_PORT', '-1'],
+    ['LOG_LEVEL', 'verbose'],
+    ['MIGRATIONS_RUN', 'maybe'],
+    ['ISSUER', 'ftp://example.com'],
+    ['ISSUER', 'https://example.com/?a=b'],
+    ['TRUSTED_ORIGINS', 'https://app.example.com/path'],
+    ['REDIS_URL', 'http://localhost:6379'],
+    ['HTTP_BODY_LIMIT_BYTES', '10'],
+  ])('rejects %s=%s', (name, value) => {
+    expect(problemsOf({ [name]: value })).toEqual([
+      expect.stringMatching(new RegExp(`^${name}: expected`)),
+    ]);
+  });
+
+  it('parses lists of origins and trims a trailing slash', () => {
+    const config = loadConfig({ TRUSTED_ORIGINS: 'https://a.example.com/, http://localhost:8080' });
+    expect(config.trustedOrigins).toEqual(['https://a.example.com', 'http://localhost:8080']);
+  });
+
+  it('needs ADMIN_EMAIL and ADMIN_PASSWORD together', () => {
+    expect(problemsOf({ ADMIN_EMAIL: 'ops@example.com' })).toEqual([
+      'ADMIN_EMAIL and ADMIN_PASSWORD: expected both to be set, or neither',
+    ]);
+    const config = loadConfig({
+      ADMIN_EMAIL: 'ops@example.com',
+      ADMIN_PASSWORD: 'long enough pass',
+    });
+    expect(config.bootstrapOperator).toEqual({
+      email: 'ops@example.com',
+      password: 'long enough pass',
+    });
+  });
+
+  it('refuses the embedded database in production', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+      expect.stringMatching(/^DATABASE_URL: expected a PostgreSQL URL in production/),
+    ]);
+  });
+
+  it('refuses the same port for both apps', () => {
+    expect(problemsOf({ AUTH_API_PORT: '4000', ADMIN_API_PORT: '4000' })).toEqual([
+      'ADMIN_API_PORT: expected a port different from AUTH_API_PORT',
+    ]);
+  });
+});

@@ -1,0 +1,118 @@
+import { type Env, type EnvName, envSchema } from './env.schema.js';
+
+export interface GatehouseConfig {
+  readonly environment: Env['NODE_ENV'];
+  readonly database: {
+    /** Undefined means "start or use the embedded PostgreSQL". */
+    readonly url: string | undefined;
+    readonly poolSize: number;
+    readonly connectTimeoutMs: number;
+    readonly migrationsRun: boolean;
+  };
+  readonly dataDir: string;
+  readonly host: string;
+  readonly authApi: { readonly port: number };
+  readonly adminApi: { readonly port: number };
+  readonly issuer: string;
+  readonly trustedOrigins: readonly string[];
+  readonly redisUrl: string | undefined;
+  readonly logLevel: Env['LOG_LEVEL'];
+  readonly http: { readonly bodyLimitBytes: number };
+  readonly bootstrapOperator: { readonly email: string; readonly password: string } | undefined;
+}
+
+/** Raised when the environment is invalid; the message names every variable and what it expects. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type RawEnv = Readonly<Record<string, string | undefined>>;
+
+function parseEnv(raw: RawEnv): { env: Partial<Env>; problems: string[] } {
+  const env: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, spec] of Object.entries(envSchema) as [
+    EnvName,
+    (typeof envSchema)[EnvName],
+  ][]) {
+    const given = raw[name];
+    const text = given === undefined || given === '' ? spec.default : given;
+    if (text === undefined) {
+      continue;
+    }
+    const value = spec.parse(text);
+    if (value === undefined) {
+      problems.push(`${name}: expected ${spec.expectation}`);
+    } else {
+      env[name] = value;
+    }
+  }
+  return { env: env, problems };
+}
+
+function crossCheck(env: Partial<Env>): string[] {
+  const problems: string[] = [];
+  if ((env.ADMIN_EMAIL === undefined) !== (env.ADMIN_PASSWORD === undefined)) {
+    problems.push('ADMIN_EMAIL and ADMIN_PASSWORD: expected both to be set, or neither');
+  }
+  if (env.NODE_ENV === 'production' && env.DATABASE_URL === undefined) {
+    problems.push(
+      'DATABASE_URL: expected a PostgreSQL URL in production (the embedded database is for development)',
+    );
+  }
+  if (env.AUTH_API_PORT !== undefined && env.AUTH_API_PORT === env.ADMIN_API_PORT) {
+    problems.push('ADMIN_API_PORT: expected a port different from AUTH_API_PORT');
+  }
+  return problems;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    Object.values(value).forEach(deepFreeze);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Reads the environment once into a typed, frozen configuration. Fails fast with every invalid variable
+ * named, never echoing the offending value (it may be a secret).
+ */
+export function loadConfig(raw: RawEnv = process.env): GatehouseConfig {
+  const { env, problems } = parseEnv(raw);
+  problems.push(...crossCheck(env));
+  if (problems.length > 0) {
+    throw new ConfigError(problems);
+  }
+  const valid = env as Env;
+  return deepFreeze({
+    environment: valid.NODE_ENV,
+    database: {
+      url: valid.DATABASE_URL,
+      poolSize: valid.DATABASE_POOL_SIZE,
+      connectTimeoutMs: valid.DATABASE_CONNECT_TIMEOUT_MS,
+      migrationsRun: valid.MIGRATIONS_RUN,
+    },
+    dataDir: valid.DATA_DIR,
+    host: valid.HOST,
+    authApi: { port: valid.AUTH_API_PORT },
+    adminApi: { port: valid.ADMIN_API_PORT },
+    issuer: valid.ISSUER,
+    trustedOrigins: valid.TRUSTED_ORIGINS,
+    redisUrl: valid.REDIS_URL,
+    logLevel: valid.LOG_LEVEL,
+    http: { bodyLimitBytes: valid.HTTP_BODY_LIMIT_BYTES },
+    bootstrapOperator:
+      valid.ADMIN_EMAIL && valid.ADMIN_PASSWORD
+        ? { email: valid.ADMIN_EMAIL, password: valid.ADMIN_PASSWORD }
+        : undefined,
+  });
+}
+
+/** The environment for a child process: this one's, plus overrides (the launcher's embedded URL…). */
+export function childEnvironment(overrides: Readonly<Record<string, string>>): NodeJS.ProcessEnv {
+  return { ...process.env, ...overrides };
+}
