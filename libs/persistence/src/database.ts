@@ -1,0 +1,45 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+
+import { AuditEventRepository } from './repositories/audit-event.repository.js';
+import { UserRepository } from './repositories/user.repository.js';
+
+/** The repositories, all bound to one EntityManager (the pool, or one transaction). */
+export interface Repositories {
+  readonly users: UserRepository;
+  readonly auditEvents: AuditEventRepository;
+}
+
+function repositoriesFor(manager: EntityManager): Repositories {
+  return {
+    users: new UserRepository(manager),
+    auditEvents: new AuditEventRepository(manager),
+  };
+}
+
+/**
+ * The services' only door to PostgreSQL: repositories on the pool for single statements, and
+ * `transaction()` for a unit of work that must land whole or not at all.
+ */
+@Injectable()
+export class Database implements Repositories {
+  readonly users: UserRepository;
+  readonly auditEvents: AuditEventRepository;
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    ({ users: this.users, auditEvents: this.auditEvents } = repositoriesFor(dataSource.manager));
+  }
+
+  transaction<T>(work: (repositories: Repositories) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction((manager) => work(repositoriesFor(manager)));
+  }
+
+  /** Serialises a unit of work across every process (e.g. bootstrap of the first operator). */
+  exclusively<T>(lockName: string, work: (repositories: Repositories) => Promise<T>): Promise<T> {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [lockName]);
+      return work(repositoriesFor(manager));
+    });
+  }
+}

@@ -1,0 +1,34 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+
+/** An OAuth 2.0 client (RFC 6749 §2): confidential with a hashed secret, or public with none. */
+@Entity('clients')
+export class Client {
+  /** The `client_id` on the wire. */
+  @PrimaryColumn({ type: 'varchar', length: 128, primaryKeyConstraintName: 'clients_pkey' })
+  id!: string;
+
+  @Column({ type: 'varchar', length: 200 })
+  name!: string;
+
+  /** SHA-256 of the client secret; null for public clients. */
+  @Column({ type: 'bytea', nullable: true })
+  secretHash!: Buffer | null;
+
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  grantTypes!: string[];
+
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  redirectUris!: string[];
+
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  scopes!: string[];
+
+  @Column({ type: 'boolean', default: false })
+  firstParty!: boolean;
+
+  @CreateDateColumn({ type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ type: 'timestamptz' })
+  updatedAt!: Date;
+}

@@ -1,0 +1,16 @@
+export { AuditEvent } from './entities/audit-event.entity.js';
+export { Client } from './entities/client.entity.js';
+export { RefreshToken } from './entities/refresh-token.entity.js';
+export { Revocation } from './entities/revocation.entity.js';
+export { Session, type SessionKind } from './entities/session.entity.js';
+export { SigningKey, type SigningKeyStatus } from './entities/signing-key.entity.js';
+export { User } from './entities/user.entity.js';
+export { type DatabaseOptions, dataSourceOptions, entities } from './data-source-options.js';
+export { Database, type Repositories } from './database.js';
+export { isDatabaseUnavailableError } from './database-errors.js';
+export { type EmbeddedDatabase, startEmbeddedPostgres } from './embedded/embedded-postgres.js';
+export { migrateDatabase, revertLastMigration } from './migrate-database.js';
+export { migrations } from './migrations/index.js';
+export { PersistenceModule, type PersistenceOptions } from './persistence.module.js';
+export type { NewAuditEvent } from './repositories/audit-event.repository.js';
+export type { NewUser } from './repositories/user.repository.js';

@@ -1,0 +1,24 @@
+import type { DataSource, Migration } from 'typeorm';
+
+/** Arbitrary constant shared by every Gatehouse process: "the schema migration lock". */
+const MIGRATION_LOCK_KEY = 0x6761_7465; // "gate"
+
+/**
+ * Applies pending migrations in one transaction while holding a PostgreSQL advisory lock, so several
+ * apps (or replicas) starting at once migrate exactly once and the others wait, then find nothing to do.
+ */
+export async function migrateDatabase(dataSource: DataSource): Promise<Migration[]> {
+  const lock = dataSource.createQueryRunner();
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    return await dataSource.runMigrations({ transaction: 'all' });
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await lock.release();
+  }
+}
+
+export async function revertLastMigration(dataSource: DataSource): Promise<void> {
+  await dataSource.undoLastMigration({ transaction: 'all' });
+}

@@ -1,0 +1,50 @@
+import type { EntityManager } from 'typeorm';
+
+import { User } from '../entities/user.entity.js';
+
+const USER_COLUMNS = `id, email, password_hash AS "passwordHash", roles, disabled_at AS "disabledAt",
+  created_at AS "createdAt"`;
+
+export interface NewUser {
+  readonly email: string;
+  readonly passwordHash: string;
+  readonly roles?: readonly string[];
+}
+
+export class UserRepository {
+  constructor(private readonly manager: EntityManager) {}
+
+  /** Inserts the user unless the (normalised) email is taken; returns null when it is. */
+  async createUnlessEmailTaken(user: NewUser): Promise<User | null> {
+    const rows: Partial<User>[] = await this.manager.query(
+      `INSERT INTO users (email, password_hash, roles) VALUES ($1, $2, $3)
+       ON CONFLICT ON CONSTRAINT users_email_key DO NOTHING
+       RETURNING ${USER_COLUMNS}`,
+      [user.email, user.passwordHash, user.roles ?? []],
+    );
+    return rows[0] ? this.manager.create(User, rows[0]) : null;
+  }
+
+  findById(id: string): Promise<User | null> {
+    return this.manager.findOneBy(User, { id });
+  }
+
+  findByEmail(email: string): Promise<User | null> {
+    return this.manager.findOneBy(User, { email });
+  }
+
+  async existsWithRole(role: string): Promise<boolean> {
+    const rows: unknown[] = await this.manager.query(
+      'SELECT 1 FROM users WHERE $1 = ANY(roles) LIMIT 1',
+      [role],
+    );
+    return rows.length > 0;
+  }
+
+  async addRole(id: string, role: string): Promise<void> {
+    await this.manager.query(
+      'UPDATE users SET roles = array_append(roles, $2) WHERE id = $1 AND NOT ($2 = ANY(roles))',
+      [id, role],
+    );
+  }
+}

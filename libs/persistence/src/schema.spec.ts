@@ -1,0 +1,108 @@
+import pg from 'pg';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { inject } from 'vitest';
+
+import { dataSourceOptions } from './data-source-options.js';
+import { migrateDatabase } from './migrate-database.js';
+
+const TABLES = [
+  'audit_events',
+  'clients',
+  'migrations',
+  'refresh_tokens',
+  'revocations',
+  'sessions',
+  'signing_keys',
+  'users',
+];
+
+async function createEmptyDatabase(): Promise<string> {
+  const adminUrl = inject('adminUrl');
+  const name = `${inject('runPrefix')}_schema_${Math.random().toString(36).slice(2, 8)}`;
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  await client.query(`CREATE DATABASE "${name}"`).finally(() => client.end());
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.href;
+}
+
+const open = (url: string) => new DataSource(dataSourceOptions({ url, poolSize: 4 })).initialize();
+
+describe('schema migrations', () => {
+  let url: string;
+  let dataSource: DataSource;
+
+  beforeAll(async () => {
+    url = await createEmptyDatabase();
+    dataSource = await open(url);
+  });
+  afterAll(() => dataSource.destroy());
+
+  it('migrate an empty database once even when several processes start together', async () => {
+    const others = await Promise.all([open(url), open(url)]);
+    try {
+      const applied = await Promise.all(
+        [dataSource, ...others].map((source) => migrateDatabase(source)),
+      );
+      expect(applied.map((migrations) => migrations.length).sort()).toEqual([0, 0, 1]);
+    } finally {
+      await Promise.all(others.map((source) => source.destroy()));
+    }
+  });
+
+  it('create every table of the design', async () => {
+    const rows: { table_name: string }[] = await dataSource.query(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`,
+    );
+    expect(rows.map((row) => row.table_name)).toEqual(TABLES);
+  });
+
+  it('find nothing to do the second time', async () => {
+    expect(await migrateDatabase(dataSource)).toEqual([]);
+  });
+
+  it('match the entities exactly (no drift between entities and migrations)', async () => {
+    const pending = await dataSource.driver.createSchemaBuilder().log();
+    expect(pending.upQueries.map((query) => query.query)).toEqual([]);
+  });
+
+  it('name the indexes the hot paths rely on', async () => {
+    const rows: { indexname: string }[] = await dataSource.query(
+      `SELECT indexname FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname`,
+    );
+    expect(rows.map((row) => row.indexname)).toEqual(
+      expect.arrayContaining([
+        'sessions_token_hash_key',
+        'sessions_user_id_created_at_idx',
+        'sessions_created_at_id_idx',
+        'refresh_tokens_token_hash_key',
+        'revocations_until_idx',
+        'users_email_key',
+        'audit_events_at_id_idx',
+      ]),
+    );
+  });
+
+  it('keep the audit log append-only', async () => {
+    await dataSource.query(
+      `INSERT INTO audit_events (actor, action) VALUES ('system', 'test.append')`,
+    );
+    await expect(
+      dataSource.query(`UPDATE audit_events SET actor = 'someone else'`),
+    ).rejects.toThrow('audit_events is append-only');
+    await expect(dataSource.query(`DELETE FROM audit_events`)).rejects.toThrow(
+      'audit_events is append-only',
+    );
+  });
+
+  it('refuse an email that is not lower-case', async () => {
+    await expect(
+      dataSource.query(
+        `INSERT INTO users (email, password_hash) VALUES ('Mixed@Example.com', 'x')`,
+      ),
+    ).rejects.toThrow('users_email_lowercase_check');
+  });
+});
