@@ -1,0 +1,102 @@
+import { Injectable } from '@nestjs/common';
+import { Database, type Repositories, type User } from '@gatehouse/persistence';
+
+import { AuditService } from '../audit/audit.service.js';
+import {
+  BootstrapOperatorConflictError,
+  EmailTakenError,
+  ValidationFailedError,
+} from '../identity.errors.js';
+import { normalizeEmail } from './email.js';
+import { PasswordHasher } from './password-hasher.js';
+import { passwordProblems } from './password-policy.js';
+
+export interface Registration {
+  readonly email: string;
+  readonly password: string;
+  readonly ip?: string | null;
+}
+
+export const ADMIN_ROLE = 'admin';
+
+@Injectable()
+export class UserService {
+  constructor(
+    private readonly database: Database,
+    private readonly passwords: PasswordHasher,
+    private readonly audit: AuditService,
+  ) {}
+
+  async register({ email, password, ip }: Registration): Promise<User> {
+    const normalized = normalizeEmail(email);
+    this.assertAcceptablePassword(password, normalized);
+    const passwordHash = await this.passwords.hash(password);
+    return this.database.transaction(async (repositories) => {
+      const user = await repositories.users.createUnlessEmailTaken({
+        email: normalized,
+        passwordHash,
+      });
+      if (!user) {
+        throw new EmailTakenError();
+      }
+      await this.audit.record(repositories, {
+        actor: `user:${user.id}`,
+        action: 'user.registered',
+        subject: `user:${user.id}`,
+        ip,
+      });
+      return user;
+    });
+  }
+
+  /**
+   * Makes sure an operator exists: when no user has the admin role, the given account gets it (created
+   * if needed). Serialised across processes, so apps starting together bootstrap once.
+   * Returns the operator it created or promoted, or null when an admin already existed.
+   */
+  async ensureBootstrapOperator(email: string, password: string): Promise<User | null> {
+    const normalized = normalizeEmail(email);
+    const passwordHash = await this.passwords.hash(password);
+    return this.database.exclusively('gatehouse:bootstrap-operator', async (repositories) => {
+      if (await repositories.users.existsWithRole(ADMIN_ROLE)) {
+        return null;
+      }
+      const operator =
+        (await repositories.users.createUnlessEmailTaken({
+          email: normalized,
+          passwordHash,
+          roles: [ADMIN_ROLE],
+        })) ?? (await this.existingAccountOf(repositories, normalized, password));
+      await repositories.users.addRole(operator.id, ADMIN_ROLE);
+      await this.audit.record(repositories, {
+        actor: 'system',
+        action: 'operator.bootstrapped',
+        subject: `user:${operator.id}`,
+      });
+      return operator;
+    });
+  }
+
+  /**
+   * An account registered under ADMIN_EMAIL before the operator was bootstrapped is promoted only if it
+   * knows ADMIN_PASSWORD: otherwise whoever registered that address first would become an admin.
+   */
+  private async existingAccountOf(
+    repositories: Repositories,
+    email: string,
+    password: string,
+  ): Promise<User> {
+    const existing = await repositories.users.findByEmail(email);
+    if (!existing || !(await this.passwords.verify(existing.passwordHash, password))) {
+      throw new BootstrapOperatorConflictError();
+    }
+    return existing;
+  }
+
+  private assertAcceptablePassword(password: string, email: string): void {
+    const problems = passwordProblems(password, [email]);
+    if (problems.length > 0) {
+      throw new ValidationFailedError([{ field: 'password', messages: problems }]);
+    }
+  }
+}
