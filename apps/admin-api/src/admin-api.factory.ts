@@ -1,0 +1,18 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { GatehouseConfig } from '@gatehouse/config';
+import { type ApiDescription, createHttpApp } from '@gatehouse/http';
+
+import { AdminApiModule, type AppOptions } from './admin-api.module.js';
+
+export const ADMIN_API_DESCRIPTION: ApiDescription = {
+  title: 'Gatehouse admin-api',
+  description:
+    'Operators: sessions, forced revocation, users, clients, signing keys, audit log. Errors use `{statusCode, error, message}` with the stable codes listed in the README.',
+};
+
+export function createAdminApi(
+  config: GatehouseConfig,
+  options: AppOptions = {},
+): Promise<NestFastifyApplication> {
+  return createHttpApp(AdminApiModule.forRoot(config, options), config, ADMIN_API_DESCRIPTION);
+}

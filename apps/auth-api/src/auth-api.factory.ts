@@ -1,0 +1,18 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { GatehouseConfig } from '@gatehouse/config';
+import { type ApiDescription, createHttpApp } from '@gatehouse/http';
+
+import { AuthApiModule, type AppOptions } from './auth-api.module.js';
+
+export const AUTH_API_DESCRIPTION: ApiDescription = {
+  title: 'Gatehouse auth-api',
+  description:
+    'Users and clients: registration, cookie sessions, OAuth 2.0 tokens. Errors outside /oauth use `{statusCode, error, message}` with the stable codes listed in the README.',
+};
+
+export function createAuthApi(
+  config: GatehouseConfig,
+  options: AppOptions = {},
+): Promise<NestFastifyApplication> {
+  return createHttpApp(AuthApiModule.forRoot(config, options), config, AUTH_API_DESCRIPTION);
+}

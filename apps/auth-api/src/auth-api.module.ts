@@ -1,0 +1,18 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import type { GatehouseConfig } from '@gatehouse/config';
+import { HttpPlatformModule, type HttpPlatformOptions } from '@gatehouse/http';
+
+import { AccountModule } from './account/account.module.js';
+
+/** Embedding options (tests pass a log destination). */
+export type AppOptions = Pick<HttpPlatformOptions, 'logDestination'>;
+
+@Module({})
+export class AuthApiModule {
+  static forRoot(config: GatehouseConfig, options: AppOptions = {}): DynamicModule {
+    return {
+      module: AuthApiModule,
+      imports: [HttpPlatformModule.forRoot({ ...options, config, app: 'auth-api' }), AccountModule],
+    };
+  }
+}

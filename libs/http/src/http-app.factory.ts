@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+
+import fastifyCookie from '@fastify/cookie';
+import fastifyHelmet from '@fastify/helmet';
+import type { DynamicModule, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { GatehouseConfig } from '@gatehouse/config';
+import { Logger } from 'nestjs-pino';
+
+import { type ApiDescription, setUpSwagger } from './swagger.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** Honours a well-formed incoming X-Request-Id (from a proxy) so one id follows the request across hops. */
+function requestIdOf(request: IncomingMessage): string {
+  const incoming = request.headers['x-request-id'];
+  const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  // pino-http (nestjs-pino) reads the id from the raw request.
+  (request as IncomingMessage & { id?: string }).id = id;
+  return id;
+}
+
+/**
+ * Builds a Gatehouse app on Fastify with the plugins and conventions of both apps. `main.ts` and the
+ * e2e tests go through this same function, so tests see exactly what production serves.
+ */
+export async function createHttpApp(
+  rootModule: Type | DynamicModule,
+  config: GatehouseConfig,
+  api: ApiDescription,
+): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.http.bodyLimitBytes,
+    genReqId: requestIdOf,
+    // Fastify's own logger stays off: nestjs-pino logs requests.
+    logger: false,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, {
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(Logger));
+  await app.register(fastifyCookie);
+  await app.register(fastifyHelmet, {
+    // Swagger UI is served from 'self'; its inline styles need 'unsafe-inline' for style-src only.
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        frameAncestors: ["'none'"],
+        // TLS is usually terminated in front of the app; upgrading would break plain-http development.
+        upgradeInsecureRequests: null,
+      },
+    },
+  });
+  app.enableCors({ origin: [...config.trustedOrigins], credentials: true });
+  const fastify = app.getHttpAdapter().getInstance();
+  // JSON (and, for OAuth, form) bodies only: anything else is 415 rather than a string to validate.
+  fastify.removeContentTypeParser('text/plain');
+  fastify.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+    // Auth responses carry personal data or credentials: nothing is cacheable unless a route says so.
+    if (!reply.hasHeader('cache-control')) {
+      void reply.header('cache-control', 'no-store');
+    }
+  });
+  setUpSwagger(app, api);
+  return app;
+}

@@ -1,0 +1,56 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import { ConfigModule, type GatehouseConfig } from '@gatehouse/config';
+import { PersistenceModule } from '@gatehouse/persistence';
+import { LoggerModule } from 'nestjs-pino';
+import type { DestinationStream } from 'pino';
+
+import { HealthController } from './health/health.controller.js';
+import { loggerParams } from './logging.js';
+import { RestErrorFilter } from './rest-error.filter.js';
+import { createValidationPipe } from './validation.pipe.js';
+
+export interface HttpPlatformOptions {
+  readonly config: GatehouseConfig;
+  /** Appears in logs and in pg_stat_activity. */
+  readonly app: string;
+  /** Where logs go (stdout by default). */
+  readonly logDestination?: DestinationStream;
+}
+
+/**
+ * Everything both Gatehouse apps share below their features: configuration, logging, the database,
+ * health checks, the global validation pipe and the REST error filter.
+ */
+@Module({})
+export class HttpPlatformModule {
+  static forRoot({ config, app, logDestination }: HttpPlatformOptions): DynamicModule {
+    const url = config.database.url;
+    if (!url) {
+      throw new Error('DATABASE_URL is not set and no embedded database was started for this app.');
+    }
+    return {
+      module: HttpPlatformModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot(loggerParams(config, app, logDestination)),
+        PersistenceModule.forRootAsync({
+          useFactory: () => ({
+            url,
+            poolSize: config.database.poolSize,
+            connectTimeoutMs: config.database.connectTimeoutMs,
+            migrationsRun: config.database.migrationsRun,
+            applicationName: `gatehouse-${app}`,
+          }),
+        }),
+        TerminusModule,
+      ],
+      controllers: [HealthController],
+      providers: [
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+        { provide: APP_FILTER, useClass: RestErrorFilter },
+      ],
+    };
+  }
+}

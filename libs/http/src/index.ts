@@ -1,0 +1,13 @@
+export { resolveDatabase, type ResolvedDatabase } from './database-url.js';
+export { type ErrorBody, renderError } from './error-body.js';
+export { ErrorResponseDto } from './error-response.dto.js';
+export { createHttpApp } from './http-app.factory.js';
+export { HttpPlatformModule, type HttpPlatformOptions } from './http-platform.module.js';
+export { type AppEntry, loadConfigOrExit, serve } from './serve.js';
+export {
+  type ApiDescription,
+  BEARER_SCHEME,
+  buildOpenApiDocument,
+  COOKIE_SCHEME,
+} from './swagger.js';
+export { createValidationPipe } from './validation.pipe.js';

@@ -1,0 +1,23 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+import { renderError } from './error-body.js';
+
+/** The one REST error filter of both apps, registered as APP_FILTER. */
+@Catch()
+export class RestErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('RestErrorFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const { body, headers, unexpected } = renderError(exception, String(request.id));
+    if (unexpected) {
+      this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    } else if (body.statusCode >= 500) {
+      this.logger.warn(`${body.error}: ${exception instanceof Error ? exception.message : ''}`);
+    }
+    void reply.status(body.statusCode).headers(headers).send(body);
+  }
+}

@@ -1,0 +1,50 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { ConfigError, type GatehouseConfig, loadConfig } from '@gatehouse/config';
+
+import { resolveDatabase } from './database-url.js';
+
+export interface AppEntry {
+  readonly name: string;
+  readonly port: (config: GatehouseConfig) => number;
+  readonly create: (config: GatehouseConfig) => Promise<NestFastifyApplication>;
+}
+
+/** Reads the environment once; on invalid configuration prints what is wrong and exits 1. */
+export function loadConfigOrExit(): GatehouseConfig {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+/** The whole of an app's `main.ts`: configuration, database, app, listen, graceful shutdown. */
+export async function serve(entry: AppEntry): Promise<void> {
+  try {
+    await start(entry);
+  } catch (error) {
+    process.stderr.write(
+      `${entry.name} failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    process.exit(1);
+  }
+}
+
+async function start(entry: AppEntry): Promise<void> {
+  const { config, embedded } = await resolveDatabase(loadConfigOrExit());
+  const app = await entry.create(config);
+  app.enableShutdownHooks();
+  if (embedded) {
+    const fastify = app.getHttpAdapter().getInstance();
+    fastify.addHook('onClose', () => embedded.stop());
+  }
+  const port = entry.port(config);
+  await app.listen(port, config.host);
+  process.stdout.write(
+    `${entry.name} listening on http://${config.host}:${port} (Swagger UI: /docs)\n`,
+  );
+}
