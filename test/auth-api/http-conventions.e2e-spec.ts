@@ -1,0 +1,152 @@
+import { Writable } from 'node:stream';
+
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { STRONG_PASSWORD, uniqueEmail } from '../support/factories.js';
+import { givenAdminApi, givenAuthApi } from '../support/test-app.js';
+
+class LogCapture extends Writable {
+  readonly lines: string[] = [];
+
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    done();
+  }
+}
+
+// nestjs-pino keeps one root logger per process: the first app's destination and level serve every app
+// of this file, so they share one capture and one environment.
+const logs = new LogCapture();
+const env = { LOG_LEVEL: 'trace', TRUSTED_ORIGINS: 'https://app.example.com' };
+
+describe.each([
+  ['auth-api', givenAuthApi],
+  ['admin-api', givenAdminApi],
+])('%s HTTP conventions', (_name, givenApp) => {
+  let app: NestFastifyApplication;
+
+  beforeAll(async () => {
+    app = await givenApp(env, { logDestination: logs });
+  });
+  afterAll(() => app.close());
+
+  it('serves Swagger UI at /docs and the OpenAPI JSON with cookie and bearer schemes at /docs-json', async () => {
+    const ui = await app.inject({ method: 'GET', url: '/docs' });
+    expect(ui.statusCode).toBe(200);
+    expect(ui.headers['content-type']).toContain('text/html');
+    const json = await app.inject({ method: 'GET', url: '/docs-json' });
+    expect(json.statusCode).toBe(200);
+    expect(json.json()).toMatchObject({
+      openapi: expect.stringMatching(/^3\./),
+      components: {
+        securitySchemes: {
+          cookie: { type: 'apiKey', in: 'cookie', name: 'gh_session' },
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        },
+      },
+    });
+  });
+
+  it('answers GET /health/live and GET /health/ready (database up) with 200', async () => {
+    expect((await app.inject({ method: 'GET', url: '/health/live' })).json()).toEqual({
+      status: 'ok',
+    });
+    const ready = await app.inject({ method: 'GET', url: '/health/ready' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toMatchObject({ status: 'ok', info: { database: { status: 'up' } } });
+  });
+
+  it('sets security headers, no-store and a request id on every response', async () => {
+    const response = await app.inject({ method: 'GET', url: '/health/live' });
+    expect(response.headers).toMatchObject({
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'SAMEORIGIN',
+      'referrer-policy': 'no-referrer',
+      'cache-control': 'no-store',
+      'x-request-id': expect.stringMatching(/^[0-9a-f-]{36}$/),
+    });
+    expect(response.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+  });
+
+  it('keeps a well-formed incoming X-Request-Id and replaces a malformed one', async () => {
+    const kept = await app.inject({
+      method: 'GET',
+      url: '/health/live',
+      headers: { 'x-request-id': 'lb-42.abc' },
+    });
+    expect(kept.headers['x-request-id']).toBe('lb-42.abc');
+    const replaced = await app.inject({
+      method: 'GET',
+      url: '/health/live',
+      headers: { 'x-request-id': 'bad id\twith spaces' },
+    });
+    expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('allows credentialed CORS from a trusted origin only', async () => {
+    const preflight = (origin: string) =>
+      app.inject({
+        method: 'OPTIONS',
+        url: '/health/live',
+        headers: { origin, 'access-control-request-method': 'POST' },
+      });
+    const trusted = await preflight('https://app.example.com');
+    expect(trusted.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    expect(trusted.headers['access-control-allow-credentials']).toBe('true');
+    const untrusted = await preflight('https://evil.example.net');
+    expect(untrusted.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('answers an unknown route with the REST error shape', async () => {
+    const response = await app.inject({ method: 'GET', url: '/no/such/route' });
+    expect(response.statusCode).toBe(404);
+    expect(response.json()).toEqual({
+      statusCode: 404,
+      error: 'NOT_FOUND',
+      message: 'Cannot GET /no/such/route',
+    });
+  });
+
+  it('logs requests as JSON with the request id and without credentials', async () => {
+    await app.inject({
+      method: 'GET',
+      url: '/docs-json',
+      headers: {
+        cookie: 'gh_session=cookie-secret-value',
+        authorization: 'Bearer bearer-secret-value',
+        'x-request-id': 'log-check-1',
+      },
+    });
+    const line = logs.lines
+      .map((text) => JSON.parse(text) as Record<string, unknown>)
+      .find((entry) => (entry['req'] as { id?: string } | undefined)?.id === 'log-check-1');
+    expect(line).toMatchObject({
+      req: {
+        method: 'GET',
+        url: '/docs-json',
+        headers: { cookie: '[redacted]', authorization: '[redacted]' },
+      },
+      res: { statusCode: 200 },
+    });
+    expect(logs.lines.join('\n')).not.toMatch(/cookie-secret-value|bearer-secret-value/);
+  });
+});
+
+describe('auth-api request logs', () => {
+  it('never contain a submitted password', async () => {
+    const app = await givenAuthApi(env, { logDestination: logs });
+    try {
+      await app.inject({
+        method: 'POST',
+        url: '/auth/register',
+        headers: { 'x-request-id': 'log-check-2' },
+        payload: { email: uniqueEmail(), password: STRONG_PASSWORD },
+      });
+      expect(logs.lines.some((line) => line.includes('log-check-2'))).toBe(true);
+      expect(logs.lines.join('\n')).not.toContain(STRONG_PASSWORD);
+    } finally {
+      await app.close();
+    }
+  });
+});
