@@ -10,7 +10,9 @@ describe(passwordProblems.name, () => {
   it('refuses fewer than 8 characters, counting code points', () => {
     expect(passwordProblems('short1!')).toEqual(['password must be at least 8 characters long']);
     // Seven emoji are fourteen UTF-16 units but seven characters.
-    expect(passwordProblems('🔑🔒🔓🚪🏠🌉🛡')).toEqual(['password must be at least 8 characters long']);
+    expect(passwordProblems('🔑🔒🔓🚪🏠🌉🛡')).toEqual([
+      'password must be at least 8 characters long',
+    ]);
     expect(passwordProblems('🔑🔒🔓🚪🏠🌉🛡🌲')).toEqual([]);
   });
 
