@@ -46,7 +46,7 @@ async function waitUntilReady(url: string): Promise<void> {
   throw new Error(`${url} did not become ready within ${READY_TIMEOUT_MS / 1000} s`);
 }
 
-function banner(config: GatehouseConfig, apps: App[], operator: string): string {
+function banner(config: GatehouseConfig, apps: App[], operator: string, embedded: boolean): string {
   const base = (port: number) =>
     `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
   return [
@@ -55,7 +55,7 @@ function banner(config: GatehouseConfig, apps: App[], operator: string): string 
     ...apps.map(
       (app) => `  ${app.name.padEnd(10)} ${base(app.port)}   Swagger UI: ${base(app.port)}/docs`,
     ),
-    `  database   ${config.database.url === undefined ? 'external' : 'see DATABASE_URL / DATA_DIR'}`,
+    `  database   ${embedded ? `embedded PostgreSQL, data in ${resolve(config.dataDir)}` : 'DATABASE_URL'}`,
     `  operator   ${operator}`,
     'Press Ctrl-C to stop.',
     '',
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     });
   }
   await Promise.all(apps.map((app) => waitUntilReady(`http://127.0.0.1:${app.port}/health/ready`)));
-  process.stdout.write(banner(initial, apps, operatorNote));
+  process.stdout.write(banner(initial, apps, operatorNote, embedded !== undefined));
 }
 
 main().catch((error: unknown) => {
