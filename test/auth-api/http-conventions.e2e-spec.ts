@@ -131,6 +131,15 @@ describe.each([
     });
     expect(logs.lines.join('\n')).not.toMatch(/cookie-secret-value|bearer-secret-value/);
   });
+
+  it('does not log health probes', async () => {
+    await app.inject({
+      method: 'GET',
+      url: '/health/live',
+      headers: { 'x-request-id': 'probe-1' },
+    });
+    expect(logs.lines.some((line) => line.includes('probe-1'))).toBe(false);
+  });
 });
 
 describe('auth-api request logs', () => {

@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+
 import { RequestMethod } from '@nestjs/common';
 import type { GatehouseConfig } from '@gatehouse/config';
 import type { Params } from 'nestjs-pino';
@@ -20,6 +22,10 @@ const REDACTED_PATHS = [
   '*.clientSecret',
 ];
 
+function pathOf(request: IncomingMessage): string {
+  return (request as IncomingMessage & { originalUrl?: string }).originalUrl ?? request.url ?? '';
+}
+
 /**
  * Structured JSON logs, one line per request with the request id Fastify assigned. `destination`
  * defaults to stdout; tests pass a stream to read what would be logged.
@@ -34,7 +40,8 @@ export function loggerParams(
     base: { app },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     genReqId: (request) => (request as { id?: string }).id ?? 'unknown',
-    autoLogging: { ignore: (request) => request.url?.startsWith('/health/') ?? false },
+    // Probes every few seconds would drown the log. Middie rewrites `url` for mounted middleware.
+    autoLogging: { ignore: (request) => pathOf(request).startsWith('/health/') },
     serializers: {
       res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
     },
