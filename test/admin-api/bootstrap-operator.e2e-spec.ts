@@ -4,23 +4,14 @@ import { describe, expect, it } from 'vitest';
 
 import { STRONG_PASSWORD, uniqueEmail } from '../support/factories.js';
 import { givenAdminApi, givenAuthApi } from '../support/test-app.js';
-import { workerDatabaseUrl } from '../support/test-database.js';
+import { freshDatabaseUrl } from '../support/test-database.js';
 
 /**
  * The bootstrap only acts when no user has the admin role; this worker's database is shared by other
- * files, so each case runs on a fresh database cloned from the template.
+ * files, so each case runs on a fresh migrated database.
  */
 async function freshDatabaseEnv(): Promise<Record<string, string>> {
-  const url = new URL(await workerDatabaseUrl());
-  const { default: pg } = await import('pg');
-  const admin = new pg.Client({ connectionString: url.href });
-  await admin.connect();
-  const name = `${url.pathname.slice(1)}_op_${Math.random().toString(36).slice(2, 8)}`;
-  await admin
-    .query(`CREATE DATABASE "${name}" TEMPLATE "${url.pathname.slice(1)}"`)
-    .finally(() => admin.end());
-  url.pathname = `/${name}`;
-  return { DATABASE_URL: url.href };
+  return { DATABASE_URL: await freshDatabaseUrl('operator', { migrated: true }) };
 }
 
 describe('admin-api first operator (ADMIN_EMAIL / ADMIN_PASSWORD)', () => {

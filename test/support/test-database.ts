@@ -21,24 +21,22 @@ const DUPLICATE_DATABASE = '42P04';
 const OBJECT_IN_USE = '55006';
 
 /**
- * This worker's own database, cloned from the migrated template (milliseconds; no migration per
- * worker). Files running in the same worker share it: tests create their own rows with unique values,
- * so nothing is truncated and order never matters.
+ * Creates a database on the test server, cloned from `template` when given. Tolerates a database that
+ * exists already, and waits its turn when another worker is cloning the same template at that instant.
  */
-export async function workerDatabaseUrl(): Promise<string> {
+async function createDatabase(name: string, template?: string): Promise<string> {
   const adminUrl = inject('adminUrl');
-  const name = `${inject('runPrefix')}_w${process.env['VITEST_POOL_ID'] ?? '0'}`;
+  const from = template ? ` TEMPLATE "${template}"` : '';
   await withAdmin(adminUrl, async (client) => {
     for (let attempt = 0; ; attempt += 1) {
       try {
-        await client.query(`CREATE DATABASE "${name}" TEMPLATE "${inject('templateDatabase')}"`);
+        await client.query(`CREATE DATABASE "${name}"${from}`);
         return;
       } catch (error) {
         const code = (error as { code?: string }).code;
         if (code === DUPLICATE_DATABASE) {
           return;
         }
-        // Two workers cloning the template at the same instant: the second waits its turn.
         if (code !== OBJECT_IN_USE || attempt > 50) {
           throw error;
         }
@@ -47,6 +45,30 @@ export async function workerDatabaseUrl(): Promise<string> {
     }
   });
   return databaseUrl(adminUrl, name);
+}
+
+/**
+ * This worker's own database, cloned from the migrated template (milliseconds; no migration per
+ * worker). Files running in the same worker share it: tests create their own rows with unique values,
+ * so nothing is truncated and order never matters.
+ */
+export function workerDatabaseUrl(): Promise<string> {
+  return createDatabase(
+    `${inject('runPrefix')}_w${process.env['VITEST_POOL_ID'] ?? '0'}`,
+    inject('templateDatabase'),
+  );
+}
+
+/**
+ * A database of its own for a test that needs a known global state (e.g. "no admin exists yet"):
+ * migrated (cloned from the template) or empty. Dropped with the run like every other.
+ */
+export function freshDatabaseUrl(
+  label: string,
+  { migrated }: { migrated: boolean },
+): Promise<string> {
+  const name = `${inject('runPrefix')}_${label}_${Math.random().toString(36).slice(2, 8)}`;
+  return createDatabase(name, migrated ? inject('templateDatabase') : undefined);
 }
 
 export async function dropDatabasesLike(adminUrl: string, prefix: string): Promise<void> {

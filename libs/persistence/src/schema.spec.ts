@@ -1,9 +1,7 @@
-import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { inject } from 'vitest';
-
+import { freshDatabaseUrl } from '../../../test/support/test-database.js';
 import { dataSourceOptions } from './data-source-options.js';
 import { migrateDatabase } from './migrate-database.js';
 
@@ -18,17 +16,6 @@ const TABLES = [
   'users',
 ];
 
-async function createEmptyDatabase(): Promise<string> {
-  const adminUrl = inject('adminUrl');
-  const name = `${inject('runPrefix')}_schema_${Math.random().toString(36).slice(2, 8)}`;
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  await client.query(`CREATE DATABASE "${name}"`).finally(() => client.end());
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.href;
-}
-
 const open = (url: string) => new DataSource(dataSourceOptions({ url, poolSize: 4 })).initialize();
 
 describe('schema migrations', () => {
@@ -36,7 +23,7 @@ describe('schema migrations', () => {
   let dataSource: DataSource;
 
   beforeAll(async () => {
-    url = await createEmptyDatabase();
+    url = await freshDatabaseUrl('schema', { migrated: false });
     dataSource = await open(url);
   });
   afterAll(() => dataSource.destroy());
