@@ -60,6 +60,25 @@ function parseList<T>(raw: string, item: (entry: string) => T | undefined): T[] 
 
 const nonEmpty = (raw: string) => (raw.trim() ? raw.trim() : undefined);
 
+const IPV4_OR_CIDR = /^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/;
+const IPV6_OR_CIDR = /^[0-9a-fA-F:]+(\/\d{1,3})?$/;
+
+/** Fastify's `trustProxy`: false, true, a hop count, or the addresses/CIDRs of the trusted proxies. */
+function parseTrustProxy(raw: string): boolean | number | string[] | undefined {
+  const flag = boolean(raw);
+  if (flag !== undefined) {
+    return flag;
+  }
+  if (/^\d+$/.test(raw)) {
+    return integer(1, 10)(raw);
+  }
+  return parseList(raw, (entry) =>
+    IPV4_OR_CIDR.test(entry) || (entry.includes(':') && IPV6_OR_CIDR.test(entry))
+      ? entry
+      : undefined,
+  );
+}
+
 export const envSchema = {
   NODE_ENV: variable({
     expectation: 'one of development, production, test',
@@ -145,11 +164,74 @@ export const envSchema = {
     default: 'info',
     parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
   }),
+  TRUST_PROXY: variable({
+    expectation:
+      'true, false, a hop count from 1 to 10, or a comma-separated list of proxy IPs/CIDRs',
+    description:
+      'Which reverse proxies may set `X-Forwarded-For`/`-Proto`. The client IP (rate limits, session list, audit) is the socket peer unless this trusts the proxy in front.',
+    default: 'false',
+    parse: parseTrustProxy,
+  }),
   HTTP_BODY_LIMIT_BYTES: variable({
     expectation: 'an integer from 1024 to 10485760',
     description: 'Largest request body accepted; larger bodies get 413 `PAYLOAD_TOO_LARGE`.',
     default: '65536',
     parse: integer(1024, 10 * 1024 * 1024),
+  }),
+  SESSION_IDLE_TIMEOUT_SECONDS: variable({
+    expectation: 'an integer from 60 to 31536000',
+    description:
+      'A cookie session unused for this long expires (`SESSION_EXPIRED`); each use slides it forward.',
+    default: '86400',
+    parse: integer(60, 31_536_000),
+  }),
+  SESSION_ABSOLUTE_TIMEOUT_SECONDS: variable({
+    expectation: 'an integer from 60 to 31536000, not below SESSION_IDLE_TIMEOUT_SECONDS',
+    description:
+      'A cookie session expires this long after login however active it is; the cookie Max-Age.',
+    default: '604800',
+    parse: integer(60, 31_536_000),
+  }),
+  SESSION_TOUCH_INTERVAL_SECONDS: variable({
+    expectation: 'an integer from 0 to 3600',
+    description:
+      'Sliding expiry writes `last_seen_at` at most once per this interval per session (0: on every request).',
+    default: '60',
+    parse: integer(0, 3600),
+  }),
+  SESSION_RETENTION_SECONDS: variable({
+    expectation: 'an integer from 0 to 31536000',
+    description:
+      'How long an ended (expired or revoked) session stays listed for operators before housekeeping deletes it.',
+    default: '2592000',
+    parse: integer(0, 31_536_000),
+  }),
+  SESSION_CLEANUP_INTERVAL_SECONDS: variable({
+    expectation: 'an integer from 0 to 86400',
+    description: 'How often auth-api deletes sessions past their retention, in batches (0: never).',
+    default: '3600',
+    parse: integer(0, 86_400),
+  }),
+  LOGIN_MAX_ATTEMPTS_PER_ACCOUNT: variable({
+    expectation: 'an integer from 1 to 10000',
+    description:
+      'Password attempts per email address per window; further attempts get 429 `RATE_LIMITED`. A successful login resets the count.',
+    default: '10',
+    parse: integer(1, 10_000),
+  }),
+  LOGIN_MAX_ATTEMPTS_PER_IP: variable({
+    expectation: 'an integer from 1 to 1000000',
+    description:
+      'Failed password attempts per client IP per window, across all accounts (credential stuffing).',
+    default: '100',
+    parse: integer(1, 1_000_000),
+  }),
+  LOGIN_ATTEMPT_WINDOW_SECONDS: variable({
+    expectation: 'an integer from 1 to 86400',
+    description:
+      'Window of the login limits. Counters live in Redis when `REDIS_URL` is set (shared by every instance), in memory otherwise.',
+    default: '900',
+    parse: integer(1, 86_400),
   }),
   ADMIN_EMAIL: variable({
     expectation: 'an email address',

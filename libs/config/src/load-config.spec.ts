@@ -53,6 +53,11 @@ describe(loadConfig.name, () => {
     ['TRUSTED_ORIGINS', 'https://app.example.com/path'],
     ['REDIS_URL', 'http://localhost:6379'],
     ['HTTP_BODY_LIMIT_BYTES', '10'],
+    ['TRUST_PROXY', 'maybe'],
+    ['TRUST_PROXY', '10.0.0.0/8, proxy.example.com'],
+    ['SESSION_IDLE_TIMEOUT_SECONDS', '0'],
+    ['SESSION_TOUCH_INTERVAL_SECONDS', '-5'],
+    ['LOGIN_MAX_ATTEMPTS_PER_ACCOUNT', '0'],
   ])('rejects %s=%s', (name, value) => {
     expect(problemsOf({ [name]: value })).toEqual([
       expect.stringMatching(new RegExp(`^${name}: expected`)),
@@ -62,6 +67,43 @@ describe(loadConfig.name, () => {
   it('parses lists of origins and trims a trailing slash', () => {
     const config = loadConfig({ TRUSTED_ORIGINS: 'https://a.example.com/, http://localhost:8080' });
     expect(config.trustedOrigins).toEqual(['https://a.example.com', 'http://localhost:8080']);
+  });
+
+  it('names the session cookie with the __Host- prefix only for an https issuer', () => {
+    expect(loadConfig({}).session.cookieName).toBe('gh_session');
+    expect(loadConfig({ ISSUER: 'https://auth.example.com' }).session.cookieName).toBe(
+      '__Host-gh_session',
+    );
+  });
+
+  it('defaults the session timeouts and login limits of the design', () => {
+    const { session, loginLimits } = loadConfig({});
+    expect(session).toMatchObject({
+      idleTimeoutSeconds: 86_400,
+      absoluteTimeoutSeconds: 604_800,
+      touchIntervalSeconds: 60,
+    });
+    expect(loginLimits).toEqual({ attemptsPerAccount: 10, attemptsPerIp: 100, windowSeconds: 900 });
+  });
+
+  it('refuses an idle timeout longer than the absolute lifetime', () => {
+    expect(
+      problemsOf({
+        SESSION_IDLE_TIMEOUT_SECONDS: '7200',
+        SESSION_ABSOLUTE_TIMEOUT_SECONDS: '3600',
+      }),
+    ).toEqual([
+      'SESSION_ABSOLUTE_TIMEOUT_SECONDS: expected a value not below SESSION_IDLE_TIMEOUT_SECONDS',
+    ]);
+  });
+
+  it.each([
+    ['false', false],
+    ['true', true],
+    ['2', 2],
+    ['10.0.0.0/8, 127.0.0.1, ::1', ['10.0.0.0/8', '127.0.0.1', '::1']],
+  ])('parses TRUST_PROXY=%s', (raw, expected) => {
+    expect(loadConfig({ TRUST_PROXY: raw }).http.trustProxy).toEqual(expected);
   });
 
   it('needs ADMIN_EMAIL and ADMIN_PASSWORD together', () => {

@@ -17,7 +17,24 @@ export interface GatehouseConfig {
   readonly trustedOrigins: readonly string[];
   readonly redisUrl: string | undefined;
   readonly logLevel: Env['LOG_LEVEL'];
-  readonly http: { readonly bodyLimitBytes: number };
+  readonly http: {
+    readonly bodyLimitBytes: number;
+    readonly trustProxy: Env['TRUST_PROXY'];
+  };
+  readonly session: {
+    /** `__Host-gh_session` when the issuer is https (RFC 6265bis cookie prefixes), else `gh_session`. */
+    readonly cookieName: string;
+    readonly idleTimeoutSeconds: number;
+    readonly absoluteTimeoutSeconds: number;
+    readonly touchIntervalSeconds: number;
+    readonly retentionSeconds: number;
+    readonly cleanupIntervalSeconds: number;
+  };
+  readonly loginLimits: {
+    readonly attemptsPerAccount: number;
+    readonly attemptsPerIp: number;
+    readonly windowSeconds: number;
+  };
   readonly bootstrapOperator: { readonly email: string; readonly password: string } | undefined;
 }
 
@@ -63,6 +80,15 @@ function crossCheck(env: Partial<Env>): string[] {
       'DATABASE_URL: expected a PostgreSQL URL in production (the embedded database is for development)',
     );
   }
+  if (
+    env.SESSION_IDLE_TIMEOUT_SECONDS !== undefined &&
+    env.SESSION_ABSOLUTE_TIMEOUT_SECONDS !== undefined &&
+    env.SESSION_IDLE_TIMEOUT_SECONDS > env.SESSION_ABSOLUTE_TIMEOUT_SECONDS
+  ) {
+    problems.push(
+      'SESSION_ABSOLUTE_TIMEOUT_SECONDS: expected a value not below SESSION_IDLE_TIMEOUT_SECONDS',
+    );
+  }
   if (env.AUTH_API_PORT !== undefined && env.AUTH_API_PORT === env.ADMIN_API_PORT) {
     problems.push('ADMIN_API_PORT: expected a port different from AUTH_API_PORT');
   }
@@ -104,7 +130,20 @@ export function loadConfig(raw: RawEnv = process.env): GatehouseConfig {
     trustedOrigins: valid.TRUSTED_ORIGINS,
     redisUrl: valid.REDIS_URL,
     logLevel: valid.LOG_LEVEL,
-    http: { bodyLimitBytes: valid.HTTP_BODY_LIMIT_BYTES },
+    http: { bodyLimitBytes: valid.HTTP_BODY_LIMIT_BYTES, trustProxy: valid.TRUST_PROXY },
+    session: {
+      cookieName: valid.ISSUER.startsWith('https:') ? '__Host-gh_session' : 'gh_session',
+      idleTimeoutSeconds: valid.SESSION_IDLE_TIMEOUT_SECONDS,
+      absoluteTimeoutSeconds: valid.SESSION_ABSOLUTE_TIMEOUT_SECONDS,
+      touchIntervalSeconds: valid.SESSION_TOUCH_INTERVAL_SECONDS,
+      retentionSeconds: valid.SESSION_RETENTION_SECONDS,
+      cleanupIntervalSeconds: valid.SESSION_CLEANUP_INTERVAL_SECONDS,
+    },
+    loginLimits: {
+      attemptsPerAccount: valid.LOGIN_MAX_ATTEMPTS_PER_ACCOUNT,
+      attemptsPerIp: valid.LOGIN_MAX_ATTEMPTS_PER_IP,
+      windowSeconds: valid.LOGIN_ATTEMPT_WINDOW_SECONDS,
+    },
     bootstrapOperator:
       valid.ADMIN_EMAIL && valid.ADMIN_PASSWORD
         ? { email: valid.ADMIN_EMAIL, password: valid.ADMIN_PASSWORD }
