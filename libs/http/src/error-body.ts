@@ -81,7 +81,11 @@ export function renderError(exception: unknown, requestId: string): RenderedErro
       error: exception.code,
       message: exception.message,
     };
-    return { body: details ? { ...body, details } : body, headers: {}, unexpected: false };
+    return {
+      body: details ? { ...body, details } : body,
+      headers: exception.headers,
+      unexpected: false,
+    };
   }
   if (exception instanceof HttpException) {
     const body = fromHttpException(exception);

@@ -22,6 +22,16 @@ function requestIdOf(request: IncomingMessage): string {
   return id;
 }
 
+/** A hop count means "trust the nearest N proxies" (Fastify's typings omit the number form). */
+function trustProxyOption(
+  trust: GatehouseConfig['http']['trustProxy'],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust === 'number') {
+    return (_address, hop) => hop < trust;
+  }
+  return typeof trust === 'boolean' ? trust : [...trust];
+}
+
 /**
  * Builds a Gatehouse app on Fastify with the plugins and conventions of both apps. `main.ts` and the
  * e2e tests go through this same function, so tests see exactly what production serves.
@@ -34,6 +44,8 @@ export async function createHttpApp(
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
     genReqId: requestIdOf,
+    // request.ip (rate limits, sessions, audit) honours X-Forwarded-For only from trusted proxies.
+    trustProxy: trustProxyOption(config.http.trustProxy),
     // Fastify's own logger stays off: nestjs-pino logs requests.
     logger: false,
   });
@@ -68,6 +80,6 @@ export async function createHttpApp(
       void reply.header('cache-control', 'no-store');
     }
   });
-  setUpSwagger(app, api);
+  setUpSwagger(app, api, config.session.cookieName);
   return app;
 }

@@ -3,6 +3,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { renderError } from './error-body.js';
 
+const DEFAULT_CHALLENGE = 'Bearer realm="gatehouse"';
+
 /** The one REST error filter of both apps, registered as APP_FILTER. */
 @Catch()
 export class RestErrorFilter implements ExceptionFilter {
@@ -17,6 +19,10 @@ export class RestErrorFilter implements ExceptionFilter {
       this.logger.error(exception instanceof Error ? exception.stack : String(exception));
     } else if (body.statusCode >= 500) {
       this.logger.warn(`${body.error}: ${exception instanceof Error ? exception.message : ''}`);
+    }
+    // RFC 9110 §15.5.2: every 401 carries a challenge; the guard sets a precise one when it can.
+    if (body.statusCode === 401 && !reply.hasHeader('www-authenticate')) {
+      void reply.header('www-authenticate', DEFAULT_CHALLENGE);
     }
     void reply.status(body.statusCode).headers(headers).send(body);
   }

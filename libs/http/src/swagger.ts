@@ -10,14 +10,24 @@ export interface ApiDescription {
 export const COOKIE_SCHEME = 'cookie';
 export const BEARER_SCHEME = 'bearer';
 
-export function buildOpenApiDocument(app: INestApplication, api: ApiDescription): OpenAPIObject {
+export function buildOpenApiDocument(
+  app: INestApplication,
+  api: ApiDescription,
+  cookieName = 'gh_session',
+): OpenAPIObject {
   const config = new DocumentBuilder()
     .setTitle(api.title)
     .setDescription(api.description)
     .setVersion('0.1.0')
     .addCookieAuth(
-      'gh_session',
-      { type: 'apiKey', in: 'cookie', name: 'gh_session' },
+      cookieName,
+      {
+        type: 'apiKey',
+        in: 'cookie',
+        name: cookieName,
+        description:
+          'Session cookie set by `POST /auth/login`. Writes must come from a trusted Origin (CSRF).',
+      },
       COOKIE_SCHEME,
     )
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, BEARER_SCHEME)
@@ -26,8 +36,8 @@ export function buildOpenApiDocument(app: INestApplication, api: ApiDescription)
 }
 
 /** Swagger UI at /docs, the OpenAPI JSON at /docs-json. */
-export function setUpSwagger(app: INestApplication, api: ApiDescription): void {
-  SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app, api), {
+export function setUpSwagger(app: INestApplication, api: ApiDescription, cookieName: string): void {
+  SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app, api, cookieName), {
     jsonDocumentUrl: 'docs-json',
     yamlDocumentUrl: 'docs-yaml',
   });

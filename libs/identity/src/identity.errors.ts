@@ -5,6 +5,11 @@
 export abstract class IdentityError extends Error {
   abstract readonly status: number;
   abstract readonly code: string;
+
+  /** Response headers the error implies (e.g. `Retry-After`). */
+  get headers(): Readonly<Record<string, string>> {
+    return {};
+  }
 }
 
 export interface FieldProblem {
@@ -27,6 +32,48 @@ export class EmailTakenError extends IdentityError {
 
   constructor() {
     super('An account with this email already exists.');
+  }
+}
+
+/** One answer for an unknown email, a wrong password and a disabled account: no enumeration. */
+export class InvalidCredentialsError extends IdentityError {
+  readonly status = 401;
+  readonly code = 'INVALID_CREDENTIALS';
+
+  constructor() {
+    super('The email or password is incorrect.');
+  }
+}
+
+export class RateLimitedError extends IdentityError {
+  readonly status = 429;
+  readonly code = 'RATE_LIMITED';
+
+  constructor(readonly retryAfterSeconds: number) {
+    super('Too many attempts. Retry later.');
+  }
+
+  override get headers(): Readonly<Record<string, string>> {
+    return { 'retry-after': String(this.retryAfterSeconds) };
+  }
+}
+
+/** Also the answer for another user's session: existence is never revealed (never 403). */
+export class SessionNotFoundError extends IdentityError {
+  readonly status = 404;
+  readonly code = 'SESSION_NOT_FOUND';
+
+  constructor() {
+    super('No such session.');
+  }
+}
+
+export class UserNotFoundError extends IdentityError {
+  readonly status = 404;
+  readonly code = 'USER_NOT_FOUND';
+
+  constructor() {
+    super('No such user.');
   }
 }
 

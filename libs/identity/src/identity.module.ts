@@ -2,12 +2,26 @@ import { Module } from '@nestjs/common';
 
 import { AuditService } from './audit/audit.service.js';
 import { Clock } from './clock.js';
+import { LoginLimiter } from './rate-limits/login-limiter.js';
+import { RevocationService } from './revocations/revocation.service.js';
+import { SessionHousekeeping } from './sessions/session-housekeeping.js';
+import { SessionService } from './sessions/session.service.js';
+import { PasswordAuthenticator } from './users/password-authenticator.js';
 import { PasswordHasher } from './users/password-hasher.js';
 import { UserService } from './users/user.service.js';
 
-/** The product's rules. Needs `PersistenceModule` (global) in the importing app. */
-@Module({
-  providers: [Clock, PasswordHasher, AuditService, UserService],
-  exports: [Clock, PasswordHasher, AuditService, UserService],
-})
+const services = [
+  Clock,
+  PasswordHasher,
+  AuditService,
+  LoginLimiter,
+  RevocationService,
+  PasswordAuthenticator,
+  UserService,
+  SessionService,
+  SessionHousekeeping,
+];
+
+/** The product's rules. Needs `PersistenceModule` and `ConfigModule` (global) in the importing app. */
+@Module({ providers: services, exports: services })
 export class IdentityModule {}

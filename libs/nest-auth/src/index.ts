@@ -2,4 +2,31 @@
  * @gatehouse/nest-auth — what any Nest app imports to authenticate Gatehouse callers.
  * It depends on no other Gatehouse library, so sibling apps can use it without auth tables.
  */
+export {
+  CsrfRejectedError,
+  GatehouseAuthError,
+  InvalidSessionError,
+  InvalidTokenError,
+  MissingCredentialsError,
+  SessionExpiredError,
+  SessionRevokedError,
+} from './auth.errors.js';
+export {
+  ADMIN_ROLE,
+  type CapabilityMap,
+  capabilitiesOf,
+  DEFAULT_CAPABILITIES,
+  mergeCapabilities,
+} from './capabilities.js';
+export { isTrustedOrigin, requestOrigin, SAFE_METHODS } from './csrf/origin-check.js';
+export { Caller, type CallerInit, type CallerKind, type CredentialKind } from './current-user.js';
+export { CALLER_KEY, CurrentUser } from './decorators/current-user.decorator.js';
 export { IS_PUBLIC_KEY, Public } from './decorators/public.decorator.js';
+export {
+  REQUIRE_TRUSTED_ORIGIN_KEY,
+  RequireTrustedOrigin,
+} from './decorators/require-trusted-origin.decorator.js';
+export { type GatehouseAuthAsyncOptions, GatehouseAuthModule } from './gatehouse-auth.module.js';
+export { GATEHOUSE_AUTH_OPTIONS, type GatehouseAuthOptions } from './gatehouse-auth.options.js';
+export { AuthenticationGuard } from './guards/authentication.guard.js';
+export type { SessionIntrospection, SessionIntrospector } from './sessions/session-introspector.js';

@@ -3,17 +3,23 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 
 import { AuditEventRepository } from './repositories/audit-event.repository.js';
+import { RevocationRepository } from './repositories/revocation.repository.js';
+import { SessionRepository } from './repositories/session.repository.js';
 import { UserRepository } from './repositories/user.repository.js';
 
 /** The repositories, all bound to one EntityManager (the pool, or one transaction). */
 export interface Repositories {
   readonly users: UserRepository;
+  readonly sessions: SessionRepository;
+  readonly revocations: RevocationRepository;
   readonly auditEvents: AuditEventRepository;
 }
 
 function repositoriesFor(manager: EntityManager): Repositories {
   return {
     users: new UserRepository(manager),
+    sessions: new SessionRepository(manager),
+    revocations: new RevocationRepository(manager),
     auditEvents: new AuditEventRepository(manager),
   };
 }
@@ -25,10 +31,17 @@ function repositoriesFor(manager: EntityManager): Repositories {
 @Injectable()
 export class Database implements Repositories {
   readonly users: UserRepository;
+  readonly sessions: SessionRepository;
+  readonly revocations: RevocationRepository;
   readonly auditEvents: AuditEventRepository;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
-    ({ users: this.users, auditEvents: this.auditEvents } = repositoriesFor(dataSource.manager));
+    ({
+      users: this.users,
+      sessions: this.sessions,
+      revocations: this.revocations,
+      auditEvents: this.auditEvents,
+    } = repositoriesFor(dataSource.manager));
   }
 
   transaction<T>(work: (repositories: Repositories) => Promise<T>): Promise<T> {

@@ -13,4 +13,11 @@ export { migrateDatabase, revertLastMigration } from './migrate-database.js';
 export { migrations } from './migrations/index.js';
 export { PersistenceModule, type PersistenceOptions } from './persistence.module.js';
 export type { NewAuditEvent } from './repositories/audit-event.repository.js';
+export type {
+  CookieSessionWithUser,
+  NewCookieSession,
+  RevocationReason,
+  SessionSummary,
+  SessionTimes,
+} from './repositories/session.repository.js';
 export type { NewUser } from './repositories/user.repository.js';

@@ -2,7 +2,7 @@ import { ApiProperty } from '@nestjs/swagger';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordProblems } from '@gatehouse/identity';
 import type { User } from '@gatehouse/persistence';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsString, MaxLength, registerDecorator } from 'class-validator';
+import { IsEmail, IsString, MaxLength, MinLength, registerDecorator } from 'class-validator';
 
 /** class-validator adapter for the identity password policy, so every problem is reported at once. */
 function IsAcceptablePassword(): PropertyDecorator {
@@ -41,6 +41,24 @@ export class RegisterRequestDto {
   @IsString()
   @IsAcceptablePassword()
   password!: string;
+}
+
+export class ChangePasswordRequestDto {
+  @ApiProperty({ example: 'correct horse battery staple', maxLength: PASSWORD_MAX_LENGTH })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(PASSWORD_MAX_LENGTH)
+  currentPassword!: string;
+
+  @ApiProperty({
+    example: 'a new and longer passphrase',
+    minLength: PASSWORD_MIN_LENGTH,
+    maxLength: PASSWORD_MAX_LENGTH,
+    description: 'Same policy as registration.',
+  })
+  @IsString()
+  @IsAcceptablePassword()
+  newPassword!: string;
 }
 
 export class UserResponseDto {

@@ -2,7 +2,14 @@ import { Injectable } from '@nestjs/common';
 import type { NewAuditEvent, Repositories } from '@gatehouse/persistence';
 
 /** Known audit actions; the log is append-only and readable by operators with `audit:read`. */
-export type AuditAction = 'user.registered' | 'operator.bootstrapped';
+export type AuditAction =
+  | 'user.registered'
+  | 'user.password_changed'
+  | 'operator.bootstrapped'
+  | 'login.succeeded'
+  | 'login.failed'
+  | 'session.logout'
+  | 'session.revoked';
 
 export interface AuditEntry extends NewAuditEvent {
   readonly action: AuditAction;

@@ -2,11 +2,16 @@ import { Injectable } from '@nestjs/common';
 import { Database, type Repositories, type User } from '@gatehouse/persistence';
 
 import { AuditService } from '../audit/audit.service.js';
+import { Clock } from '../clock.js';
 import {
   BootstrapOperatorConflictError,
   EmailTakenError,
+  InvalidCredentialsError,
+  UserNotFoundError,
   ValidationFailedError,
 } from '../identity.errors.js';
+import { LoginLimiter } from '../rate-limits/login-limiter.js';
+import { RevocationService } from '../revocations/revocation.service.js';
 import { normalizeEmail } from './email.js';
 import { PasswordHasher } from './password-hasher.js';
 import { passwordProblems } from './password-policy.js';
@@ -17,6 +22,15 @@ export interface Registration {
   readonly ip?: string | null;
 }
 
+export interface PasswordChange {
+  readonly userId: string;
+  /** The session making the change: it stays signed in, every other one ends. */
+  readonly sessionId: string | null;
+  readonly currentPassword: string;
+  readonly newPassword: string;
+  readonly ip: string | null;
+}
+
 export const ADMIN_ROLE = 'admin';
 
 @Injectable()
@@ -25,11 +39,14 @@ export class UserService {
     private readonly database: Database,
     private readonly passwords: PasswordHasher,
     private readonly audit: AuditService,
+    private readonly limiter: LoginLimiter,
+    private readonly revocations: RevocationService,
+    private readonly clock: Clock,
   ) {}
 
   async register({ email, password, ip }: Registration): Promise<User> {
     const normalized = normalizeEmail(email);
-    this.assertAcceptablePassword(password, normalized);
+    this.assertAcceptablePassword('password', password, normalized);
     const passwordHash = await this.passwords.hash(password);
     return this.database.transaction(async (repositories) => {
       const user = await repositories.users.createUnlessEmailTaken({
@@ -46,6 +63,53 @@ export class UserService {
         ip,
       });
       return user;
+    });
+  }
+
+  async get(id: string): Promise<User> {
+    const user = await this.database.users.findById(id);
+    if (!user) {
+      throw new UserNotFoundError();
+    }
+    return user;
+  }
+
+  /**
+   * OWASP: re-authenticate before a password change, and end every other session (whoever stole one
+   * loses it). Wrong current passwords count against the login limits, so a hijacked session cannot
+   * be used to guess the password.
+   */
+  async changePassword(change: PasswordChange): Promise<void> {
+    const user = await this.database.users.findById(change.userId);
+    if (!user) {
+      throw new InvalidCredentialsError();
+    }
+    await this.limiter.take(user.email, change.ip);
+    if (!(await this.passwords.verify(user.passwordHash, change.currentPassword))) {
+      throw new ValidationFailedError([
+        { field: 'currentPassword', messages: ['currentPassword is incorrect'] },
+      ]);
+    }
+    await this.limiter.succeeded(user.email, change.ip);
+    this.assertAcceptablePassword('newPassword', change.newPassword, user.email);
+    const passwordHash = await this.passwords.hash(change.newPassword);
+    await this.database.transaction(async (repositories) => {
+      const at = this.clock.now();
+      const by = `user:${user.id}`;
+      await repositories.users.updatePasswordHash(user.id, passwordHash);
+      const revoked = await this.revocations.revokeAllForUser(
+        repositories,
+        user.id,
+        { at, reason: 'password_changed', by },
+        change.sessionId,
+      );
+      await this.audit.record(repositories, {
+        actor: by,
+        action: 'user.password_changed',
+        subject: by,
+        ip: change.ip,
+        details: { sessionId: change.sessionId, revokedSessionIds: revoked },
+      });
     });
   }
 
@@ -93,10 +157,10 @@ export class UserService {
     return existing;
   }
 
-  private assertAcceptablePassword(password: string, email: string): void {
+  private assertAcceptablePassword(field: string, password: string, email: string): void {
     const problems = passwordProblems(password, [email]);
     if (problems.length > 0) {
-      throw new ValidationFailedError([{ field: 'password', messages: problems }]);
+      throw new ValidationFailedError([{ field, messages: problems }]);
     }
   }
 }

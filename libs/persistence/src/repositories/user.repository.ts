@@ -47,4 +47,11 @@ export class UserRepository {
       [id, role],
     );
   }
+
+  async updatePasswordHash(id: string, passwordHash: string): Promise<void> {
+    await this.manager.query('UPDATE users SET password_hash = $2 WHERE id = $1', [
+      id,
+      passwordHash,
+    ]);
+  }
 }

@@ -1,0 +1,76 @@
+import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+} from '@nestjs/swagger';
+import { ApiSessionAuth, ErrorResponseDto, RequestClient } from '@gatehouse/http';
+import { type ClientContext, SessionService, UserService } from '@gatehouse/identity';
+import { CurrentUser } from '@gatehouse/nest-auth';
+
+import { SessionResponseDto, toSessionResponse } from '../browser-sessions/browser-sessions.dto.js';
+import { ChangePasswordRequestDto, toUserResponse, UserResponseDto } from './account.dto.js';
+
+export class MeResponseDto {
+  @ApiProperty({ type: UserResponseDto })
+  user!: UserResponseDto;
+
+  @ApiProperty({
+    type: SessionResponseDto,
+    nullable: true,
+    description: 'Null for a service (client credentials) caller.',
+  })
+  session!: SessionResponseDto | null;
+}
+
+@ApiTags('account')
+@ApiSessionAuth()
+@Controller('me')
+export class MeController {
+  constructor(
+    private readonly users: UserService,
+    private readonly sessions: SessionService,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Who is calling, and through which session.' })
+  @ApiOkResponse({ type: MeResponseDto })
+  async me(@CurrentUser() caller: CurrentUser): Promise<MeResponseDto> {
+    const [user, session] = await Promise.all([
+      this.users.get(caller.id),
+      caller.sessionId ? this.sessions.describe(caller.sessionId) : null,
+    ]);
+    return { user: toUserResponse(user), session: session && toSessionResponse(session) };
+  }
+
+  @Post('password')
+  @HttpCode(204)
+  @ApiSessionAuth({ write: true })
+  @ApiOperation({
+    summary: 'Change the password; every other session of the account ends.',
+    description: 'Wrong current passwords count against the login limits.',
+  })
+  @ApiNoContentResponse({ description: 'Changed; this session stays signed in.' })
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description:
+      '`VALIDATION_FAILED`: `currentPassword is incorrect`, or the new password breaks the policy.',
+  })
+  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: '`RATE_LIMITED`.' })
+  async changePassword(
+    @Body() body: ChangePasswordRequestDto,
+    @CurrentUser() caller: CurrentUser,
+    @RequestClient() client: ClientContext,
+  ): Promise<void> {
+    await this.users.changePassword({
+      ...body,
+      userId: caller.id,
+      sessionId: caller.sessionId,
+      ip: client.ip,
+    });
+  }
+}

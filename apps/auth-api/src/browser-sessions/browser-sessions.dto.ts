@@ -1,0 +1,95 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { PASSWORD_MAX_LENGTH } from '@gatehouse/identity';
+import type { SessionKind, SessionSummary } from '@gatehouse/persistence';
+import { Transform } from 'class-transformer';
+import { IsEmail, IsString, MaxLength, MinLength } from 'class-validator';
+
+import { UserResponseDto } from '../account/account.dto.js';
+
+export class LoginRequestDto {
+  @ApiProperty({ example: 'ada@example.com', maxLength: 254 })
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
+  @IsEmail({}, { message: 'email must be a valid email address' })
+  @MaxLength(254)
+  email!: string;
+
+  @ApiProperty({ example: 'correct horse battery staple', maxLength: PASSWORD_MAX_LENGTH })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(PASSWORD_MAX_LENGTH)
+  password!: string;
+}
+
+class SessionClientDto {
+  @ApiProperty({ example: 'gatehouse-first-party' })
+  id!: string;
+
+  @ApiProperty({ example: 'Gatehouse mobile app' })
+  name!: string;
+}
+
+export class SessionResponseDto {
+  @ApiProperty({ format: 'uuid' })
+  id!: string;
+
+  @ApiProperty({ enum: ['cookie', 'token'] })
+  kind!: SessionKind;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt!: string;
+
+  @ApiProperty({ format: 'date-time', description: 'Updated at most once per touch interval.' })
+  lastSeenAt!: string;
+
+  @ApiProperty({ format: 'date-time', description: 'Ends unless used before then (sliding).' })
+  idleExpiresAt!: string;
+
+  @ApiProperty({ format: 'date-time', description: 'Absolute end, however active the session.' })
+  expiresAt!: string;
+
+  @ApiProperty({ type: String, nullable: true, example: '203.0.113.7' })
+  ip!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'Mozilla/5.0 …' })
+  userAgent!: string | null;
+
+  @ApiPropertyOptional({
+    type: SessionClientDto,
+    nullable: true,
+    description: 'The OAuth client of a token session; null for a browser session.',
+  })
+  client!: SessionClientDto | null;
+}
+
+export class MySessionResponseDto extends SessionResponseDto {
+  @ApiProperty({ description: 'True for the session making this request.' })
+  current!: boolean;
+}
+
+export class LoginResponseDto {
+  @ApiProperty({ type: UserResponseDto })
+  user!: UserResponseDto;
+
+  @ApiProperty({ type: SessionResponseDto })
+  session!: SessionResponseDto;
+}
+
+export class RevokeOthersResponseDto {
+  @ApiProperty({ example: 2, description: 'How many sessions were ended.' })
+  revoked!: number;
+}
+
+export function toSessionResponse(session: SessionSummary): SessionResponseDto {
+  return {
+    id: session.id,
+    kind: session.kind,
+    createdAt: session.createdAt.toISOString(),
+    lastSeenAt: session.lastSeenAt.toISOString(),
+    idleExpiresAt: session.idleExpiresAt.toISOString(),
+    expiresAt: session.absoluteExpiresAt.toISOString(),
+    ip: session.ip,
+    userAgent: session.userAgent,
+    client:
+      session.clientId === null ? null : { id: session.clientId, name: session.clientName ?? '' },
+  };
+}

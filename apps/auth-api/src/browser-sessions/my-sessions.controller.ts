@@ -1,0 +1,91 @@
+import { Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Res } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
+import { ApiSessionAuth, ErrorResponseDto, RequestClient } from '@gatehouse/http';
+import { type ClientContext, SessionService, ValidationFailedError } from '@gatehouse/identity';
+import { CurrentUser } from '@gatehouse/nest-auth';
+import type { FastifyReply } from 'fastify';
+
+import {
+  MySessionResponseDto,
+  RevokeOthersResponseDto,
+  toSessionResponse,
+} from './browser-sessions.dto.js';
+import { clearSessionCookie } from './session-cookie.js';
+
+const sessionIdPipe = new ParseUUIDPipe({
+  exceptionFactory: () =>
+    new ValidationFailedError([{ field: 'id', messages: ['id must be a UUID'] }]),
+});
+
+/** Self-service: a user sees and ends their own sessions, browser and token alike. */
+@ApiTags('sessions')
+@ApiSessionAuth()
+@Controller('me/sessions')
+export class MySessionsController {
+  private readonly cookieName: string;
+
+  constructor(
+    @InjectConfig() config: GatehouseConfig,
+    private readonly sessions: SessionService,
+  ) {
+    this.cookieName = config.session.cookieName;
+  }
+
+  @Get()
+  @ApiOperation({ summary: "The caller's live sessions, newest first (at most 200)." })
+  @ApiOkResponse({ type: [MySessionResponseDto] })
+  async list(@CurrentUser() caller: CurrentUser): Promise<MySessionResponseDto[]> {
+    const sessions = await this.sessions.listLive(caller.id);
+    return sessions.map((session) => ({
+      ...toSessionResponse(session),
+      current: session.id === caller.sessionId,
+    }));
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiSessionAuth({ write: true })
+  @ApiOperation({
+    summary: 'End one of your sessions (your current one too, which also clears the cookie).',
+  })
+  @ApiNoContentResponse({ description: 'Revoked (or already ended).' })
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description: '`VALIDATION_FAILED`: not a UUID.',
+  })
+  @ApiNotFoundResponse({
+    type: ErrorResponseDto,
+    description: "`SESSION_NOT_FOUND`, also for another user's session.",
+  })
+  async revoke(
+    @Param('id', sessionIdPipe) id: string,
+    @CurrentUser() caller: CurrentUser,
+    @RequestClient() client: ClientContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<void> {
+    await this.sessions.revokeOne(caller.id, id, client);
+    if (id === caller.sessionId) {
+      clearSessionCookie(reply, this.cookieName);
+    }
+  }
+
+  @Post('revoke-others')
+  @HttpCode(200)
+  @ApiSessionAuth({ write: true })
+  @ApiOperation({ summary: 'Sign out everywhere but here.' })
+  @ApiOkResponse({ type: RevokeOthersResponseDto })
+  async revokeOthers(
+    @CurrentUser() caller: CurrentUser,
+    @RequestClient() client: ClientContext,
+  ): Promise<RevokeOthersResponseDto> {
+    return { revoked: await this.sessions.revokeOthers(caller.id, caller.sessionId, client) };
+  }
+}

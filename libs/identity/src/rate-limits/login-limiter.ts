@@ -1,0 +1,93 @@
+import { createHash } from 'node:crypto';
+
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
+import { Redis } from 'ioredis';
+import {
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
+
+import { RateLimitedError } from '../identity.errors.js';
+
+const KEY_PREFIX = 'gatehouse:login';
+
+/** Emails become a hash in the counter key: the store never holds who was attacked in clear. */
+function accountKey(email: string): string {
+  return createHash('sha256').update(email).digest('base64url');
+}
+
+/**
+ * Brute-force defence for every password check (OWASP Authentication Cheat Sheet): attempts per account
+ * and failed attempts per client IP, both over a sliding window. A point is taken *before* the password
+ * is verified, so concurrent guesses cannot slip past the limit; success gives it back.
+ *
+ * With `REDIS_URL` the counters live in Redis and every instance shares them; if Redis becomes
+ * unreachable each instance falls back to its own memory counters rather than failing logins.
+ */
+@Injectable()
+export class LoginLimiter implements OnModuleDestroy {
+  private readonly logger = new Logger(LoginLimiter.name);
+  private readonly redis: Redis | undefined;
+  private readonly perAccount: RateLimiterAbstract;
+  private readonly perIp: RateLimiterAbstract;
+  private lastStoreWarning = 0;
+
+  constructor(@InjectConfig() config: GatehouseConfig) {
+    const { attemptsPerAccount, attemptsPerIp, windowSeconds } = config.loginLimits;
+    this.redis = config.redisUrl ? this.connect(config.redisUrl) : undefined;
+    this.perAccount = this.limiter('account', attemptsPerAccount, windowSeconds);
+    this.perIp = this.limiter('ip', attemptsPerIp, windowSeconds);
+  }
+
+  /** Takes one attempt for the IP and the account, or throws 429 with the time until the next one. */
+  async take(email: string, ip: string | null): Promise<void> {
+    await this.consume(this.perIp, ip ?? 'unknown');
+    await this.consume(this.perAccount, accountKey(email));
+  }
+
+  /** A correct password: the account starts afresh, and the attempt no longer counts for the IP. */
+  async succeeded(email: string, ip: string | null): Promise<void> {
+    await Promise.all([
+      this.perAccount.delete(accountKey(email)),
+      this.perIp.reward(ip ?? 'unknown', 1),
+    ]);
+  }
+
+  onModuleDestroy(): void {
+    this.redis?.disconnect();
+  }
+
+  private async consume(limiter: RateLimiterAbstract, key: string): Promise<void> {
+    try {
+      await limiter.consume(key, 1);
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) {
+        throw new RateLimitedError(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)));
+      }
+      throw rejection;
+    }
+  }
+
+  private limiter(scope: string, points: number, duration: number): RateLimiterAbstract {
+    const options = { keyPrefix: `${KEY_PREFIX}:${scope}`, points, duration };
+    const memory = new RateLimiterMemory(options);
+    return this.redis
+      ? new RateLimiterRedis({ ...options, storeClient: this.redis, insuranceLimiter: memory })
+      : memory;
+  }
+
+  private connect(url: string): Redis {
+    // No offline queue: while Redis is down a command fails at once and the memory limiter answers.
+    const redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    redis.on('error', (error: Error) => {
+      if (Date.now() - this.lastStoreWarning > 60_000) {
+        this.lastStoreWarning = Date.now();
+        this.logger.warn(`Redis unavailable, login limits use memory counters: ${error.message}`);
+      }
+    });
+    return redis;
+  }
+}

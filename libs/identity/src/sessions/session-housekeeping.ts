@@ -1,0 +1,47 @@
+import { Injectable } from '@nestjs/common';
+import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
+import { Database } from '@gatehouse/persistence';
+
+import { Clock } from '../clock.js';
+
+export interface HousekeepingResult {
+  readonly sessions: number;
+  readonly revocations: number;
+}
+
+/** Small enough that one DELETE holds its row locks for milliseconds. */
+const DEFAULT_BATCH_SIZE = 500;
+
+/**
+ * Deletes sessions that ended (revoked or expired) longer ago than the retention period, and feed rows
+ * that can no longer cover an access token. Batches run as separate statements, so a purge of millions
+ * of rows never holds long locks or one huge transaction; `SKIP LOCKED` lets concurrent purges (one per
+ * instance) share the work instead of queueing.
+ */
+@Injectable()
+export class SessionHousekeeping {
+  private readonly retentionSeconds: number;
+
+  constructor(
+    @InjectConfig() config: GatehouseConfig,
+    private readonly database: Database,
+    private readonly clock: Clock,
+  ) {
+    this.retentionSeconds = config.session.retentionSeconds;
+  }
+
+  async purge(batchSize = DEFAULT_BATCH_SIZE): Promise<HousekeepingResult> {
+    const now = this.clock.now();
+    const endedBefore = new Date(now.getTime() - this.retentionSeconds * 1000);
+    let sessions = 0;
+    for (;;) {
+      const deleted = await this.database.sessions.deleteEndedBatch(endedBefore, batchSize);
+      sessions += deleted;
+      if (deleted < batchSize) {
+        break;
+      }
+    }
+    const revocations = await this.database.revocations.deleteExpired(now);
+    return { sessions, revocations };
+  }
+}

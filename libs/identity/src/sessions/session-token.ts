@@ -1,0 +1,22 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/** 32 bytes from the CSPRNG (OWASP: at least 64 bits of entropy), base64url: 43 characters. */
+const TOKEN_BYTES = 32;
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+export function generateSessionToken(): string {
+  return randomBytes(TOKEN_BYTES).toString('base64url');
+}
+
+/**
+ * Only this SHA-256 is stored: a leaked sessions table yields no usable cookie. A plain hash is enough
+ * because the token has 256 bits of entropy (nothing to brute-force, unlike a password).
+ */
+export function hashSessionToken(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+/** Rejects malformed cookie values before they cost a database round trip. */
+export function isWellFormedSessionToken(value: string): boolean {
+  return TOKEN_SHAPE.test(value);
+}

@@ -1,0 +1,217 @@
+import { Injectable } from '@nestjs/common';
+import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
+import {
+  type CookieSessionWithUser,
+  Database,
+  type Repositories,
+  type SessionSummary,
+  type User,
+} from '@gatehouse/persistence';
+
+import { AuditService } from '../audit/audit.service.js';
+import { Clock } from '../clock.js';
+import { SessionNotFoundError } from '../identity.errors.js';
+import { RevocationService } from '../revocations/revocation.service.js';
+import {
+  generateSessionToken,
+  hashSessionToken,
+  isWellFormedSessionToken,
+} from './session-token.js';
+
+/** Where a request came from, as recorded on the session and in the audit log. */
+export interface ClientContext {
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+}
+
+export interface StartedCookieSession {
+  /** The cookie value: handed to the browser once, never stored. */
+  readonly token: string;
+  readonly session: SessionSummary;
+  readonly maxAgeSeconds: number;
+}
+
+export type CookieAuthentication =
+  | { readonly status: 'active'; readonly session: CookieSessionWithUser }
+  | { readonly status: 'expired' | 'revoked' | 'unknown' };
+
+/** Sessions listed to their user; enough for any real account, bounded for the pathological one. */
+const SELF_SERVICE_LIST_LIMIT = 200;
+const USER_AGENT_MAX_LENGTH = 512;
+
+@Injectable()
+export class SessionService {
+  private readonly policy: GatehouseConfig['session'];
+
+  constructor(
+    @InjectConfig() config: GatehouseConfig,
+    private readonly database: Database,
+    private readonly clock: Clock,
+    private readonly revocations: RevocationService,
+    private readonly audit: AuditService,
+  ) {
+    this.policy = config.session;
+  }
+
+  /**
+   * Starts a cookie session for a user who just proved who they are. A session cookie the browser
+   * already carried is revoked first (OWASP: renew the session id on login, against fixation).
+   */
+  startCookieSession(
+    user: User,
+    context: ClientContext,
+    previousToken?: string,
+  ): Promise<StartedCookieSession> {
+    const now = this.clock.now();
+    const token = generateSessionToken();
+    const absoluteExpiresAt = this.after(now, this.policy.absoluteTimeoutSeconds);
+    return this.database.transaction(async (repositories) => {
+      const previous = await this.findByToken(previousToken, repositories.sessions);
+      if (previous) {
+        await this.revocations.revokeSessions(repositories, [previous.id], {
+          at: now,
+          reason: 'replaced_by_login',
+          by: `user:${user.id}`,
+        });
+      }
+      const session = await repositories.sessions.createCookieSession({
+        userId: user.id,
+        tokenHash: hashSessionToken(token),
+        createdAt: now,
+        idleExpiresAt: this.idleExpiry(now, absoluteExpiresAt),
+        absoluteExpiresAt,
+        ip: context.ip,
+        userAgent: context.userAgent?.slice(0, USER_AGENT_MAX_LENGTH) ?? null,
+      });
+      await this.audit.record(repositories, {
+        actor: `user:${user.id}`,
+        action: 'login.succeeded',
+        subject: `user:${user.id}`,
+        ip: context.ip,
+        details: { sessionId: session.id, kind: 'cookie', replacedSessionId: previous?.id ?? null },
+      });
+      const maxAgeSeconds = Math.floor((absoluteExpiresAt.getTime() - now.getTime()) / 1000);
+      return { token, session, maxAgeSeconds };
+    });
+  }
+
+  /**
+   * Validates a session cookie: one indexed lookup (session and user together). Sliding expiry writes
+   * at most once per touch interval, never on every request.
+   */
+  async authenticateCookie(token: string): Promise<CookieAuthentication> {
+    const session = await this.findByToken(token, this.database.sessions);
+    if (!session) {
+      return { status: 'unknown' };
+    }
+    if (session.revokedAt || session.userDisabledAt) {
+      return { status: 'revoked' };
+    }
+    const now = this.clock.now();
+    if (now >= session.absoluteExpiresAt || now >= session.idleExpiresAt) {
+      return { status: 'expired' };
+    }
+    const touchBefore = this.after(now, -this.policy.touchIntervalSeconds);
+    if (session.lastSeenAt <= touchBefore) {
+      const idleExpiresAt = this.idleExpiry(now, session.absoluteExpiresAt);
+      await this.database.sessions.touch(session.id, now, idleExpiresAt, touchBefore);
+    }
+    return { status: 'active', session };
+  }
+
+  async describe(sessionId: string): Promise<SessionSummary> {
+    const session = await this.database.sessions.findSummary(sessionId);
+    if (!session) {
+      throw new SessionNotFoundError();
+    }
+    return session;
+  }
+
+  listLive(userId: string): Promise<SessionSummary[]> {
+    return this.database.sessions.listLiveForUser(
+      userId,
+      this.clock.now(),
+      SELF_SERVICE_LIST_LIMIT,
+    );
+  }
+
+  logout(userId: string, sessionId: string, context: ClientContext): Promise<void> {
+    return this.revokeOwn(userId, [sessionId], 'logout', context);
+  }
+
+  /** Another user's session id answers exactly like an unknown one: 404, nothing changed. */
+  async revokeOne(userId: string, sessionId: string, context: ClientContext): Promise<void> {
+    const session = await this.database.sessions.findSummary(sessionId);
+    if (!session || session.userId !== userId) {
+      throw new SessionNotFoundError();
+    }
+    await this.revokeOwn(userId, [sessionId], 'revoked_by_user', context);
+  }
+
+  /** Signs the user out everywhere but here; returns how many sessions ended. */
+  revokeOthers(userId: string, keep: string | null, context: ClientContext): Promise<number> {
+    return this.database.transaction(async (repositories) => {
+      const at = this.clock.now();
+      const revoked = await this.revocations.revokeAllForUser(
+        repositories,
+        userId,
+        { at, reason: 'revoked_by_user', by: `user:${userId}` },
+        keep,
+      );
+      await this.recordRevocation(repositories, userId, revoked, 'revoked_by_user', context);
+      return revoked.length;
+    });
+  }
+
+  private revokeOwn(
+    userId: string,
+    ids: string[],
+    reason: 'logout' | 'revoked_by_user',
+    context: ClientContext,
+  ): Promise<void> {
+    return this.database.transaction(async (repositories) => {
+      const at = this.clock.now();
+      const by = `user:${userId}`;
+      const revoked = await this.revocations.revokeSessions(repositories, ids, { at, reason, by });
+      await this.recordRevocation(repositories, userId, revoked, reason, context);
+    });
+  }
+
+  private async recordRevocation(
+    repositories: Repositories,
+    userId: string,
+    sessionIds: string[],
+    reason: 'logout' | 'revoked_by_user',
+    context: ClientContext,
+  ): Promise<void> {
+    if (sessionIds.length === 0) {
+      return;
+    }
+    await this.audit.record(repositories, {
+      actor: `user:${userId}`,
+      action: reason === 'logout' ? 'session.logout' : 'session.revoked',
+      subject: `user:${userId}`,
+      ip: context.ip,
+      details: { sessionIds, reason },
+    });
+  }
+
+  private findByToken(
+    token: string | undefined,
+    sessions: Database['sessions'],
+  ): Promise<CookieSessionWithUser | null> {
+    if (token === undefined || !isWellFormedSessionToken(token)) {
+      return Promise.resolve(null);
+    }
+    return sessions.findCookieSessionByTokenHash(hashSessionToken(token));
+  }
+
+  private idleExpiry(now: Date, absoluteExpiresAt: Date): Date {
+    const idle = this.after(now, this.policy.idleTimeoutSeconds);
+    return idle < absoluteExpiresAt ? idle : absoluteExpiresAt;
+  }
+
+  private after(moment: Date, seconds: number): Date {
+    return new Date(moment.getTime() + seconds * 1000);
+  }
+}

@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import { Database, type User } from '@gatehouse/persistence';
+
+import { AuditService } from '../audit/audit.service.js';
+import { InvalidCredentialsError } from '../identity.errors.js';
+import { LoginLimiter } from '../rate-limits/login-limiter.js';
+import { normalizeEmail } from './email.js';
+import { PasswordHasher } from './password-hasher.js';
+
+export interface PasswordAttempt {
+  readonly email: string;
+  readonly password: string;
+  readonly ip: string | null;
+}
+
+type FailureReason = 'unknown_email' | 'wrong_password' | 'user_disabled';
+
+/**
+ * The one password check of every login (cookie login now, the password grant later). Unknown email,
+ * wrong password and disabled account cost the same work (a dummy hash is verified when there is no
+ * account) and end in the same error, so neither the body nor the timing tells whether an account exists.
+ */
+@Injectable()
+export class PasswordAuthenticator {
+  constructor(
+    private readonly database: Database,
+    private readonly passwords: PasswordHasher,
+    private readonly limiter: LoginLimiter,
+    private readonly audit: AuditService,
+  ) {}
+
+  async authenticate({ email, password, ip }: PasswordAttempt): Promise<User> {
+    const normalized = normalizeEmail(email);
+    await this.limiter.take(normalized, ip);
+    const user = await this.database.users.findByEmail(normalized);
+    const matches = await this.passwords.verify(user?.passwordHash ?? null, password);
+    const failure = this.failureOf(user, matches);
+    if (failure || !user) {
+      await this.audit.record(this.database, {
+        actor: 'anonymous',
+        action: 'login.failed',
+        subject: user ? `user:${user.id}` : null,
+        ip,
+        details: { email: normalized, reason: failure ?? 'unknown_email' },
+      });
+      throw new InvalidCredentialsError();
+    }
+    await this.limiter.succeeded(normalized, ip);
+    return user;
+  }
+
+  private failureOf(user: User | null, matches: boolean): FailureReason | null {
+    if (!user) {
+      return 'unknown_email';
+    }
+    if (!matches) {
+      return 'wrong_password';
+    }
+    return user.disabledAt ? 'user_disabled' : null;
+  }
+}

@@ -1,0 +1,58 @@
+import { HttpException } from '@nestjs/common';
+
+/**
+ * The errors of authentication and authorization: one class per stable code. They extend Nest's
+ * `HttpException`, so a sibling app renders `{statusCode, error, message}` even without Gatehouse's
+ * error filter.
+ */
+export abstract class GatehouseAuthError extends HttpException {
+  protected constructor(
+    status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super({ statusCode: status, error: code, message }, status);
+  }
+}
+
+/** 401: the route needs a caller and the request carries no credential. */
+export class MissingCredentialsError extends GatehouseAuthError {
+  constructor() {
+    super(401, 'MISSING_CREDENTIALS', 'Authentication is required.');
+  }
+}
+
+/** 401: the bearer token is malformed, forged, expired or not accepted here. */
+export class InvalidTokenError extends GatehouseAuthError {
+  constructor(message = 'The access token is not valid.') {
+    super(401, 'INVALID_TOKEN', message);
+  }
+}
+
+/** 401: the session cookie matches no session (forged, malformed, or long deleted). */
+export class InvalidSessionError extends GatehouseAuthError {
+  constructor() {
+    super(401, 'INVALID_SESSION', 'The session is not valid. Sign in again.');
+  }
+}
+
+/** 401: the session passed its idle timeout or its absolute lifetime. */
+export class SessionExpiredError extends GatehouseAuthError {
+  constructor() {
+    super(401, 'SESSION_EXPIRED', 'The session has expired. Sign in again.');
+  }
+}
+
+/** 401: the session was ended: logout, revocation, password change, or a disabled account. */
+export class SessionRevokedError extends GatehouseAuthError {
+  constructor() {
+    super(401, 'SESSION_REVOKED', 'The session has been ended. Sign in again.');
+  }
+}
+
+/** 403: a cookie-authenticated write (or a login) from an origin that is not trusted. */
+export class CsrfRejectedError extends GatehouseAuthError {
+  constructor() {
+    super(403, 'CSRF_REJECTED', 'Cross-site request refused: the request origin is not trusted.');
+  }
+}

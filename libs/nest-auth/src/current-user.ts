@@ -1,0 +1,51 @@
+import { ADMIN_ROLE, type CapabilityMap, capabilitiesOf } from './capabilities.js';
+
+/** `user`: a person (via cookie or bearer token); `service`: a client acting for itself. */
+export type CallerKind = 'user' | 'service';
+
+/** How the caller proved itself; cookie-authenticated writes are subject to the CSRF origin check. */
+export type CredentialKind = 'cookie' | 'bearer';
+
+export interface CallerInit {
+  readonly id: string;
+  readonly kind: CallerKind;
+  readonly credential: CredentialKind;
+  readonly sessionId: string | null;
+  readonly clientId: string | null;
+  readonly roles: readonly string[];
+  readonly scopes: readonly string[];
+}
+
+/**
+ * Whoever is calling, whatever the credential: business code asks `can('sessions:revoke')`, never
+ * "cookie or JWT?". Inject it with `@CurrentUser()`.
+ */
+export class Caller implements CallerInit {
+  readonly id: string;
+  readonly kind: CallerKind;
+  readonly credential: CredentialKind;
+  readonly sessionId: string | null;
+  readonly clientId: string | null;
+  readonly roles: readonly string[];
+  readonly scopes: readonly string[];
+  private readonly capabilities: ReadonlySet<string>;
+
+  constructor(init: CallerInit, capabilityMap: CapabilityMap) {
+    this.id = init.id;
+    this.kind = init.kind;
+    this.credential = init.credential;
+    this.sessionId = init.sessionId;
+    this.clientId = init.clientId;
+    this.roles = init.roles;
+    this.scopes = init.scopes;
+    this.capabilities = capabilitiesOf(init.roles, capabilityMap);
+  }
+
+  can(capability: string): boolean {
+    return this.capabilities.has(capability);
+  }
+
+  isAdmin(): boolean {
+    return this.roles.includes(ADMIN_ROLE);
+  }
+}

@@ -1,0 +1,17 @@
+import type { CapabilityMap } from './capabilities.js';
+import type { SessionIntrospector } from './sessions/session-introspector.js';
+
+export const GATEHOUSE_AUTH_OPTIONS = Symbol('GATEHOUSE_AUTH_OPTIONS');
+
+export interface GatehouseAuthOptions {
+  /** Name of the session cookie: `gh_session`, or `__Host-gh_session` when served over HTTPS. */
+  readonly cookieName: string;
+  /** Origins whose cookie-authenticated writes are accepted (CSRF defence). */
+  readonly trustedOrigins: readonly string[];
+  /** Validates session cookies. Without it the app accepts no cookie credential. */
+  readonly sessions?: SessionIntrospector;
+  /** Extra roles or capabilities, merged into the defaults (`admin`, `support`). */
+  readonly capabilities?: CapabilityMap;
+  /** The realm of `WWW-Authenticate` challenges; `gatehouse` by default. */
+  readonly realm?: string;
+}

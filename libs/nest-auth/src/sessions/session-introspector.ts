@@ -1,0 +1,17 @@
+/** The answer about a session cookie: the caller behind it, or why there is none. */
+export type SessionIntrospection =
+  | {
+      readonly active: true;
+      readonly sessionId: string;
+      readonly userId: string;
+      readonly roles: readonly string[];
+    }
+  | { readonly active: false; readonly reason: 'expired' | 'revoked' | 'unknown' };
+
+/**
+ * Seam: validates a session cookie value. auth-api answers in-process from its tables; a sibling app
+ * asks auth-api over HTTP.
+ */
+export interface SessionIntrospector {
+  introspect(token: string): Promise<SessionIntrospection>;
+}

@@ -1,0 +1,29 @@
+import type { EntityManager } from 'typeorm';
+
+import { updateReturning } from './returning.js';
+
+export class RevocationRepository {
+  constructor(private readonly manager: EntityManager) {}
+
+  /** One feed row per revoked session, kept until `until` (no access token can outlive it). */
+  async appendSessions(sessionIds: readonly string[], revokedAt: Date, until: Date): Promise<void> {
+    if (sessionIds.length === 0) {
+      return;
+    }
+    await this.manager.query(
+      `INSERT INTO revocations (session_id, revoked_at, until)
+       SELECT unnest($1::uuid[]), $2, $3`,
+      [sessionIds, revokedAt, until],
+    );
+  }
+
+  /** Drops feed rows that can no longer cover any live access token. */
+  async deleteExpired(before: Date): Promise<number> {
+    const rows = await updateReturning(
+      this.manager,
+      'DELETE FROM revocations WHERE until < $1 RETURNING id',
+      [before],
+    );
+    return rows.length;
+  }
+}

@@ -1,0 +1,180 @@
+import type { EntityManager } from 'typeorm';
+
+import type { SessionKind } from '../entities/session.entity.js';
+import { updateReturning } from './returning.js';
+
+/** Why a session ended early; stored in `sessions.revoked_reason`. */
+export type RevocationReason =
+  'logout' | 'replaced_by_login' | 'revoked_by_user' | 'password_changed';
+
+export interface NewCookieSession {
+  readonly userId: string;
+  readonly tokenHash: Buffer;
+  readonly createdAt: Date;
+  readonly idleExpiresAt: Date;
+  readonly absoluteExpiresAt: Date;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+}
+
+export interface SessionTimes {
+  readonly id: string;
+  readonly createdAt: Date;
+  readonly lastSeenAt: Date;
+  readonly idleExpiresAt: Date;
+  readonly absoluteExpiresAt: Date;
+  readonly revokedAt: Date | null;
+}
+
+/** A cookie session with the few user columns every authenticated request needs: one query. */
+export interface CookieSessionWithUser extends SessionTimes {
+  readonly userId: string;
+  readonly userRoles: string[];
+  readonly userDisabledAt: Date | null;
+}
+
+export interface SessionSummary extends SessionTimes {
+  readonly userId: string;
+  readonly kind: SessionKind;
+  readonly clientId: string | null;
+  readonly clientName: string | null;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+}
+
+export interface Revocation {
+  readonly at: Date;
+  readonly reason: RevocationReason;
+  /** `user:<id>`, or a system actor. */
+  readonly by: string;
+}
+
+const TIMES = `s.id, s.created_at AS "createdAt", s.last_seen_at AS "lastSeenAt",
+  s.idle_expires_at AS "idleExpiresAt", s.absolute_expires_at AS "absoluteExpiresAt",
+  s.revoked_at AS "revokedAt"`;
+
+const SUMMARY = `${TIMES}, s.user_id AS "userId", s.kind, s.client_id AS "clientId",
+  c.name AS "clientName", host(s.ip) AS ip, s.user_agent AS "userAgent"`;
+
+/** Live = not revoked and before both expiries, judged at `$now` (the service's clock). */
+const LIVE_AT = (now: string) =>
+  `s.revoked_at IS NULL AND s.idle_expires_at > ${now} AND s.absolute_expires_at > ${now}`;
+
+export class SessionRepository {
+  constructor(private readonly manager: EntityManager) {}
+
+  async createCookieSession(session: NewCookieSession): Promise<SessionSummary> {
+    const rows: SessionSummary[] = await this.manager.query(
+      `INSERT INTO sessions AS s (user_id, kind, token_hash, created_at, last_seen_at,
+         idle_expires_at, absolute_expires_at, ip, user_agent)
+       VALUES ($1, 'cookie', $2, $3, $3, $4, $5, $6, $7)
+       RETURNING ${TIMES}, s.user_id AS "userId", s.kind, NULL AS "clientId", NULL AS "clientName",
+         host(s.ip) AS ip, s.user_agent AS "userAgent"`,
+      [
+        session.userId,
+        session.tokenHash,
+        session.createdAt,
+        session.idleExpiresAt,
+        session.absoluteExpiresAt,
+        session.ip,
+        session.userAgent,
+      ],
+    );
+    return rows[0]!;
+  }
+
+  /** The hot path of every cookie-authenticated request: one lookup on `sessions_token_hash_key`. */
+  async findCookieSessionByTokenHash(tokenHash: Buffer): Promise<CookieSessionWithUser | null> {
+    const rows: CookieSessionWithUser[] = await this.manager.query(
+      `SELECT ${TIMES}, s.user_id AS "userId", u.roles AS "userRoles",
+         u.disabled_at AS "userDisabledAt"
+       FROM sessions s JOIN users u ON u.id = s.user_id
+       WHERE s.token_hash = $1`,
+      [tokenHash],
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Slides the idle expiry. The `last_seen_at` condition makes concurrent requests (or instances)
+   * write once per interval between them, and a revoked session is never revived.
+   */
+  async touch(id: string, seenAt: Date, idleExpiresAt: Date, seenBefore: Date): Promise<boolean> {
+    const rows = await updateReturning(
+      this.manager,
+      `UPDATE sessions SET last_seen_at = $2, idle_expires_at = $3
+       WHERE id = $1 AND revoked_at IS NULL AND last_seen_at <= $4
+       RETURNING id`,
+      [id, seenAt, idleExpiresAt, seenBefore],
+    );
+    return rows.length > 0;
+  }
+
+  async findSummary(id: string): Promise<SessionSummary | null> {
+    const rows: SessionSummary[] = await this.manager.query(
+      `SELECT ${SUMMARY} FROM sessions s LEFT JOIN clients c ON c.id = s.client_id
+       WHERE s.id = $1`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** A user's live sessions of every kind, newest first (`sessions_user_id_created_at_idx`). */
+  listLiveForUser(userId: string, now: Date, limit: number): Promise<SessionSummary[]> {
+    return this.manager.query(
+      `SELECT ${SUMMARY} FROM sessions s LEFT JOIN clients c ON c.id = s.client_id
+       WHERE s.user_id = $1 AND ${LIVE_AT('$2')}
+       ORDER BY s.created_at DESC, s.id DESC
+       LIMIT $3`,
+      [userId, now, limit],
+    );
+  }
+
+  /** Revokes the given sessions that are still unrevoked; returns the ids it revoked. */
+  async revoke(ids: readonly string[], revocation: Revocation): Promise<string[]> {
+    if (ids.length === 0) {
+      return [];
+    }
+    const rows = await updateReturning<{ id: string }>(
+      this.manager,
+      `UPDATE sessions SET revoked_at = $2, revoked_reason = $3, revoked_by = $4
+       WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL
+       RETURNING id`,
+      [ids, revocation.at, revocation.reason, revocation.by],
+    );
+    return rows.map(({ id }) => id);
+  }
+
+  /** Revokes every live session of a user except `keep`; returns the ids it revoked. */
+  async revokeAllForUser(
+    userId: string,
+    revocation: Revocation,
+    keep: string | null = null,
+  ): Promise<string[]> {
+    const rows = await updateReturning<{ id: string }>(
+      this.manager,
+      `UPDATE sessions s SET revoked_at = $2, revoked_reason = $3, revoked_by = $4
+       WHERE s.user_id = $1 AND s.id IS DISTINCT FROM $5::uuid AND ${LIVE_AT('$2')}
+       RETURNING s.id`,
+      [userId, revocation.at, revocation.reason, revocation.by, keep],
+    );
+    return rows.map(({ id }) => id);
+  }
+
+  /**
+   * Deletes up to `limit` sessions that ended (revoked or expired) before `endedBefore`. Small batches
+   * with SKIP LOCKED keep each statement short and never wait on a request touching a live row.
+   */
+  async deleteEndedBatch(endedBefore: Date, limit: number): Promise<number> {
+    const rows = await updateReturning(
+      this.manager,
+      `DELETE FROM sessions WHERE id IN (
+         SELECT id FROM sessions
+         WHERE LEAST(revoked_at, idle_expires_at, absolute_expires_at) < $1
+         LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING id`,
+      [endedBefore, limit],
+    );
+    return rows.length;
+  }
+}

@@ -1,0 +1,106 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { LightMyRequestResponse } from 'fastify';
+import { expect } from 'vitest';
+
+import { STRONG_PASSWORD, uniqueEmail } from './factories.js';
+
+/** The first default trusted origin: what a browser on the app's own site sends. */
+export const TRUSTED_ORIGIN = 'http://localhost:3000';
+export const COOKIE_NAME = 'gh_session';
+
+export interface TestUser {
+  readonly id: string;
+  readonly email: string;
+  readonly password: string;
+}
+
+export interface CookieSession {
+  readonly sessionId: string;
+  /** The raw cookie value (the token). */
+  readonly token: string;
+  /** Ready for a `cookie` request header. */
+  readonly cookie: string;
+}
+
+/** Registers a user through the API, as a real client would. */
+export async function givenUser(
+  app: NestFastifyApplication,
+  password = STRONG_PASSWORD,
+): Promise<TestUser> {
+  const email = uniqueEmail();
+  const response = await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { email, password },
+  });
+  expect(response.statusCode).toBe(201);
+  return { id: response.json<{ id: string }>().id, email, password };
+}
+
+export interface LoginOptions {
+  readonly origin?: string | null;
+  readonly cookie?: string;
+  readonly remoteAddress?: string;
+  readonly userAgent?: string;
+}
+
+export function login(
+  app: NestFastifyApplication,
+  credentials: { email: string; password: string },
+  { origin = TRUSTED_ORIGIN, cookie, remoteAddress, userAgent }: LoginOptions = {},
+): Promise<LightMyRequestResponse> {
+  return app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email: credentials.email, password: credentials.password },
+    headers: {
+      ...(origin === null ? {} : { origin }),
+      ...(cookie ? { cookie } : {}),
+      ...(userAgent ? { 'user-agent': userAgent } : {}),
+    },
+    ...(remoteAddress ? { remoteAddress } : {}),
+  });
+}
+
+/** The Set-Cookie header values of a response (always an array). */
+export function setCookies(response: LightMyRequestResponse): string[] {
+  const header = response.headers['set-cookie'];
+  if (header === undefined) {
+    return [];
+  }
+  return Array.isArray(header) ? header : [header];
+}
+
+/** Signs the user in and returns the session cookie. */
+export async function givenCookieSession(
+  app: NestFastifyApplication,
+  user: TestUser,
+  options: LoginOptions = {},
+): Promise<CookieSession> {
+  const response = await login(app, user, options);
+  expect(response.statusCode).toBe(200);
+  const [setCookie] = setCookies(response);
+  const token = /^gh_session=([^;]+);/.exec(setCookie ?? '')?.[1];
+  expect(token).toBeDefined();
+  return {
+    sessionId: response.json<{ session: { id: string } }>().session.id,
+    token: token!,
+    cookie: `${COOKIE_NAME}=${token!}`,
+  };
+}
+
+/** A cookie-authenticated request from the trusted origin. */
+export function withCookie(
+  app: NestFastifyApplication,
+  session: Pick<CookieSession, 'cookie'>,
+  method: 'GET' | 'POST' | 'DELETE',
+  url: string,
+  payload?: object,
+): Promise<LightMyRequestResponse> {
+  return app.inject({
+    method,
+    url,
+    headers: { cookie: session.cookie, origin: TRUSTED_ORIGIN },
+    ...(payload ? { payload } : {}),
+  });
+}
