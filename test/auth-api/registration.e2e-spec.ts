@@ -172,3 +172,42 @@ describe('POST /auth/register', () => {
     expect(response.json()).toMatchObject({ statusCode: 413, error: 'PAYLOAD_TOO_LARGE' });
   });
 });
+
+describe('POST /auth/register probing for accounts', () => {
+  let app: NestFastifyApplication;
+
+  beforeAll(async () => {
+    app = await givenAuthApi({ LOGIN_MAX_ATTEMPTS_PER_IP: '3' });
+  });
+  afterAll(() => app.close());
+
+  const register = (email: string, remoteAddress: string) =>
+    app.inject({
+      method: 'POST',
+      url: '/auth/register',
+      payload: { email, password: STRONG_PASSWORD },
+      remoteAddress,
+    });
+
+  it('spends the IP failure budget on EMAIL_TAKEN answers, so enumeration is rate-limited', async () => {
+    const prober = '198.51.100.20';
+    const taken = uniqueEmail();
+    expect((await register(taken, '198.51.100.21')).statusCode).toBe(201);
+    // Successful registrations give their point back: an office behind one IP can sign up freely.
+    for (let i = 0; i < 5; i += 1) {
+      expect((await register(uniqueEmail(), prober)).statusCode).toBe(201);
+    }
+    for (let i = 0; i < 3; i += 1) {
+      expect((await register(taken, prober)).statusCode).toBe(409);
+    }
+    const limited = await register(uniqueEmail(), prober);
+    expect(limited.statusCode).toBe(429);
+    expect(limited.json()).toEqual({
+      statusCode: 429,
+      error: 'RATE_LIMITED',
+      message: 'Too many attempts. Retry later.',
+    });
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await register(uniqueEmail(), '198.51.100.22')).statusCode).toBe(201);
+  });
+});

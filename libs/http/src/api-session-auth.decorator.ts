@@ -5,11 +5,10 @@ import { ErrorResponseDto } from './error-response.dto.js';
 import { COOKIE_SCHEME } from './swagger.js';
 
 /**
- * Documents a route behind the session cookie: the security scheme and its 401s; for writes also the
- * CSRF 403. The global guard enforces it; the route-protection test proves the two agree.
+ * Documents routes behind the session cookie: the security scheme and its 401s. The global guard
+ * enforces it; the route-protection test proves the two agree.
  */
-export function ApiSessionAuth({ write = false }: { write?: boolean } = {}): MethodDecorator &
-  ClassDecorator {
+export function ApiSessionAuth(): MethodDecorator & ClassDecorator {
   return applyDecorators(
     ApiCookieAuth(COOKIE_SCHEME),
     ApiUnauthorizedResponse({
@@ -17,14 +16,14 @@ export function ApiSessionAuth({ write = false }: { write?: boolean } = {}): Met
       description:
         '`MISSING_CREDENTIALS`, `INVALID_SESSION`, `SESSION_EXPIRED` or `SESSION_REVOKED` (a dead cookie is cleared). Carries `WWW-Authenticate`.',
     }),
-    ...(write
-      ? [
-          ApiForbiddenResponse({
-            type: ErrorResponseDto,
-            description:
-              '`CSRF_REJECTED`: a cookie-authenticated write whose `Origin` (or `Referer`) is not in `TRUSTED_ORIGINS`.',
-          }),
-        ]
-      : []),
   );
+}
+
+/** Documents the CSRF answer of a state-changing route that accepts the session cookie. */
+export function ApiCsrfChecked(): MethodDecorator & ClassDecorator {
+  return ApiForbiddenResponse({
+    type: ErrorResponseDto,
+    description:
+      '`CSRF_REJECTED`: a cookie-authenticated write whose `Origin` (or `Referer`) is not in `TRUSTED_ORIGINS`.',
+  });
 }

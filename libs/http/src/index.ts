@@ -1,4 +1,4 @@
-export { ApiSessionAuth } from './api-session-auth.decorator.js';
+export { ApiCsrfChecked, ApiSessionAuth } from './api-session-auth.decorator.js';
 export { RequestClient } from './client-context.decorator.js';
 export { resolveDatabase, type ResolvedDatabase } from './database-url.js';
 export { type ErrorBody, renderError } from './error-body.js';

@@ -8,7 +8,7 @@ import {
   ApiTags,
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
-import { ApiSessionAuth, ErrorResponseDto, RequestClient } from '@gatehouse/http';
+import { ApiCsrfChecked, ApiSessionAuth, ErrorResponseDto, RequestClient } from '@gatehouse/http';
 import { type ClientContext, SessionService, UserService } from '@gatehouse/identity';
 import { CurrentUser } from '@gatehouse/nest-auth';
 
@@ -49,7 +49,7 @@ export class MeController {
 
   @Post('password')
   @HttpCode(204)
-  @ApiSessionAuth({ write: true })
+  @ApiCsrfChecked()
   @ApiOperation({
     summary: 'Change the password; every other session of the account ends.',
     description: 'Wrong current passwords count against the login limits.',

@@ -10,7 +10,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
-import { ApiSessionAuth, ErrorResponseDto, RequestClient } from '@gatehouse/http';
+import { ApiCsrfChecked, ApiSessionAuth, ErrorResponseDto, RequestClient } from '@gatehouse/http';
 import { type ClientContext, PasswordAuthenticator, SessionService } from '@gatehouse/identity';
 import { CurrentUser, Public, RequireTrustedOrigin } from '@gatehouse/nest-auth';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -71,7 +71,8 @@ export class BrowserSessionsController {
 
   @Post('logout')
   @HttpCode(204)
-  @ApiSessionAuth({ write: true })
+  @ApiSessionAuth()
+  @ApiCsrfChecked()
   @ApiOperation({ summary: 'End the current session and clear its cookie.' })
   @ApiNoContentResponse({ description: 'The session is revoked (`logout`).' })
   async logout(

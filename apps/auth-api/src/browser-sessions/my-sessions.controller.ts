@@ -8,7 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
-import { ApiSessionAuth, ErrorResponseDto, RequestClient } from '@gatehouse/http';
+import { ApiCsrfChecked, ApiSessionAuth, ErrorResponseDto, RequestClient } from '@gatehouse/http';
 import { type ClientContext, SessionService, ValidationFailedError } from '@gatehouse/identity';
 import { CurrentUser } from '@gatehouse/nest-auth';
 import type { FastifyReply } from 'fastify';
@@ -52,7 +52,7 @@ export class MySessionsController {
 
   @Delete(':id')
   @HttpCode(204)
-  @ApiSessionAuth({ write: true })
+  @ApiCsrfChecked()
   @ApiOperation({
     summary: 'End one of your sessions (your current one too, which also clears the cookie).',
   })
@@ -72,14 +72,15 @@ export class MySessionsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
     await this.sessions.revokeOne(caller.id, id, client);
-    if (id === caller.sessionId) {
+    // UUIDs compare case-insensitively in PostgreSQL; the caller's id comes back lower-case.
+    if (id.toLowerCase() === caller.sessionId) {
       clearSessionCookie(reply, this.cookieName);
     }
   }
 
   @Post('revoke-others')
   @HttpCode(200)
-  @ApiSessionAuth({ write: true })
+  @ApiCsrfChecked()
   @ApiOperation({ summary: 'Sign out everywhere but here.' })
   @ApiOkResponse({ type: RevokeOthersResponseDto })
   async revokeOthers(

@@ -56,6 +56,18 @@ export class LoginLimiter implements OnModuleDestroy {
     ]);
   }
 
+  /**
+   * For attempts that probe accounts without a password (registration: "email taken"): only the IP
+   * budget applies, and `ipSucceeded` gives the point back when the attempt probed nothing.
+   */
+  takeForIp(ip: string | null): Promise<void> {
+    return this.consume(this.perIp, ip ?? 'unknown');
+  }
+
+  async ipSucceeded(ip: string | null): Promise<void> {
+    await this.perIp.reward(ip ?? 'unknown', 1);
+  }
+
   onModuleDestroy(): void {
     this.redis?.disconnect();
   }

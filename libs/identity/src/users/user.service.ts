@@ -47,23 +47,27 @@ export class UserService {
   async register({ email, password, ip }: Registration): Promise<User> {
     const normalized = normalizeEmail(email);
     this.assertAcceptablePassword('password', password, normalized);
+    // "Email taken" tells whether an account exists: such answers spend the IP's failure budget.
+    await this.limiter.takeForIp(ip ?? null);
     const passwordHash = await this.passwords.hash(password);
-    return this.database.transaction(async (repositories) => {
-      const user = await repositories.users.createUnlessEmailTaken({
+    const user = await this.database.transaction(async (repositories) => {
+      const created = await repositories.users.createUnlessEmailTaken({
         email: normalized,
         passwordHash,
       });
-      if (!user) {
+      if (!created) {
         throw new EmailTakenError();
       }
       await this.audit.record(repositories, {
-        actor: `user:${user.id}`,
+        actor: `user:${created.id}`,
         action: 'user.registered',
-        subject: `user:${user.id}`,
+        subject: `user:${created.id}`,
         ip,
       });
-      return user;
+      return created;
     });
+    await this.limiter.ipSucceeded(ip ?? null);
+    return user;
   }
 
   async get(id: string): Promise<User> {
