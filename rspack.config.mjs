@@ -16,6 +16,7 @@ export default {
     'admin-api': './apps/admin-api/src/main.ts',
     start: './scripts/start.ts',
     migrate: './scripts/migrate.ts',
+    'rotate-keys': './scripts/rotate-keys.ts',
     'config-table': './scripts/config-table.ts',
   },
   output: {

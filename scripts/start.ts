@@ -5,7 +5,7 @@ import { relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { childEnvironment, type GatehouseConfig } from '@gatehouse/config';
-import { loadConfigOrExit, resolveDatabase } from '@gatehouse/http';
+import { loadConfigOrExit, resolveDatabase, resolveKeyEncryptionKey } from '@gatehouse/http';
 import { migrateDatabase } from '@gatehouse/persistence';
 
 import { developmentOperator, type OperatorCredentials } from './dev-operator.js';
@@ -64,7 +64,9 @@ function banner(config: GatehouseConfig, apps: App[], operator: string, embedded
 
 async function main(): Promise<void> {
   const initial = loadConfigOrExit();
-  const { config, embedded } = await resolveDatabase(initial);
+  const resolved = await resolveDatabase(initial);
+  const { embedded } = resolved;
+  const config = await resolveKeyEncryptionKey(resolved.config, { embedded: !!embedded });
   const url = config.database.url ?? '';
   await withDataSource(url, migrateDatabase);
 
@@ -106,7 +108,11 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stop(0));
   process.once('SIGTERM', () => void stop(0));
 
-  const env = { DATABASE_URL: url, MIGRATIONS_RUN: 'false' };
+  const env = {
+    DATABASE_URL: url,
+    MIGRATIONS_RUN: 'false',
+    KEY_ENCRYPTION_KEY: config.keys.encryptionKey?.toString('base64') ?? '',
+  };
   const operatorEnv = operator
     ? { ADMIN_EMAIL: operator.email, ADMIN_PASSWORD: operator.password }
     : {};

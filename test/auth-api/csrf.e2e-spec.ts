@@ -153,7 +153,7 @@ describe('CSRF origin check (default TRUSTED_ORIGINS)', () => {
       expect(response.json()).toEqual({
         statusCode: 401,
         error: 'INVALID_TOKEN',
-        message: 'Bearer tokens are not accepted here.',
+        message: 'The access token is not valid.',
       });
       expect(response.headers['www-authenticate']).toBe(
         'Bearer realm="gatehouse", error="invalid_token"',

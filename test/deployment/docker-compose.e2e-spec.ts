@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 
 import { type EnvName, envSchema, type GatehouseConfig, loadConfig } from '@gatehouse/config';
@@ -49,7 +50,18 @@ function commandText(value: unknown, what: string): string {
     : scalar(value, what);
 }
 
-/** Compose interpolation as if the host environment were empty: `${VAR:-default}` gives `default`. */
+/**
+ * Secrets the compose file must take from the host (`${VAR:?…}`), never from the repository: the
+ * operator exports them before `docker compose up`. Any other `:?` variable fails the test.
+ */
+const HOST_SECRETS: Readonly<Record<string, string>> = {
+  KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+};
+
+/**
+ * Compose interpolation as if the host environment held only HOST_SECRETS: `${VAR:-default}` gives
+ * `default`, `${VAR:?message}` the host secret.
+ */
 function interpolate(text: string): string {
   return text.replace(
     /\$\$|\$\{(\w+)(?:(:?[-?+])([^}]*))?\}|\$(\w+)/g,
@@ -63,7 +75,11 @@ function interpolate(text: string): string {
         return '$';
       }
       if (operator?.endsWith('?')) {
-        throw new Error(`${name ?? match} is required from the host environment`);
+        const secret = name === undefined ? undefined : HOST_SECRETS[name];
+        if (secret === undefined) {
+          throw new Error(`${name ?? match} is required from the host environment`);
+        }
+        return secret;
       }
       return operator?.endsWith('-') ? (operand ?? '') : '';
     },

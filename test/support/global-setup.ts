@@ -23,6 +23,8 @@ declare module 'vitest' {
     templateDatabase: string;
     /** Prefix of every database this run creates; dropped at teardown. */
     runPrefix: string;
+    /** KEY_ENCRYPTION_KEY of this run: random, shared by every app so they read each other's keys. */
+    keyEncryptionKey: string;
   }
 }
 
@@ -62,6 +64,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('adminUrl', adminUrl);
   project.provide('templateDatabase', templateDatabase);
   project.provide('runPrefix', runPrefix);
+  project.provide('keyEncryptionKey', randomBytes(32).toString('base64'));
 
   return async () => {
     await dropDatabasesLike(adminUrl, runPrefix);

@@ -1,5 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type GatehouseConfig, loadConfig } from '@gatehouse/config';
+import { inject } from 'vitest';
 
 import { createAdminApi } from '../../apps/admin-api/src/admin-api.factory.js';
 import type { AppOptions } from '../../apps/admin-api/src/admin-api.module.js';
@@ -10,7 +11,12 @@ type Env = Record<string, string>;
 
 /** Configuration as production would load it, pointed at this worker's database unless env says. */
 export async function testConfig(env: Env = {}): Promise<GatehouseConfig> {
-  const config = loadConfig({ LOG_LEVEL: 'silent', NODE_ENV: 'test', ...env });
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    NODE_ENV: 'test',
+    KEY_ENCRYPTION_KEY: inject('keyEncryptionKey'),
+    ...env,
+  });
   return {
     ...config,
     database: { ...config.database, url: config.database.url ?? (await workerDatabaseUrl()) },

@@ -60,6 +60,16 @@ function parseList<T>(raw: string, item: (entry: string) => T | undefined): T[] 
 
 const nonEmpty = (raw: string) => (raw.trim() ? raw.trim() : undefined);
 
+/** 32 random bytes in base64; a key of one repeated byte (all zeros…) is a placeholder, refused. */
+function parseKey(raw: string): Buffer | undefined {
+  const trimmed = raw.trim();
+  if (!/^[A-Za-z0-9+/]{43}=$/.test(trimmed)) {
+    return undefined;
+  }
+  const key = Buffer.from(trimmed, 'base64');
+  return key.length === 32 && !key.every((byte) => byte === key[0]) ? key : undefined;
+}
+
 const IPV4_OR_CIDR = /^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/;
 const IPV6_OR_CIDR = /^[0-9a-fA-F:]+(\/\d{1,3})?$/;
 
@@ -232,6 +242,60 @@ export const envSchema = {
       'Window of the login limits. Counters live in Redis when `REDIS_URL` is set (shared by every instance), in memory otherwise.',
     default: '900',
     parse: integer(1, 86_400),
+  }),
+  ACCESS_TOKEN_TTL_SECONDS: variable({
+    expectation: 'an integer from 60 to 900',
+    description:
+      'Lifetime of JWT access tokens (at most 15 minutes: revocation reaches local verifiers through the feed, kept that long).',
+    default: '900',
+    parse: integer(60, 900),
+  }),
+  ACCESS_TOKEN_AUDIENCE: variable({
+    expectation: 'a non-empty string',
+    description:
+      'The `aud` of access tokens: the resource servers of this deployment. Published in the discovery document as `gatehouse_access_token_audience`.',
+    default: 'gatehouse',
+    parse: nonEmpty,
+  }),
+  REFRESH_TOKEN_TTL_SECONDS: variable({
+    expectation: 'an integer from 60 to 31536000',
+    description:
+      'A refresh token unused for this long expires; each rotation issues a successor with a fresh lifetime.',
+    default: '604800',
+    parse: integer(60, 31_536_000),
+  }),
+  REFRESH_FAMILY_MAX_SECONDS: variable({
+    expectation: 'an integer from 60 to 31536000, not below REFRESH_TOKEN_TTL_SECONDS',
+    description:
+      'Absolute lifetime of a token session (a refresh-token family), however often it is refreshed.',
+    default: '2592000',
+    parse: integer(60, 31_536_000),
+  }),
+  REFRESH_REUSE_GRACE_SECONDS: variable({
+    expectation: 'an integer from 0 to 60',
+    description:
+      'A replay of the immediate predecessor within this window gets the successor already issued (two tabs, a retried request); after it, reuse revokes the family. 0 disables the grace.',
+    default: '10',
+    parse: integer(0, 60),
+  }),
+  JWT_ALG: variable({
+    expectation: 'one of ES256, RS256, EdDSA',
+    description: 'Algorithm of newly generated signing keys (existing keys keep theirs).',
+    default: 'ES256',
+    parse: oneOf('ES256', 'RS256', 'EdDSA'),
+  }),
+  KEY_ENCRYPTION_KEY: variable({
+    expectation: '32 random bytes in base64 (openssl rand -base64 32)',
+    description:
+      'Encrypts private signing keys at rest (AES-256-GCM). Required with `DATABASE_URL`; with the embedded database one is generated into `DATA_DIR` (with a warning).',
+    parse: parseKey,
+  }),
+  FIRST_PARTY_CLIENT_ID: variable({
+    expectation: 'an identifier of letters, digits, dot, dash or underscore (at most 128)',
+    description:
+      "The public OAuth client of the platform's own mobile and CLI apps (password grant), created at start.",
+    default: 'gatehouse-first-party',
+    parse: (raw) => (/^[A-Za-z0-9._-]{1,128}$/.test(raw) ? raw : undefined),
   }),
   ADMIN_EMAIL: variable({
     expectation: 'an email address',

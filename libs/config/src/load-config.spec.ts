@@ -58,6 +58,11 @@ describe(loadConfig.name, () => {
     ['SESSION_IDLE_TIMEOUT_SECONDS', '0'],
     ['SESSION_TOUCH_INTERVAL_SECONDS', '-5'],
     ['LOGIN_MAX_ATTEMPTS_PER_ACCOUNT', '0'],
+    ['ACCESS_TOKEN_TTL_SECONDS', '3600'],
+    ['JWT_ALG', 'HS256'],
+    ['KEY_ENCRYPTION_KEY', 'c2hvcnQ='],
+    ['KEY_ENCRYPTION_KEY', Buffer.alloc(32).toString('base64')],
+    ['REFRESH_REUSE_GRACE_SECONDS', '61'],
   ])('rejects %s=%s', (name, value) => {
     expect(problemsOf({ [name]: value })).toEqual([
       expect.stringMatching(new RegExp(`^${name}: expected`)),
@@ -84,6 +89,28 @@ describe(loadConfig.name, () => {
       touchIntervalSeconds: 60,
     });
     expect(loginLimits).toEqual({ attemptsPerAccount: 10, attemptsPerIp: 100, windowSeconds: 900 });
+  });
+
+  it('decodes KEY_ENCRYPTION_KEY into 32 bytes and requires it in production', () => {
+    const key = 'q7Nw2b1mZ0pQ9xYv3LkR8sT4uV6wX0yZ1aB2cD3eF4g=';
+    expect(loadConfig({ KEY_ENCRYPTION_KEY: key }).keys.encryptionKey).toEqual(
+      Buffer.from(key, 'base64'),
+    );
+    expect(problemsOf({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/gh' })).toEqual([
+      'KEY_ENCRYPTION_KEY: expected 32 random bytes in base64 in production',
+    ]);
+  });
+
+  it('defaults the token lifetimes of the design', () => {
+    expect(loadConfig({}).tokens).toEqual({
+      accessTokenTtlSeconds: 900,
+      audience: 'gatehouse',
+      refreshTokenTtlSeconds: 604_800,
+      refreshFamilyMaxSeconds: 2_592_000,
+      refreshReuseGraceSeconds: 10,
+      firstPartyClientId: 'gatehouse-first-party',
+    });
+    expect(loadConfig({}).keys).toEqual({ algorithm: 'ES256', encryptionKey: undefined });
   });
 
   it('refuses an idle timeout longer than the absolute lifetime', () => {
@@ -121,9 +148,12 @@ describe(loadConfig.name, () => {
   });
 
   it('refuses the embedded database in production', () => {
-    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
-      expect.stringMatching(/^DATABASE_URL: expected a PostgreSQL URL in production/),
-    ]);
+    expect(
+      problemsOf({
+        NODE_ENV: 'production',
+        KEY_ENCRYPTION_KEY: 'q7Nw2b1mZ0pQ9xYv3LkR8sT4uV6wX0yZ1aB2cD3eF4g=',
+      }),
+    ).toEqual([expect.stringMatching(/^DATABASE_URL: expected a PostgreSQL URL in production/)]);
   });
 
   it('refuses the same port for both apps', () => {

@@ -35,6 +35,19 @@ export interface GatehouseConfig {
     readonly attemptsPerIp: number;
     readonly windowSeconds: number;
   };
+  readonly tokens: {
+    readonly accessTokenTtlSeconds: number;
+    readonly audience: string;
+    readonly refreshTokenTtlSeconds: number;
+    readonly refreshFamilyMaxSeconds: number;
+    readonly refreshReuseGraceSeconds: number;
+    readonly firstPartyClientId: string;
+  };
+  readonly keys: {
+    readonly algorithm: Env['JWT_ALG'];
+    /** Undefined until resolved: required with DATABASE_URL, generated for the embedded database. */
+    readonly encryptionKey: Buffer | undefined;
+  };
   readonly bootstrapOperator: { readonly email: string; readonly password: string } | undefined;
 }
 
@@ -89,6 +102,18 @@ function crossCheck(env: Partial<Env>): string[] {
       'SESSION_ABSOLUTE_TIMEOUT_SECONDS: expected a value not below SESSION_IDLE_TIMEOUT_SECONDS',
     );
   }
+  if (
+    env.REFRESH_TOKEN_TTL_SECONDS !== undefined &&
+    env.REFRESH_FAMILY_MAX_SECONDS !== undefined &&
+    env.REFRESH_TOKEN_TTL_SECONDS > env.REFRESH_FAMILY_MAX_SECONDS
+  ) {
+    problems.push(
+      'REFRESH_FAMILY_MAX_SECONDS: expected a value not below REFRESH_TOKEN_TTL_SECONDS',
+    );
+  }
+  if (env.NODE_ENV === 'production' && env.KEY_ENCRYPTION_KEY === undefined) {
+    problems.push('KEY_ENCRYPTION_KEY: expected 32 random bytes in base64 in production');
+  }
   if (env.AUTH_API_PORT !== undefined && env.AUTH_API_PORT === env.ADMIN_API_PORT) {
     problems.push('ADMIN_API_PORT: expected a port different from AUTH_API_PORT');
   }
@@ -96,7 +121,8 @@ function crossCheck(env: Partial<Env>): string[] {
 }
 
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
+  // Buffers (keys) cannot be frozen; they are never handed out for writing.
+  if (value && typeof value === 'object' && !ArrayBuffer.isView(value)) {
     Object.values(value).forEach(deepFreeze);
     Object.freeze(value);
   }
@@ -144,6 +170,15 @@ export function loadConfig(raw: RawEnv = process.env): GatehouseConfig {
       attemptsPerIp: valid.LOGIN_MAX_ATTEMPTS_PER_IP,
       windowSeconds: valid.LOGIN_ATTEMPT_WINDOW_SECONDS,
     },
+    tokens: {
+      accessTokenTtlSeconds: valid.ACCESS_TOKEN_TTL_SECONDS,
+      audience: valid.ACCESS_TOKEN_AUDIENCE,
+      refreshTokenTtlSeconds: valid.REFRESH_TOKEN_TTL_SECONDS,
+      refreshFamilyMaxSeconds: valid.REFRESH_FAMILY_MAX_SECONDS,
+      refreshReuseGraceSeconds: valid.REFRESH_REUSE_GRACE_SECONDS,
+      firstPartyClientId: valid.FIRST_PARTY_CLIENT_ID,
+    },
+    keys: { algorithm: valid.JWT_ALG, encryptionKey: valid.KEY_ENCRYPTION_KEY },
     bootstrapOperator:
       valid.ADMIN_EMAIL && valid.ADMIN_PASSWORD
         ? { email: valid.ADMIN_EMAIL, password: valid.ADMIN_PASSWORD }

@@ -4,6 +4,7 @@ export { resolveDatabase, type ResolvedDatabase } from './database-url.js';
 export { type ErrorBody, renderError } from './error-body.js';
 export { ErrorResponseDto } from './error-response.dto.js';
 export { createHttpApp } from './http-app.factory.js';
+export { resolveKeyEncryptionKey } from './key-encryption-key.js';
 export { HttpPlatformModule, type HttpPlatformOptions } from './http-platform.module.js';
 export { type AppEntry, loadConfigOrExit, serve } from './serve.js';
 export {

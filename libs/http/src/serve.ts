@@ -2,6 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConfigError, type GatehouseConfig, loadConfig } from '@gatehouse/config';
 
 import { resolveDatabase } from './database-url.js';
+import { resolveKeyEncryptionKey } from './key-encryption-key.js';
 
 export interface AppEntry {
   readonly name: string;
@@ -14,12 +15,16 @@ export function loadConfigOrExit(): GatehouseConfig {
   try {
     return loadConfig();
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
+    return exitOnConfigError(error);
   }
+}
+
+function exitOnConfigError(error: unknown): never {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  throw error;
 }
 
 /** The whole of an app's `main.ts`: configuration, database, app, listen, graceful shutdown. */
@@ -35,7 +40,11 @@ export async function serve(entry: AppEntry): Promise<void> {
 }
 
 async function start(entry: AppEntry): Promise<void> {
-  const { config, embedded } = await resolveDatabase(loadConfigOrExit());
+  const resolved = await resolveDatabase(loadConfigOrExit());
+  const { embedded } = resolved;
+  const config = await resolveKeyEncryptionKey(resolved.config, { embedded: !!embedded }).catch(
+    (error: unknown) => exitOnConfigError(error),
+  );
   const app = await entry.create(config);
   app.enableShutdownHooks();
   if (embedded) {

@@ -1,11 +1,17 @@
 import { Module } from '@nestjs/common';
 
 import { AuditService } from './audit/audit.service.js';
+import { ClientService } from './clients/client.service.js';
 import { Clock } from './clock.js';
 import { LoginLimiter } from './rate-limits/login-limiter.js';
 import { RevocationService } from './revocations/revocation.service.js';
 import { SessionHousekeeping } from './sessions/session-housekeeping.js';
 import { SessionService } from './sessions/session.service.js';
+import { SigningKeyService } from './signing-keys/signing-key.service.js';
+import { AccessTokenIssuer } from './tokens/access-token.issuer.js';
+import { RefreshTokenService } from './tokens/refresh-token.service.js';
+import { TokenGrantsService } from './tokens/token-grants.service.js';
+import { TokenIntrospectionService } from './tokens/token-introspection.service.js';
 import { PasswordAuthenticator } from './users/password-authenticator.js';
 import { PasswordHasher } from './users/password-hasher.js';
 import { UserService } from './users/user.service.js';
@@ -20,6 +26,12 @@ const services = [
   UserService,
   SessionService,
   SessionHousekeeping,
+  ClientService,
+  SigningKeyService,
+  AccessTokenIssuer,
+  RefreshTokenService,
+  TokenGrantsService,
+  TokenIntrospectionService,
 ];
 
 /** The product's rules. Needs `PersistenceModule` and `ConfigModule` (global) in the importing app. */

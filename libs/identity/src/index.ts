@@ -1,4 +1,11 @@
 export { type AuditAction, type AuditEntry, AuditService } from './audit/audit.service.js';
+export {
+  type ClientCredentials,
+  ClientService,
+  type CreatedClient,
+  type GrantType,
+  type NewClientRequest,
+} from './clients/client.service.js';
 export { Clock } from './clock.js';
 export { IdentityModule } from './identity.module.js';
 export {
@@ -12,6 +19,12 @@ export {
   UserNotFoundError,
   ValidationFailedError,
 } from './identity.errors.js';
+export {
+  OAuthError,
+  type OAuthErrorCode,
+  invalidRequest,
+  unsupportedGrantType,
+} from './oauth/oauth.errors.js';
 export { LoginLimiter } from './rate-limits/login-limiter.js';
 export {
   REVOCATION_FEED_SECONDS,
@@ -25,6 +38,25 @@ export {
   SessionService,
   type StartedCookieSession,
 } from './sessions/session.service.js';
+export { deriveKey, open, seal } from './signing-keys/key-encryption.js';
+export {
+  type ActiveSigningKey,
+  type KeyRotation,
+  type SigningAlgorithm,
+  SigningKeyService,
+} from './signing-keys/signing-key.service.js';
+export {
+  type AccessTokenClaims,
+  AccessTokenIssuer,
+  type AccessTokenSubject,
+} from './tokens/access-token.issuer.js';
+export { RefreshTokenService, type TokenResponse } from './tokens/refresh-token.service.js';
+export { type PasswordGrantRequest, TokenGrantsService } from './tokens/token-grants.service.js';
+export {
+  type Introspection,
+  TokenIntrospectionService,
+  type TokenTypeHint,
+} from './tokens/token-introspection.service.js';
 export { normalizeEmail } from './users/email.js';
 export { type PasswordAttempt, PasswordAuthenticator } from './users/password-authenticator.js';
 export { PasswordHasher } from './users/password-hasher.js';

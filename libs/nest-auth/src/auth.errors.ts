@@ -29,6 +29,13 @@ export class InvalidTokenError extends GatehouseAuthError {
   }
 }
 
+/** 401: the access token has expired (beyond the clock tolerance). */
+export class TokenExpiredError extends GatehouseAuthError {
+  constructor() {
+    super(401, 'TOKEN_EXPIRED', 'The access token has expired.');
+  }
+}
+
 /** 401: the session cookie matches no session (forged, malformed, or long deleted). */
 export class InvalidSessionError extends GatehouseAuthError {
   constructor() {

@@ -1,5 +1,6 @@
 import type { CapabilityMap } from './capabilities.js';
 import type { SessionIntrospector } from './sessions/session-introspector.js';
+import type { AccessTokenVerifier } from './tokens/access-token.verifier.js';
 
 export const GATEHOUSE_AUTH_OPTIONS = Symbol('GATEHOUSE_AUTH_OPTIONS');
 
@@ -10,6 +11,8 @@ export interface GatehouseAuthOptions {
   readonly trustedOrigins: readonly string[];
   /** Validates session cookies. Without it the app accepts no cookie credential. */
   readonly sessions?: SessionIntrospector;
+  /** Verifies bearer access tokens. Without it the app accepts no bearer credential. */
+  readonly accessTokens?: AccessTokenVerifier;
   /** Extra roles or capabilities, merged into the defaults (`admin`, `support`). */
   readonly capabilities?: CapabilityMap;
   /** The realm of `WWW-Authenticate` challenges; `gatehouse` by default. */

@@ -10,6 +10,7 @@ export {
   MissingCredentialsError,
   SessionExpiredError,
   SessionRevokedError,
+  TokenExpiredError,
 } from './auth.errors.js';
 export {
   ADMIN_ROLE,
@@ -29,4 +30,10 @@ export {
 export { type GatehouseAuthAsyncOptions, GatehouseAuthModule } from './gatehouse-auth.module.js';
 export { GATEHOUSE_AUTH_OPTIONS, type GatehouseAuthOptions } from './gatehouse-auth.options.js';
 export { AuthenticationGuard } from './guards/authentication.guard.js';
+export { type KeySource, localKeySource, remoteKeySource } from './keys/key-sources.js';
+export {
+  type AccessTokenClaims,
+  AccessTokenVerifier,
+  type AccessTokenVerifierOptions,
+} from './tokens/access-token.verifier.js';
 export type { SessionIntrospection, SessionIntrospector } from './sessions/session-introspector.js';

@@ -3,14 +3,20 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 
 import { AuditEventRepository } from './repositories/audit-event.repository.js';
+import { ClientRepository } from './repositories/client.repository.js';
+import { RefreshTokenRepository } from './repositories/refresh-token.repository.js';
 import { RevocationRepository } from './repositories/revocation.repository.js';
 import { SessionRepository } from './repositories/session.repository.js';
+import { SigningKeyRepository } from './repositories/signing-key.repository.js';
 import { UserRepository } from './repositories/user.repository.js';
 
 /** The repositories, all bound to one EntityManager (the pool, or one transaction). */
 export interface Repositories {
   readonly users: UserRepository;
   readonly sessions: SessionRepository;
+  readonly refreshTokens: RefreshTokenRepository;
+  readonly clients: ClientRepository;
+  readonly signingKeys: SigningKeyRepository;
   readonly revocations: RevocationRepository;
   readonly auditEvents: AuditEventRepository;
 }
@@ -19,6 +25,9 @@ function repositoriesFor(manager: EntityManager): Repositories {
   return {
     users: new UserRepository(manager),
     sessions: new SessionRepository(manager),
+    refreshTokens: new RefreshTokenRepository(manager),
+    clients: new ClientRepository(manager),
+    signingKeys: new SigningKeyRepository(manager),
     revocations: new RevocationRepository(manager),
     auditEvents: new AuditEventRepository(manager),
   };
@@ -32,6 +41,9 @@ function repositoriesFor(manager: EntityManager): Repositories {
 export class Database implements Repositories {
   readonly users: UserRepository;
   readonly sessions: SessionRepository;
+  readonly refreshTokens: RefreshTokenRepository;
+  readonly clients: ClientRepository;
+  readonly signingKeys: SigningKeyRepository;
   readonly revocations: RevocationRepository;
   readonly auditEvents: AuditEventRepository;
 
@@ -39,6 +51,9 @@ export class Database implements Repositories {
     ({
       users: this.users,
       sessions: this.sessions,
+      refreshTokens: this.refreshTokens,
+      clients: this.clients,
+      signingKeys: this.signingKeys,
       revocations: this.revocations,
       auditEvents: this.auditEvents,
     } = repositoriesFor(dataSource.manager));

@@ -13,11 +13,19 @@ export { migrateDatabase, revertLastMigration } from './migrate-database.js';
 export { migrations } from './migrations/index.js';
 export { PersistenceModule, type PersistenceOptions } from './persistence.module.js';
 export type { NewAuditEvent } from './repositories/audit-event.repository.js';
+export type { NewClient } from './repositories/client.repository.js';
+export type {
+  NewRefreshToken,
+  RefreshTokenState,
+} from './repositories/refresh-token.repository.js';
 export type {
   CookieSessionWithUser,
+  NewTokenSession,
+  SessionStatus,
   NewCookieSession,
   RevocationReason,
   SessionSummary,
   SessionTimes,
 } from './repositories/session.repository.js';
+export type { NewSigningKey } from './repositories/signing-key.repository.js';
 export type { NewUser } from './repositories/user.repository.js';

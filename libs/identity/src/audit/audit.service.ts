@@ -9,7 +9,8 @@ export type AuditAction =
   | 'login.succeeded'
   | 'login.failed'
   | 'session.logout'
-  | 'session.revoked';
+  | 'session.revoked'
+  | 'refresh_token.reuse_detected';
 
 export interface AuditEntry extends NewAuditEvent {
   readonly action: AuditAction;

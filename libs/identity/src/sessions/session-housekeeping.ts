@@ -7,6 +7,8 @@ import { Clock } from '../clock.js';
 export interface HousekeepingResult {
   readonly sessions: number;
   readonly revocations: number;
+  /** Sealed refresh-token successors erased once their grace window was over. */
+  readonly successors: number;
 }
 
 /** Small enough that one DELETE holds its row locks for milliseconds. */
@@ -21,6 +23,7 @@ const DEFAULT_BATCH_SIZE = 500;
 @Injectable()
 export class SessionHousekeeping {
   private readonly retentionSeconds: number;
+  private readonly graceSeconds: number;
 
   constructor(
     @InjectConfig() config: GatehouseConfig,
@@ -28,6 +31,7 @@ export class SessionHousekeeping {
     private readonly clock: Clock,
   ) {
     this.retentionSeconds = config.session.retentionSeconds;
+    this.graceSeconds = config.tokens.refreshReuseGraceSeconds;
   }
 
   async purge(batchSize = DEFAULT_BATCH_SIZE): Promise<HousekeepingResult> {
@@ -42,6 +46,9 @@ export class SessionHousekeeping {
       }
     }
     const revocations = await this.database.revocations.deleteExpired(now);
-    return { sessions, revocations };
+    const successors = await this.database.refreshTokens.eraseSuccessorsUsedBefore(
+      new Date(now.getTime() - this.graceSeconds * 1000),
+    );
+    return { sessions, revocations, successors };
   }
 }

@@ -119,6 +119,17 @@ export class SessionService {
     return { status: 'active', session };
   }
 
+  /** For bearer tokens: has the session behind a token been revoked, disabled or outlived? */
+  async isEnded(sessionId: string): Promise<boolean> {
+    const status = await this.database.sessions.findStatus(sessionId);
+    return (
+      !status ||
+      status.revokedAt !== null ||
+      status.userDisabledAt !== null ||
+      this.clock.now() >= status.absoluteExpiresAt
+    );
+  }
+
   async describe(sessionId: string): Promise<SessionSummary> {
     const session = await this.database.sessions.findSummary(sessionId);
     if (!session) {

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 
 import {
   CsrfRejectedError,
-  type GatehouseAuthError,
+  GatehouseAuthError,
   InvalidSessionError,
   InvalidTokenError,
   MissingCredentialsError,
@@ -63,10 +63,9 @@ export class AuthenticationGuard implements CanActivate {
   }
 
   private async authenticate(exchange: HttpExchange): Promise<Caller> {
-    if (/^bearer /i.test(exchange.header('authorization') ?? '')) {
-      // Access tokens arrive with the token strategy; until then a bearer credential is refused.
-      exchange.setHeader('WWW-Authenticate', `${this.challenge}, error="invalid_token"`);
-      throw new InvalidTokenError('Bearer tokens are not accepted here.');
+    const bearer = /^Bearer +(\S+)$/i.exec(exchange.header('authorization') ?? '')?.[1];
+    if (bearer !== undefined) {
+      return this.bearerCaller(exchange, bearer);
     }
     const token = this.options.sessions ? exchange.cookie(this.options.cookieName) : undefined;
     if (token === undefined || !this.options.sessions) {
@@ -81,6 +80,34 @@ export class AuthenticationGuard implements CanActivate {
       throw this.unauthorized(exchange, new SESSION_ERRORS[session.reason]());
     }
     return this.cookieCaller(session);
+  }
+
+  /** RFC 6750 §3.1: a refused token is answered with `error="invalid_token"` in the challenge. */
+  private async bearerCaller(exchange: HttpExchange, token: string): Promise<Caller> {
+    try {
+      if (!this.options.accessTokens) {
+        throw new InvalidTokenError('Bearer tokens are not accepted here.');
+      }
+      const claims = await this.options.accessTokens.verify(token);
+      const service = !claims.sid && claims.sub === claims.client_id;
+      return new Caller(
+        {
+          id: claims.sub,
+          kind: service ? 'service' : 'user',
+          credential: 'bearer',
+          sessionId: claims.sid ?? null,
+          clientId: claims.client_id,
+          roles: claims.roles ?? [],
+          scopes: (claims.scope ?? '').split(' ').filter(Boolean),
+        },
+        this.capabilities,
+      );
+    } catch (error) {
+      if (error instanceof GatehouseAuthError) {
+        exchange.setHeader('WWW-Authenticate', `${this.challenge}, error="invalid_token"`);
+      }
+      throw error;
+    }
   }
 
   private cookieCaller(session: Extract<SessionIntrospection, { active: true }>): Caller {

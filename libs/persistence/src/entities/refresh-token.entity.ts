@@ -13,6 +13,7 @@ import { Session } from './session.entity.js';
 /** One generation of a rotating refresh token; its family is its session. */
 @Entity('refresh_tokens')
 @Index('refresh_tokens_session_id_idx', ['sessionId'])
+@Index('refresh_tokens_parent_id_idx', ['parentId'])
 export class RefreshToken {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'refresh_tokens_pkey' })
   id!: string;
@@ -44,4 +45,11 @@ export class RefreshToken {
 
   @Column({ type: 'timestamptz' })
   expiresAt!: Date;
+
+  /**
+   * The successor issued when this token was rotated, encrypted; erased once the reuse grace window
+   * has passed, so a retried request can get the same successor and nothing usable lingers.
+   */
+  @Column({ type: 'bytea', nullable: true })
+  successorCiphertext!: Buffer | null;
 }

@@ -75,6 +75,10 @@ export class Session {
   @Column({ type: 'inet', nullable: true })
   ip!: string | null;
 
+  /** The scope granted to a token session (space-separated); null for cookie sessions. */
+  @Column({ type: 'text', nullable: true })
+  scope!: string | null;
+
   @Column({ type: 'varchar', length: 512, nullable: true })
   userAgent!: string | null;
 }

@@ -6,6 +6,8 @@ export type SigningKeyStatus = 'next' | 'active' | 'retired';
 @Entity('signing_keys')
 @Check('signing_keys_status_check', `"status" IN ('next', 'active', 'retired')`)
 @Index('signing_keys_status_idx', ['status'])
+// Partial unique index (at most one `next`, one `active`): created by the migration, not modelled here.
+@Index('signing_keys_status_single_idx', { synchronize: false })
 export class SigningKey {
   @PrimaryColumn({ type: 'varchar', length: 64, primaryKeyConstraintName: 'signing_keys_pkey' })
   kid!: string;

@@ -1,4 +1,5 @@
 import { CreateSchema1763900000000 } from './1763900000000-create-schema.js';
+import { TokenStrategy1764000000000 } from './1764000000000-token-strategy.js';
 
 /** Every migration, in order. Imported as classes: globs do not survive bundling. */
-export const migrations = [CreateSchema1763900000000];
+export const migrations = [CreateSchema1763900000000, TokenStrategy1764000000000];

@@ -5,7 +5,12 @@ import { updateReturning } from './returning.js';
 
 /** Why a session ended early; stored in `sessions.revoked_reason`. */
 export type RevocationReason =
-  'logout' | 'replaced_by_login' | 'revoked_by_user' | 'password_changed';
+  | 'logout'
+  | 'replaced_by_login'
+  | 'revoked_by_user'
+  | 'password_changed'
+  | 'refresh_token_reuse'
+  | 'token_revoked';
 
 export interface NewCookieSession {
   readonly userId: string;
@@ -15,6 +20,25 @@ export interface NewCookieSession {
   readonly absoluteExpiresAt: Date;
   readonly ip: string | null;
   readonly userAgent: string | null;
+}
+
+export interface NewTokenSession {
+  readonly userId: string;
+  readonly clientId: string;
+  readonly scope: string;
+  readonly createdAt: Date;
+  /** For a token session: when its current refresh token expires. */
+  readonly idleExpiresAt: Date;
+  readonly absoluteExpiresAt: Date;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+}
+
+/** Whether a session can still back an access token (bearer verification, introspection). */
+export interface SessionStatus {
+  readonly revokedAt: Date | null;
+  readonly absoluteExpiresAt: Date;
+  readonly userDisabledAt: Date | null;
 }
 
 export interface SessionTimes {
@@ -81,6 +105,44 @@ export class SessionRepository {
       ],
     );
     return rows[0]!;
+  }
+
+  async createTokenSession(session: NewTokenSession): Promise<string> {
+    const rows: { id: string }[] = await this.manager.query(
+      `INSERT INTO sessions (user_id, kind, client_id, scope, created_at, last_seen_at,
+         idle_expires_at, absolute_expires_at, ip, user_agent)
+       VALUES ($1, 'token', $2, $8, $3, $3, $4, $5, $6, $7)
+       RETURNING id`,
+      [
+        session.userId,
+        session.clientId,
+        session.createdAt,
+        session.idleExpiresAt,
+        session.absoluteExpiresAt,
+        session.ip,
+        session.userAgent,
+        session.scope,
+      ],
+    );
+    return rows[0]!.id;
+  }
+
+  /** A refresh: the session was seen now and lives until its new refresh token expires. */
+  async extendTokenSession(id: string, seenAt: Date, idleExpiresAt: Date): Promise<void> {
+    await this.manager.query(
+      'UPDATE sessions SET last_seen_at = $2, idle_expires_at = $3 WHERE id = $1',
+      [id, seenAt, idleExpiresAt],
+    );
+  }
+
+  async findStatus(id: string): Promise<SessionStatus | null> {
+    const rows: SessionStatus[] = await this.manager.query(
+      `SELECT s.revoked_at AS "revokedAt", s.absolute_expires_at AS "absoluteExpiresAt",
+         u.disabled_at AS "userDisabledAt"
+       FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`,
+      [id],
+    );
+    return rows[0] ?? null;
   }
 
   /** The hot path of every cookie-authenticated request: one lookup on `sessions_token_hash_key`. */

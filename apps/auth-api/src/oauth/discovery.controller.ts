@@ -1,0 +1,55 @@
+import { Controller, Get, Header } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
+import { SigningKeyService } from '@gatehouse/identity';
+import { Public } from '@gatehouse/nest-auth';
+import type { JSONWebKeySet } from 'jose';
+
+const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
+
+/** RFC 8414 / OpenID Connect Discovery metadata and the RFC 7517 key set. */
+@ApiTags('discovery')
+@Public()
+@Controller('.well-known')
+export class DiscoveryController {
+  private readonly metadata: Record<string, unknown>;
+
+  constructor(
+    @InjectConfig() config: GatehouseConfig,
+    private readonly keys: SigningKeyService,
+  ) {
+    const issuer = config.issuer;
+    // Exactly what is served: no authorization endpoint yet, so no response types.
+    this.metadata = {
+      issuer,
+      token_endpoint: `${issuer}/oauth/token`,
+      jwks_uri: `${issuer}/.well-known/jwks.json`,
+      introspection_endpoint: `${issuer}/oauth/introspect`,
+      revocation_endpoint: `${issuer}/oauth/revoke`,
+      grant_types_supported: ['password', 'refresh_token', 'client_credentials'],
+      token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS, 'none'],
+      introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+      revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS, 'none'],
+      gatehouse_access_token_audience: config.tokens.audience,
+      gatehouse_access_token_signing_alg_values_supported: ['ES256', 'RS256', 'EdDSA'],
+    };
+  }
+
+  @Get('openid-configuration')
+  @Header('cache-control', 'public, max-age=3600')
+  @ApiOperation({ summary: 'Authorization server metadata (RFC 8414, OIDC Discovery).' })
+  @ApiOkResponse({ schema: { type: 'object', example: { issuer: 'http://localhost:3000' } } })
+  configuration(): Record<string, unknown> {
+    return this.metadata;
+  }
+
+  @Get('jwks.json')
+  @Header('cache-control', 'public, max-age=300')
+  @ApiOperation({
+    summary: 'The public signing keys (RFC 7517): next, active and recently retired.',
+  })
+  @ApiOkResponse({ schema: { type: 'object', example: { keys: [{ kty: 'EC', kid: '…' }] } } })
+  jwks(): Promise<JSONWebKeySet> {
+    return this.keys.jwks();
+  }
+}

@@ -1,0 +1,58 @@
+import { type ClientCredentials, invalidRequest } from '@gatehouse/identity';
+
+/** A parsed form or JSON body; unknown parameters are ignored (RFC 6749 §3.2). */
+export type OAuthBody = Readonly<Record<string, unknown>>;
+
+/** RFC 6749 §3.2: a parameter must not be repeated; values are strings. */
+export function optionalParam(body: OAuthBody, name: string): string | undefined {
+  const value = body[name];
+  if (value === undefined || value === '') {
+    return undefined;
+  }
+  if (typeof value !== 'string') {
+    throw invalidRequest(`The parameter ${name} must be given once, as a string.`);
+  }
+  return value;
+}
+
+export function requiredParam(body: OAuthBody, name: string): string {
+  const value = optionalParam(body, name);
+  if (value === undefined) {
+    throw invalidRequest(`The parameter ${name} is required.`);
+  }
+  return value;
+}
+
+function decodeBasicPart(part: string): string {
+  // RFC 6749 §2.3.1: the id and secret are form-urlencoded before Basic encoding.
+  return decodeURIComponent(part.replace(/\+/g, ' '));
+}
+
+/**
+ * The client's credentials from `client_secret_basic` or `client_secret_post` (or just `client_id`
+ * for a public client). Using two methods at once is refused (RFC 6749 §2.3).
+ */
+export function clientCredentialsOf(
+  authorization: string | undefined,
+  body: OAuthBody,
+): ClientCredentials | null {
+  const basic = /^Basic +([A-Za-z0-9+/=]+)$/i.exec(authorization ?? '')?.[1];
+  const bodyId = optionalParam(body, 'client_id');
+  const bodySecret = optionalParam(body, 'client_secret');
+  if (basic !== undefined) {
+    if (bodySecret !== undefined) {
+      throw invalidRequest('Use one client authentication method, not two.');
+    }
+    const decoded = Buffer.from(basic, 'base64').toString('utf8');
+    const separator = decoded.indexOf(':');
+    if (separator < 0) {
+      throw invalidRequest('Malformed Basic credentials.');
+    }
+    const clientId = decodeBasicPart(decoded.slice(0, separator));
+    if (bodyId !== undefined && bodyId !== clientId) {
+      throw invalidRequest('client_id differs from the authenticated client.');
+    }
+    return { clientId, clientSecret: decodeBasicPart(decoded.slice(separator + 1)) };
+  }
+  return bodyId === undefined ? null : { clientId: bodyId, clientSecret: bodySecret ?? null };
+}

@@ -1,0 +1,101 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+/** Swagger only: OAuth bodies are read parameter by parameter (unknown ones are ignored). */
+export class TokenRequestDto {
+  @ApiProperty({ enum: ['password', 'refresh_token', 'client_credentials'] })
+  grant_type!: string;
+
+  @ApiPropertyOptional({ description: 'password grant: the email.' })
+  username?: string;
+
+  @ApiPropertyOptional({ description: 'password grant.' })
+  password?: string;
+
+  @ApiPropertyOptional({ description: 'refresh_token grant.' })
+  refresh_token?: string;
+
+  @ApiPropertyOptional({
+    description: 'Space-separated; at most what the client (or session) has.',
+  })
+  scope?: string;
+
+  @ApiPropertyOptional({ description: 'client_secret_post, or a public client naming itself.' })
+  client_id?: string;
+
+  @ApiPropertyOptional({ description: 'client_secret_post.' })
+  client_secret?: string;
+}
+
+export class TokenResponseDto {
+  @ApiProperty({ description: 'JWT (RFC 9068), `typ: at+jwt`.' })
+  access_token!: string;
+
+  @ApiProperty({ enum: ['Bearer'] })
+  token_type!: string;
+
+  @ApiProperty({ example: 900 })
+  expires_in!: number;
+
+  @ApiPropertyOptional({
+    description: 'Opaque; rotated on every use. Absent for client_credentials.',
+  })
+  refresh_token?: string;
+
+  @ApiProperty({ example: '' })
+  scope!: string;
+}
+
+export class TokenParamRequestDto {
+  @ApiProperty()
+  token!: string;
+
+  @ApiPropertyOptional({ enum: ['access_token', 'refresh_token'] })
+  token_type_hint?: string;
+
+  @ApiPropertyOptional()
+  client_id?: string;
+
+  @ApiPropertyOptional()
+  client_secret?: string;
+}
+
+export class IntrospectionResponseDto {
+  @ApiProperty()
+  active!: boolean;
+
+  @ApiPropertyOptional({ enum: ['access_token', 'refresh_token'] })
+  token_type?: string;
+
+  @ApiPropertyOptional()
+  sub?: string;
+
+  @ApiPropertyOptional()
+  sid?: string;
+
+  @ApiPropertyOptional()
+  client_id?: string;
+
+  @ApiPropertyOptional()
+  scope?: string;
+
+  @ApiPropertyOptional()
+  exp?: number;
+
+  @ApiPropertyOptional()
+  iat?: number;
+
+  @ApiPropertyOptional()
+  iss?: string;
+}
+
+export class OAuthErrorResponseDto {
+  @ApiProperty({
+    example: 'invalid_grant',
+    description:
+      'RFC 6749 §5.2 code: invalid_request, invalid_client, invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope; `rate_limited` (429) for the login limits.',
+  })
+  error!: string;
+
+  @ApiProperty({ example: 'The refresh token has already been used.' })
+  error_description!: string;
+}

@@ -1,0 +1,16 @@
+import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { ClientService, SigningKeyService } from '@gatehouse/identity';
+
+/** Before serving: a signing key to sign with (and the next one published), the first-party client. */
+@Injectable()
+export class TokenBootstrap implements OnApplicationBootstrap {
+  constructor(
+    private readonly keys: SigningKeyService,
+    private readonly clients: ClientService,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.keys.ensureKeys();
+    await this.clients.ensureFirstPartyClient();
+  }
+}

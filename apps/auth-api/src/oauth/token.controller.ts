@@ -1,0 +1,85 @@
+import { Body, Controller, Header, Headers, HttpCode, Post, UseFilters } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiConsumes,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { RequestClient } from '@gatehouse/http';
+import {
+  type ClientContext,
+  ClientService,
+  TokenGrantsService,
+  type TokenResponse,
+  unsupportedGrantType,
+} from '@gatehouse/identity';
+import { Public } from '@gatehouse/nest-auth';
+
+import { OAuthErrorFilter } from './oauth-error.filter.js';
+import {
+  clientCredentialsOf,
+  type OAuthBody,
+  optionalParam,
+  requiredParam,
+} from './oauth-params.js';
+import { OAuthErrorResponseDto, TokenRequestDto, TokenResponseDto } from './oauth.dto.js';
+
+@ApiTags('oauth')
+@Public()
+@UseFilters(OAuthErrorFilter)
+@Controller('oauth')
+export class TokenController {
+  constructor(
+    private readonly clients: ClientService,
+    private readonly grants: TokenGrantsService,
+  ) {}
+
+  @Post('token')
+  @HttpCode(200)
+  @Header('pragma', 'no-cache')
+  @ApiOperation({
+    summary: 'Token endpoint (RFC 6749 §3.2): password, refresh_token, client_credentials.',
+    description:
+      'Form-encoded or JSON. Clients authenticate with client_secret_basic or client_secret_post; public clients send client_id. The password grant is for first-party clients only. Refresh tokens rotate on every use; a reused one revokes its session.',
+  })
+  @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
+  @ApiBody({ type: TokenRequestDto })
+  @ApiOkResponse({ type: TokenResponseDto })
+  @ApiBadRequestResponse({ type: OAuthErrorResponseDto })
+  @ApiUnauthorizedResponse({ type: OAuthErrorResponseDto, description: '`invalid_client`.' })
+  @ApiTooManyRequestsResponse({
+    type: OAuthErrorResponseDto,
+    description: '`rate_limited` (password grant), with `Retry-After`.',
+  })
+  async token(
+    @Body() body: OAuthBody,
+    @Headers('authorization') authorization: string | undefined,
+    @RequestClient() context: ClientContext,
+  ): Promise<TokenResponse> {
+    const grantType = requiredParam(body, 'grant_type');
+    const client = await this.clients.authenticate(clientCredentialsOf(authorization, body));
+    const scope = optionalParam(body, 'scope');
+    switch (grantType) {
+      case 'password':
+        return this.grants.password(
+          client,
+          {
+            username: requiredParam(body, 'username'),
+            password: requiredParam(body, 'password'),
+            scope,
+          },
+          context,
+        );
+      case 'refresh_token':
+        return this.grants.refresh(client, requiredParam(body, 'refresh_token'), scope);
+      case 'client_credentials':
+        return this.grants.clientCredentials(client, scope);
+      default:
+        throw unsupportedGrantType(grantType);
+    }
+  }
+}

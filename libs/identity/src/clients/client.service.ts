@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+
+import { Injectable } from '@nestjs/common';
+import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
+import { type Client, Database } from '@gatehouse/persistence';
+
+import { invalidClient, invalidRequest } from '../oauth/oauth.errors.js';
+import { clientSecretMatches, generateClientSecret, hashClientSecret } from './client-secret.js';
+
+export type GrantType = 'password' | 'refresh_token' | 'client_credentials';
+
+export interface NewClientRequest {
+  readonly name: string;
+  readonly grantTypes: readonly GrantType[];
+  readonly scopes?: readonly string[];
+  /** Public clients (native apps, CLIs) have no secret (RFC 6749 §2.1). */
+  readonly public?: boolean;
+}
+
+export interface CreatedClient {
+  readonly client: Client;
+  /** Shown once; only its hash is stored. Null for a public client. */
+  readonly clientSecret: string | null;
+}
+
+/** How the client presented itself (RFC 6749 §2.3.1): exactly one method per request. */
+export interface ClientCredentials {
+  readonly clientId: string;
+  readonly clientSecret: string | null;
+}
+
+@Injectable()
+export class ClientService {
+  constructor(
+    @InjectConfig() private readonly config: GatehouseConfig,
+    private readonly database: Database,
+  ) {}
+
+  /** The platform's own public client for its mobile and CLI apps (password grant). */
+  async ensureFirstPartyClient(): Promise<void> {
+    await this.database.clients.insertUnlessExists({
+      id: this.config.tokens.firstPartyClientId,
+      name: 'Gatehouse first-party apps',
+      secretHash: null,
+      grantTypes: ['password', 'refresh_token'],
+      scopes: [],
+      firstParty: true,
+    });
+  }
+
+  async create(request: NewClientRequest): Promise<CreatedClient> {
+    const clientSecret = request.public ? null : generateClientSecret();
+    const client = await this.database.clients.insert({
+      id: randomUUID(),
+      name: request.name,
+      secretHash: clientSecret === null ? null : hashClientSecret(clientSecret),
+      grantTypes: request.grantTypes,
+      scopes: request.scopes ?? [],
+      firstParty: false,
+    });
+    return { client, clientSecret };
+  }
+
+  /**
+   * A confidential client must prove its secret; a public client only names itself. Unknown client,
+   * wrong secret and missing secret all answer the same `invalid_client`.
+   */
+  async authenticate(credentials: ClientCredentials | null): Promise<Client> {
+    if (!credentials) {
+      throw invalidClient('Client authentication is required.');
+    }
+    const client = await this.database.clients.findById(credentials.clientId);
+    if (!client) {
+      throw invalidClient();
+    }
+    if (client.secretHash === null) {
+      if (credentials.clientSecret !== null) {
+        throw invalidRequest('A public client has no secret.');
+      }
+      return client;
+    }
+    if (
+      credentials.clientSecret === null ||
+      !clientSecretMatches(credentials.clientSecret, client.secretHash)
+    ) {
+      throw invalidClient();
+    }
+    return client;
+  }
+}

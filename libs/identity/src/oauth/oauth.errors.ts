@@ -1,0 +1,40 @@
+/** RFC 6749 §5.2 error codes (and RFC 7009 §2.2.1's), verbatim on the wire. */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'unsupported_token_type';
+
+/**
+ * An OAuth endpoint's refusal: `description` is safe to show the client (`error_description`);
+ * anything private goes to the log, never into it.
+ */
+export class OAuthError extends Error {
+  constructor(
+    readonly error: OAuthErrorCode,
+    readonly description: string,
+    readonly status = 400,
+  ) {
+    super(description);
+  }
+}
+
+export const invalidRequest = (description: string) =>
+  new OAuthError('invalid_request', description);
+
+/** RFC 6749 §5.2: 401 when the client tried to authenticate and failed. */
+export const invalidClient = (description = 'Client authentication failed.') =>
+  new OAuthError('invalid_client', description, 401);
+
+export const invalidGrant = (description: string) => new OAuthError('invalid_grant', description);
+
+export const unauthorizedClient = (description: string) =>
+  new OAuthError('unauthorized_client', description);
+
+export const unsupportedGrantType = (grantType: string) =>
+  new OAuthError('unsupported_grant_type', `The grant type "${grantType}" is not supported.`);
+
+export const invalidScope = (description: string) => new OAuthError('invalid_scope', description);

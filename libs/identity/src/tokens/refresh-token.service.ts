@@ -1,0 +1,252 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
+import { type Client, Database, type RefreshTokenState, type User } from '@gatehouse/persistence';
+
+import { AuditService } from '../audit/audit.service.js';
+import { Clock } from '../clock.js';
+import { invalidGrant, invalidScope } from '../oauth/oauth.errors.js';
+import { RevocationService } from '../revocations/revocation.service.js';
+import type { ClientContext } from '../sessions/session.service.js';
+import { deriveKey, open, seal } from '../signing-keys/key-encryption.js';
+import { AccessTokenIssuer } from './access-token.issuer.js';
+import { generateRefreshToken, hashRefreshToken, REFRESH_TOKEN_SHAPE } from './refresh-token.js';
+
+/** RFC 6749 §5.1 successful token response. */
+export interface TokenResponse {
+  readonly access_token: string;
+  readonly token_type: 'Bearer';
+  readonly expires_in: number;
+  readonly refresh_token?: string;
+  readonly scope: string;
+}
+
+const REUSE_ACTOR = 'system:refresh-token-reuse';
+
+/**
+ * Token sessions and their refresh-token family. Every refresh rotates the token (RFC 9700 §4.14.2):
+ * the presented one is marked used and its successor issued in one transaction, by compare-and-set,
+ * so concurrent refreshes of one token never yield two live successors. A used token presented
+ * again is reuse — a stolen copy or its owner, no way to tell — and ends the whole family; only a
+ * replay of the immediate predecessor within the grace window gets the successor already issued.
+ */
+@Injectable()
+export class RefreshTokenService {
+  private readonly logger = new Logger(RefreshTokenService.name);
+  private readonly successorKey: Buffer;
+  private readonly policy: GatehouseConfig['tokens'];
+
+  constructor(
+    @InjectConfig() config: GatehouseConfig,
+    private readonly database: Database,
+    private readonly clock: Clock,
+    private readonly accessTokens: AccessTokenIssuer,
+    private readonly revocations: RevocationService,
+    private readonly audit: AuditService,
+  ) {
+    if (!config.keys.encryptionKey) {
+      throw new Error('KEY_ENCRYPTION_KEY is not set: refresh-token successors cannot be sealed.');
+    }
+    this.successorKey = deriveKey(config.keys.encryptionKey, 'refresh-token-successors');
+    this.policy = config.tokens;
+  }
+
+  /** A new token session (kind `token`) for a user who just proved who they are. */
+  async startSession(
+    user: User,
+    client: Client,
+    scope: string,
+    context: ClientContext,
+  ): Promise<TokenResponse> {
+    const now = this.clock.now();
+    const absoluteExpiresAt = this.after(now, this.policy.refreshFamilyMaxSeconds);
+    const expiresAt = this.refreshExpiry(now, absoluteExpiresAt);
+    const refreshToken = generateRefreshToken();
+    const sessionId = await this.database.transaction(async (repositories) => {
+      const id = await repositories.sessions.createTokenSession({
+        userId: user.id,
+        clientId: client.id,
+        scope,
+        createdAt: now,
+        idleExpiresAt: expiresAt,
+        absoluteExpiresAt,
+        ip: context.ip,
+        userAgent: context.userAgent?.slice(0, 512) ?? null,
+      });
+      await repositories.refreshTokens.insert({
+        sessionId: id,
+        tokenHash: hashRefreshToken(refreshToken),
+        parentId: null,
+        createdAt: now,
+        expiresAt,
+      });
+      await this.audit.record(repositories, {
+        actor: `user:${user.id}`,
+        action: 'login.succeeded',
+        subject: `user:${user.id}`,
+        ip: context.ip,
+        details: { sessionId: id, kind: 'token', clientId: client.id },
+      });
+      return id;
+    });
+    return this.respond(user.id, user.roles, sessionId, client.id, scope, refreshToken);
+  }
+
+  /** The refresh_token grant (RFC 6749 §6). */
+  async rotate(client: Client, presented: string, requestedScope?: string): Promise<TokenResponse> {
+    let state = await this.findUsable(client, presented);
+    const scope = this.narrowScope(state.scope ?? '', requestedScope);
+    if (state.usedAt === null) {
+      const successor = await this.tryRotate(state);
+      if (successor) {
+        return this.respond(
+          state.userId,
+          state.userRoles,
+          state.sessionId,
+          client.id,
+          scope,
+          successor,
+        );
+      }
+      // Lost the race: the winner has committed by now (its row lock made us wait). Look again.
+      state = await this.findUsable(client, presented);
+    }
+    const successor = await this.successorWithinGrace(state);
+    if (successor === null) {
+      await this.revokeFamily(state);
+      throw invalidGrant('The refresh token has already been used.');
+    }
+    return this.respond(
+      state.userId,
+      state.userRoles,
+      state.sessionId,
+      client.id,
+      scope,
+      successor,
+    );
+  }
+
+  /** The live, unused-or-used token, or `invalid_grant` for anything that cannot be refreshed. */
+  private async findUsable(client: Client, presented: string): Promise<RefreshTokenState> {
+    const state = REFRESH_TOKEN_SHAPE.test(presented)
+      ? await this.database.refreshTokens.findByTokenHash(hashRefreshToken(presented))
+      : null;
+    // A token of another client is answered like an unknown one (RFC 6749 §10.4).
+    if (!state || state.clientId !== client.id) {
+      throw invalidGrant('The refresh token is invalid.');
+    }
+    if (state.sessionRevokedAt || state.userDisabledAt) {
+      throw invalidGrant('The refresh token has been revoked.');
+    }
+    const now = this.clock.now();
+    if (now >= state.expiresAt || now >= state.sessionAbsoluteExpiresAt) {
+      throw invalidGrant('The refresh token has expired.');
+    }
+    return state;
+  }
+
+  private tryRotate(state: RefreshTokenState): Promise<string | null> {
+    const now = this.clock.now();
+    const successor = generateRefreshToken();
+    const sealed = seal(this.successorKey, Buffer.from(successor), state.id);
+    const expiresAt = this.refreshExpiry(now, state.sessionAbsoluteExpiresAt);
+    return this.database.transaction(async (repositories) => {
+      if (!(await repositories.refreshTokens.markUsed(state.id, now, sealed))) {
+        return null;
+      }
+      await repositories.refreshTokens.insert({
+        sessionId: state.sessionId,
+        tokenHash: hashRefreshToken(successor),
+        parentId: state.id,
+        createdAt: now,
+        expiresAt,
+      });
+      if (state.parentId) {
+        // The predecessor can no longer be replayed with grace: its copy of us is useless now.
+        await repositories.refreshTokens.eraseSuccessor(state.parentId);
+      }
+      await repositories.sessions.extendTokenSession(state.sessionId, now, expiresAt);
+      return successor;
+    });
+  }
+
+  /**
+   * The successor already issued for a used token, if this is a replay of the immediate predecessor
+   * of the live token within the grace window; null means reuse.
+   */
+  private async successorWithinGrace(state: RefreshTokenState): Promise<string | null> {
+    const graceMs = this.policy.refreshReuseGraceSeconds * 1000;
+    const usedAt = state.usedAt;
+    if (!usedAt || !state.successorCiphertext || graceMs === 0) {
+      return null;
+    }
+    if (this.clock.now().getTime() - usedAt.getTime() > graceMs) {
+      return null;
+    }
+    const child = await this.database.refreshTokens.findChild(state.id);
+    if (!child || child.usedAt !== null) {
+      return null;
+    }
+    return open(this.successorKey, state.successorCiphertext, state.id).toString('utf8');
+  }
+
+  /** RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the family, i.e. the session. */
+  private async revokeFamily(state: RefreshTokenState): Promise<void> {
+    const at = this.clock.now();
+    await this.database.transaction(async (repositories) => {
+      const revoked = await this.revocations.revokeSessions(repositories, [state.sessionId], {
+        at,
+        reason: 'refresh_token_reuse',
+        by: REUSE_ACTOR,
+      });
+      if (revoked.length > 0) {
+        await this.audit.record(repositories, {
+          actor: REUSE_ACTOR,
+          action: 'refresh_token.reuse_detected',
+          subject: `user:${state.userId}`,
+          details: { sessionId: state.sessionId, clientId: state.clientId, tokenId: state.id },
+        });
+      }
+    });
+    this.logger.warn(`Refresh token reuse: session ${state.sessionId} revoked`);
+  }
+
+  /** RFC 6749 §6: a refresh may ask for less than the session was granted, never more. */
+  private narrowScope(granted: string, requested: string | undefined): string {
+    if (requested === undefined) {
+      return granted;
+    }
+    const allowed = new Set(granted.split(' ').filter(Boolean));
+    const asked = requested.split(' ').filter(Boolean);
+    if (asked.some((scope) => !allowed.has(scope))) {
+      throw invalidScope('The requested scope exceeds the scope granted to the session.');
+    }
+    return asked.join(' ');
+  }
+
+  private async respond(
+    subject: string,
+    roles: readonly string[],
+    sessionId: string,
+    clientId: string,
+    scope: string,
+    refreshToken: string,
+  ): Promise<TokenResponse> {
+    const access = await this.accessTokens.issue({ subject, sessionId, clientId, scope, roles });
+    return {
+      access_token: access.token,
+      token_type: 'Bearer',
+      expires_in: access.expiresIn,
+      refresh_token: refreshToken,
+      scope,
+    };
+  }
+
+  private refreshExpiry(now: Date, absoluteExpiresAt: Date): Date {
+    const expiry = this.after(now, this.policy.refreshTokenTtlSeconds);
+    return expiry < absoluteExpiresAt ? expiry : absoluteExpiresAt;
+  }
+
+  private after(moment: Date, seconds: number): Date {
+    return new Date(moment.getTime() + seconds * 1000);
+  }
+}

@@ -1,0 +1,95 @@
+import { Injectable } from '@nestjs/common';
+import type { Client } from '@gatehouse/persistence';
+
+import type { GrantType } from '../clients/client.service.js';
+import { InvalidCredentialsError } from '../identity.errors.js';
+import { invalidGrant, invalidScope, unauthorizedClient } from '../oauth/oauth.errors.js';
+import type { ClientContext } from '../sessions/session.service.js';
+import { PasswordAuthenticator } from '../users/password-authenticator.js';
+import { AccessTokenIssuer } from './access-token.issuer.js';
+import { RefreshTokenService, type TokenResponse } from './refresh-token.service.js';
+
+export interface PasswordGrantRequest {
+  readonly username: string;
+  readonly password: string;
+  readonly scope?: string;
+}
+
+/** The grants of `POST /oauth/token`, each checked against what the client is allowed. */
+@Injectable()
+export class TokenGrantsService {
+  constructor(
+    private readonly authenticator: PasswordAuthenticator,
+    private readonly refreshTokens: RefreshTokenService,
+    private readonly accessTokens: AccessTokenIssuer,
+  ) {}
+
+  /**
+   * RFC 6749 §4.3, for first-party clients only (RFC 9700 §2.4: never for third parties): the same
+   * password check, enumeration safety and limits as the cookie login.
+   */
+  async password(
+    client: Client,
+    request: PasswordGrantRequest,
+    context: ClientContext,
+  ): Promise<TokenResponse> {
+    this.assertAllowed(client, 'password');
+    if (!client.firstParty) {
+      throw unauthorizedClient('The password grant is reserved to first-party clients.');
+    }
+    const scope = this.grantedScope(client, request.scope);
+    const user = await this.authenticator
+      .authenticate({ email: request.username, password: request.password, ip: context.ip })
+      .catch((error: unknown) => {
+        throw error instanceof InvalidCredentialsError
+          ? invalidGrant('The username or password is incorrect.')
+          : error;
+      });
+    return this.refreshTokens.startSession(user, client, scope, context);
+  }
+
+  refresh(client: Client, refreshToken: string, scope?: string): Promise<TokenResponse> {
+    this.assertAllowed(client, 'refresh_token');
+    return this.refreshTokens.rotate(client, refreshToken, scope);
+  }
+
+  /** RFC 6749 §4.4: the client acts for itself; no user, no session, no refresh token. */
+  async clientCredentials(client: Client, scope?: string): Promise<TokenResponse> {
+    this.assertAllowed(client, 'client_credentials');
+    if (client.secretHash === null) {
+      throw unauthorizedClient('A public client cannot use client credentials.');
+    }
+    const granted = this.grantedScope(client, scope);
+    const access = await this.accessTokens.issue({
+      subject: client.id,
+      sessionId: null,
+      clientId: client.id,
+      scope: granted,
+      roles: [],
+    });
+    return {
+      access_token: access.token,
+      token_type: 'Bearer',
+      expires_in: access.expiresIn,
+      scope: granted,
+    };
+  }
+
+  private assertAllowed(client: Client, grantType: GrantType): void {
+    if (!client.grantTypes.includes(grantType)) {
+      throw unauthorizedClient(`The client may not use the ${grantType} grant.`);
+    }
+  }
+
+  /** RFC 6749 §3.3: no scope asked means the client's default (all it registered). */
+  private grantedScope(client: Client, requested: string | undefined): string {
+    if (requested === undefined) {
+      return client.scopes.join(' ');
+    }
+    const asked = requested.split(' ').filter(Boolean);
+    if (asked.some((scope) => !client.scopes.includes(scope))) {
+      throw invalidScope('The requested scope is not registered for this client.');
+    }
+    return asked.join(' ');
+  }
+}

@@ -1,0 +1,65 @@
+import { errors, type JWTPayload, jwtVerify } from 'jose';
+
+import { InvalidTokenError, SessionRevokedError, TokenExpiredError } from '../auth.errors.js';
+import type { KeySource } from '../keys/key-sources.js';
+
+/** The claims a Gatehouse access token carries (RFC 9068 profile). */
+export interface AccessTokenClaims extends JWTPayload {
+  readonly sub: string;
+  readonly client_id: string;
+  readonly scope?: string;
+  readonly roles?: string[];
+  /** The session behind the token; absent for client-credentials tokens. */
+  readonly sid?: string;
+}
+
+export interface AccessTokenVerifierOptions {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly keys: KeySource;
+  /**
+   * Seam: whether the session behind a token has been revoked. Without it only signature and times
+   * are checked, and a revoked session's tokens live until they expire.
+   */
+  readonly isSessionRevoked?: (sessionId: string) => Promise<boolean>;
+  /** Allowed clock skew for exp/nbf/iat; 30 s by default. */
+  readonly clockToleranceSeconds?: number;
+}
+
+/**
+ * Asymmetric algorithms only: `none` and every HS* (an HMAC keyed with a public key) are refused
+ * whatever the token's header says (RFC 8725 §3.1).
+ */
+const ALGORITHMS = ['ES256', 'RS256', 'EdDSA'];
+
+/** Verifies bearer access tokens: signature by `kid`, `typ`, iss, aud, times, then the session. */
+export class AccessTokenVerifier {
+  constructor(private readonly options: AccessTokenVerifierOptions) {}
+
+  async verify(token: string): Promise<AccessTokenClaims> {
+    const claims = await this.verifySignatureAndTimes(token);
+    if (claims.sid && (await this.options.isSessionRevoked?.(claims.sid))) {
+      throw new SessionRevokedError();
+    }
+    return claims;
+  }
+
+  private async verifySignatureAndTimes(token: string): Promise<AccessTokenClaims> {
+    try {
+      const { payload } = await jwtVerify(token, this.options.keys, {
+        issuer: this.options.issuer,
+        audience: this.options.audience,
+        algorithms: ALGORITHMS,
+        typ: 'at+jwt',
+        clockTolerance: this.options.clockToleranceSeconds ?? 30,
+        requiredClaims: ['sub', 'exp', 'iat', 'client_id'],
+      });
+      return payload as AccessTokenClaims;
+    } catch (error) {
+      if (error instanceof errors.JWTExpired) {
+        throw new TokenExpiredError();
+      }
+      throw new InvalidTokenError();
+    }
+  }
+}

@@ -1,0 +1,65 @@
+import type { EntityManager } from 'typeorm';
+
+import type { Client } from '../entities/client.entity.js';
+
+export interface NewClient {
+  readonly id: string;
+  readonly name: string;
+  readonly secretHash: Buffer | null;
+  readonly grantTypes: readonly string[];
+  readonly scopes: readonly string[];
+  readonly redirectUris?: readonly string[];
+  readonly firstParty: boolean;
+}
+
+const COLUMNS = `id, name, secret_hash AS "secretHash", grant_types AS "grantTypes",
+  redirect_uris AS "redirectUris", scopes, first_party AS "firstParty",
+  created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+export class ClientRepository {
+  constructor(private readonly manager: EntityManager) {}
+
+  async findById(id: string): Promise<Client | null> {
+    const rows: Client[] = await this.manager.query(
+      `SELECT ${COLUMNS} FROM clients WHERE id = $1`,
+      [id],
+    );
+    return rows[0] ?? null;
+  }
+
+  async insert(client: NewClient): Promise<Client> {
+    const rows: Client[] = await this.manager.query(
+      `INSERT INTO clients (id, name, secret_hash, grant_types, scopes, redirect_uris, first_party)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       RETURNING ${COLUMNS}`,
+      [
+        client.id,
+        client.name,
+        client.secretHash,
+        client.grantTypes,
+        client.scopes,
+        client.redirectUris ?? [],
+        client.firstParty,
+      ],
+    );
+    return rows[0]!;
+  }
+
+  /** Creates the client unless one with that id exists (start-up of several instances at once). */
+  async insertUnlessExists(client: NewClient): Promise<void> {
+    await this.manager.query(
+      `INSERT INTO clients (id, name, secret_hash, grant_types, scopes, redirect_uris, first_party)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT ON CONSTRAINT clients_pkey DO NOTHING`,
+      [
+        client.id,
+        client.name,
+        client.secretHash,
+        client.grantTypes,
+        client.scopes,
+        client.redirectUris ?? [],
+        client.firstParty,
+      ],
+    );
+  }
+}

@@ -1,0 +1,102 @@
+import type { EntityManager } from 'typeorm';
+
+import { updateReturning } from './returning.js';
+
+export interface NewRefreshToken {
+  readonly sessionId: string;
+  readonly tokenHash: Buffer;
+  readonly parentId: string | null;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+}
+
+/** A refresh token with what deciding about it needs: its session, client and user state. */
+export interface RefreshTokenState {
+  readonly id: string;
+  readonly sessionId: string;
+  readonly parentId: string | null;
+  readonly usedAt: Date | null;
+  readonly expiresAt: Date;
+  readonly successorCiphertext: Buffer | null;
+  readonly clientId: string | null;
+  readonly scope: string | null;
+  readonly userId: string;
+  readonly userRoles: string[];
+  readonly userDisabledAt: Date | null;
+  readonly sessionRevokedAt: Date | null;
+  readonly sessionAbsoluteExpiresAt: Date;
+  readonly sessionCreatedAt: Date;
+  readonly createdAt: Date;
+}
+
+export class RefreshTokenRepository {
+  constructor(private readonly manager: EntityManager) {}
+
+  async insert(token: NewRefreshToken): Promise<string> {
+    const rows: { id: string }[] = await this.manager.query(
+      `INSERT INTO refresh_tokens (session_id, token_hash, parent_id, created_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+      [token.sessionId, token.tokenHash, token.parentId, token.createdAt, token.expiresAt],
+    );
+    return rows[0]!.id;
+  }
+
+  async findByTokenHash(tokenHash: Buffer): Promise<RefreshTokenState | null> {
+    const rows: RefreshTokenState[] = await this.manager.query(
+      `SELECT rt.id, rt.session_id AS "sessionId", rt.parent_id AS "parentId",
+         rt.used_at AS "usedAt", rt.expires_at AS "expiresAt",
+         rt.successor_ciphertext AS "successorCiphertext", s.client_id AS "clientId", s.scope,
+         s.user_id AS "userId", u.roles AS "userRoles", u.disabled_at AS "userDisabledAt",
+         s.revoked_at AS "sessionRevokedAt", s.absolute_expires_at AS "sessionAbsoluteExpiresAt",
+         s.created_at AS "sessionCreatedAt", rt.created_at AS "createdAt"
+       FROM refresh_tokens rt
+       JOIN sessions s ON s.id = rt.session_id
+       JOIN users u ON u.id = s.user_id
+       WHERE rt.token_hash = $1`,
+      [tokenHash],
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Compare-and-set: marks the token used only if nobody did before, storing its sealed successor.
+   * A concurrent rotation waits on the row lock, then finds `used_at` set and gets false: at most one
+   * successor per token, on any number of instances.
+   */
+  async markUsed(id: string, usedAt: Date, successorCiphertext: Buffer): Promise<boolean> {
+    const rows = await updateReturning(
+      this.manager,
+      `UPDATE refresh_tokens SET used_at = $2, successor_ciphertext = $3
+       WHERE id = $1 AND used_at IS NULL RETURNING id`,
+      [id, usedAt, successorCiphertext],
+    );
+    return rows.length > 0;
+  }
+
+  async findChild(parentId: string): Promise<{ id: string; usedAt: Date | null } | null> {
+    const rows: { id: string; usedAt: Date | null }[] = await this.manager.query(
+      `SELECT id, used_at AS "usedAt" FROM refresh_tokens WHERE parent_id = $1`,
+      [parentId],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Once a successor is itself used, its parent's copy of it has no purpose: erase it. */
+  async eraseSuccessor(id: string): Promise<void> {
+    await this.manager.query(
+      'UPDATE refresh_tokens SET successor_ciphertext = NULL WHERE id = $1',
+      [id],
+    );
+  }
+
+  /** Erases every sealed successor whose grace window is over. */
+  async eraseSuccessorsUsedBefore(before: Date): Promise<number> {
+    const rows = await updateReturning(
+      this.manager,
+      `UPDATE refresh_tokens SET successor_ciphertext = NULL
+       WHERE successor_ciphertext IS NOT NULL AND used_at < $1 RETURNING id`,
+      [before],
+    );
+    return rows.length;
+  }
+}
