@@ -81,7 +81,7 @@ describe('auth-api route protection', () => {
     expect(operationsOf(served.json<OpenApiDocument>())).toEqual(operations);
   });
 
-  it('declares the cookie scheme on exactly the operations that need a caller today', () => {
+  it('declares the cookie and bearer schemes on exactly the operations that need a caller today', () => {
     expect(names(secured)).toEqual(
       [
         'DELETE /me/sessions/{id}',
@@ -93,7 +93,7 @@ describe('auth-api route protection', () => {
       ].sort((a, b) => a.localeCompare(b)),
     );
     for (const operation of secured) {
-      expect(operation.schemes, operation.name).toEqual(['cookie']);
+      expect(operation.schemes, operation.name).toEqual(['cookie', 'bearer']);
     }
     expect(names(open)).toEqual(
       expect.arrayContaining([
@@ -101,6 +101,11 @@ describe('auth-api route protection', () => {
         'GET /health/ready',
         'POST /auth/login',
         'POST /auth/register',
+        'POST /oauth/token',
+        'POST /oauth/introspect',
+        'POST /oauth/revoke',
+        'GET /.well-known/openid-configuration',
+        'GET /.well-known/jwks.json',
       ]),
     );
   });
@@ -127,6 +132,18 @@ describe('auth-api route protection', () => {
       expect(response.json()).toMatchObject({ error: 'INVALID_SESSION' });
       expect(response.headers['www-authenticate']).toBe('Bearer realm="gatehouse"');
       expect(String(response.headers['set-cookie'])).toMatch(/^gh_session=;.*Max-Age=0/);
+    },
+  );
+
+  it.each(secured.map((operation) => [operation.name, operation] as const))(
+    '%s answers 401 INVALID_TOKEN with an invalid_token challenge for a forged bearer token',
+    async (_name, operation) => {
+      const response = await call(operation, { authorization: 'Bearer not.a.jwt' });
+      expect(response.statusCode).toBe(401);
+      expect(response.json()).toMatchObject({ error: 'INVALID_TOKEN' });
+      expect(response.headers['www-authenticate']).toBe(
+        'Bearer realm="gatehouse", error="invalid_token"',
+      );
     },
   );
 

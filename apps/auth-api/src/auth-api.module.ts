@@ -10,6 +10,7 @@ import {
 } from '@gatehouse/nest-auth';
 
 import { AccountModule } from './account/account.module.js';
+import { AuthApiErrorFilter } from './auth-api-error.filter.js';
 import { BrowserSessionsModule } from './browser-sessions/browser-sessions.module.js';
 import { LocalSessionIntrospector } from './browser-sessions/local-session-introspector.js';
 import { OAuthModule } from './oauth/oauth.module.js';
@@ -49,7 +50,12 @@ export class AuthApiModule {
     return {
       module: AuthApiModule,
       imports: [
-        HttpPlatformModule.forRoot({ ...options, config, app: 'auth-api' }),
+        HttpPlatformModule.forRoot({
+          ...options,
+          config,
+          app: 'auth-api',
+          errorFilter: AuthApiErrorFilter,
+        }),
         authentication(),
         AccountModule,
         BrowserSessionsModule,

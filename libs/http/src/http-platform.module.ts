@@ -1,4 +1,4 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, type ExceptionFilter, Module, type Type } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { ConfigModule, type GatehouseConfig } from '@gatehouse/config';
@@ -17,6 +17,11 @@ export interface HttpPlatformOptions {
   readonly app: string;
   /** Where logs go (stdout by default). */
   readonly logDestination?: DestinationStream;
+  /**
+   * The global error filter: `RestErrorFilter` unless the app serves another error surface too
+   * (auth-api answers /oauth/* in RFC 6749 shape, even for body-parsing errors).
+   */
+  readonly errorFilter?: Type<ExceptionFilter>;
 }
 
 /**
@@ -25,7 +30,7 @@ export interface HttpPlatformOptions {
  */
 @Module({})
 export class HttpPlatformModule {
-  static forRoot({ config, app, logDestination }: HttpPlatformOptions): DynamicModule {
+  static forRoot({ config, app, logDestination, errorFilter }: HttpPlatformOptions): DynamicModule {
     const url = config.database.url;
     if (!url) {
       throw new Error('DATABASE_URL is not set and no embedded database was started for this app.');
@@ -49,7 +54,7 @@ export class HttpPlatformModule {
       controllers: [HealthController],
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },
-        { provide: APP_FILTER, useClass: RestErrorFilter },
+        { provide: APP_FILTER, useClass: errorFilter ?? RestErrorFilter },
       ],
     };
   }

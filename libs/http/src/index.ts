@@ -1,4 +1,4 @@
-export { ApiCsrfChecked, ApiSessionAuth } from './api-session-auth.decorator.js';
+export { ApiAuthenticated, ApiCsrfChecked } from './api-authenticated.decorator.js';
 export { RequestClient } from './client-context.decorator.js';
 export { resolveDatabase, type ResolvedDatabase } from './database-url.js';
 export { type ErrorBody, renderError } from './error-body.js';
@@ -13,4 +13,5 @@ export {
   buildOpenApiDocument,
   COOKIE_SCHEME,
 } from './swagger.js';
+export { RestErrorFilter } from './rest-error.filter.js';
 export { createValidationPipe } from './validation.pipe.js';

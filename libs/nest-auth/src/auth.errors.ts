@@ -63,3 +63,10 @@ export class CsrfRejectedError extends GatehouseAuthError {
     super(403, 'CSRF_REJECTED', 'Cross-site request refused: the request origin is not trusted.');
   }
 }
+
+/** 403: the caller is authenticated but may not do this (the message names what is missing). */
+export class ForbiddenError extends GatehouseAuthError {
+  constructor(message = 'You may not do this.') {
+    super(403, 'FORBIDDEN', message);
+  }
+}

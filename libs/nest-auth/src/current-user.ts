@@ -1,3 +1,4 @@
+import { ForbiddenError } from './auth.errors.js';
 import { ADMIN_ROLE, type CapabilityMap, capabilitiesOf } from './capabilities.js';
 
 /** `user`: a person (via cookie or bearer token); `service`: a client acting for itself. */
@@ -47,5 +48,13 @@ export class Caller implements CallerInit {
 
   isAdmin(): boolean {
     return this.roles.includes(ADMIN_ROLE);
+  }
+
+  /** The user id of a user caller; a service (client credentials) gets 403 FORBIDDEN. */
+  userId(): string {
+    if (this.kind !== 'user') {
+      throw new ForbiddenError('This route serves users; a service token has no account.');
+    }
+    return this.id;
   }
 }

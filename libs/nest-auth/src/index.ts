@@ -4,6 +4,7 @@
  */
 export {
   CsrfRejectedError,
+  ForbiddenError,
   GatehouseAuthError,
   InvalidSessionError,
   InvalidTokenError,

@@ -8,7 +8,7 @@ import {
   ApiTags,
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
-import { ApiCsrfChecked, ApiSessionAuth, ErrorResponseDto, RequestClient } from '@gatehouse/http';
+import { ApiCsrfChecked, ApiAuthenticated, ErrorResponseDto, RequestClient } from '@gatehouse/http';
 import { type ClientContext, SessionService, UserService } from '@gatehouse/identity';
 import { CurrentUser } from '@gatehouse/nest-auth';
 
@@ -28,7 +28,7 @@ export class MeResponseDto {
 }
 
 @ApiTags('account')
-@ApiSessionAuth()
+@ApiAuthenticated()
 @Controller('me')
 export class MeController {
   constructor(
@@ -41,7 +41,7 @@ export class MeController {
   @ApiOkResponse({ type: MeResponseDto })
   async me(@CurrentUser() caller: CurrentUser): Promise<MeResponseDto> {
     const [user, session] = await Promise.all([
-      this.users.get(caller.id),
+      this.users.get(caller.userId()),
       caller.sessionId ? this.sessions.describe(caller.sessionId) : null,
     ]);
     return { user: toUserResponse(user), session: session && toSessionResponse(session) };
@@ -68,7 +68,7 @@ export class MeController {
   ): Promise<void> {
     await this.users.changePassword({
       ...body,
-      userId: caller.id,
+      userId: caller.userId(),
       sessionId: caller.sessionId,
       ip: client.ip,
     });

@@ -10,7 +10,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
-import { ApiCsrfChecked, ApiSessionAuth, ErrorResponseDto, RequestClient } from '@gatehouse/http';
+import { ApiCsrfChecked, ApiAuthenticated, ErrorResponseDto, RequestClient } from '@gatehouse/http';
 import { type ClientContext, PasswordAuthenticator, SessionService } from '@gatehouse/identity';
 import { CurrentUser, Public, RequireTrustedOrigin } from '@gatehouse/nest-auth';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -71,7 +71,7 @@ export class BrowserSessionsController {
 
   @Post('logout')
   @HttpCode(204)
-  @ApiSessionAuth()
+  @ApiAuthenticated()
   @ApiCsrfChecked()
   @ApiOperation({ summary: 'End the current session and clear its cookie.' })
   @ApiNoContentResponse({ description: 'The session is revoked (`logout`).' })
@@ -81,7 +81,7 @@ export class BrowserSessionsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
     if (caller.sessionId) {
-      await this.sessions.logout(caller.id, caller.sessionId, client);
+      await this.sessions.logout(caller.userId(), caller.sessionId, client);
     }
     clearSessionCookie(reply, this.cookieName);
   }

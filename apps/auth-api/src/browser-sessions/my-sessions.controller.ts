@@ -8,7 +8,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
-import { ApiCsrfChecked, ApiSessionAuth, ErrorResponseDto, RequestClient } from '@gatehouse/http';
+import { ApiCsrfChecked, ApiAuthenticated, ErrorResponseDto, RequestClient } from '@gatehouse/http';
 import { type ClientContext, SessionService, ValidationFailedError } from '@gatehouse/identity';
 import { CurrentUser } from '@gatehouse/nest-auth';
 import type { FastifyReply } from 'fastify';
@@ -27,7 +27,7 @@ const sessionIdPipe = new ParseUUIDPipe({
 
 /** Self-service: a user sees and ends their own sessions, browser and token alike. */
 @ApiTags('sessions')
-@ApiSessionAuth()
+@ApiAuthenticated()
 @Controller('me/sessions')
 export class MySessionsController {
   private readonly cookieName: string;
@@ -43,7 +43,7 @@ export class MySessionsController {
   @ApiOperation({ summary: "The caller's live sessions, newest first (at most 200)." })
   @ApiOkResponse({ type: [MySessionResponseDto] })
   async list(@CurrentUser() caller: CurrentUser): Promise<MySessionResponseDto[]> {
-    const sessions = await this.sessions.listLive(caller.id);
+    const sessions = await this.sessions.listLive(caller.userId());
     return sessions.map((session) => ({
       ...toSessionResponse(session),
       current: session.id === caller.sessionId,
@@ -71,7 +71,7 @@ export class MySessionsController {
     @RequestClient() client: ClientContext,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
-    await this.sessions.revokeOne(caller.id, id, client);
+    await this.sessions.revokeOne(caller.userId(), id, client);
     // UUIDs compare case-insensitively in PostgreSQL; the caller's id comes back lower-case.
     if (id.toLowerCase() === caller.sessionId) {
       clearSessionCookie(reply, this.cookieName);
@@ -87,6 +87,6 @@ export class MySessionsController {
     @CurrentUser() caller: CurrentUser,
     @RequestClient() client: ClientContext,
   ): Promise<RevokeOthersResponseDto> {
-    return { revoked: await this.sessions.revokeOthers(caller.id, caller.sessionId, client) };
+    return { revoked: await this.sessions.revokeOthers(caller.userId(), caller.sessionId, client) };
   }
 }

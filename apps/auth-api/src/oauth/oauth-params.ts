@@ -4,8 +4,12 @@ import { type ClientCredentials, invalidRequest } from '@gatehouse/identity';
 export type OAuthBody = Readonly<Record<string, unknown>>;
 
 /** RFC 6749 §3.2: a parameter must not be repeated; values are strings. */
-export function optionalParam(body: OAuthBody, name: string): string | undefined {
-  const value = body[name];
+export function optionalParam(
+  body: OAuthBody | null | undefined,
+  name: string,
+): string | undefined {
+  // No body at all (or a JSON null) simply has no parameters.
+  const value = typeof body === 'object' && body !== null ? body[name] : undefined;
   if (value === undefined || value === '') {
     return undefined;
   }
@@ -15,7 +19,7 @@ export function optionalParam(body: OAuthBody, name: string): string | undefined
   return value;
 }
 
-export function requiredParam(body: OAuthBody, name: string): string {
+export function requiredParam(body: OAuthBody | null | undefined, name: string): string {
   const value = optionalParam(body, name);
   if (value === undefined) {
     throw invalidRequest(`The parameter ${name} is required.`);
@@ -25,7 +29,11 @@ export function requiredParam(body: OAuthBody, name: string): string {
 
 function decodeBasicPart(part: string): string {
   // RFC 6749 §2.3.1: the id and secret are form-urlencoded before Basic encoding.
-  return decodeURIComponent(part.replace(/\+/g, ' '));
+  try {
+    return decodeURIComponent(part.replace(/\+/g, ' '));
+  } catch {
+    throw invalidRequest('Malformed Basic credentials.');
+  }
 }
 
 /**
@@ -34,7 +42,7 @@ function decodeBasicPart(part: string): string {
  */
 export function clientCredentialsOf(
   authorization: string | undefined,
-  body: OAuthBody,
+  body: OAuthBody | null | undefined,
 ): ClientCredentials | null {
   const basic = /^Basic +([A-Za-z0-9+/=]+)$/i.exec(authorization ?? '')?.[1];
   const bodyId = optionalParam(body, 'client_id');

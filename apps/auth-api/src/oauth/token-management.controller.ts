@@ -1,4 +1,4 @@
-import { Body, Controller, Headers, HttpCode, Post, UseFilters } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Post } from '@nestjs/common';
 import {
   ApiBody,
   ApiConsumes,
@@ -18,7 +18,6 @@ import {
 } from '@gatehouse/identity';
 import { Public } from '@gatehouse/nest-auth';
 
-import { OAuthErrorFilter } from './oauth-error.filter.js';
 import {
   clientCredentialsOf,
   type OAuthBody,
@@ -40,7 +39,6 @@ function hintOf(body: OAuthBody): TokenTypeHint | undefined {
 /** Introspection (RFC 7662) and revocation (RFC 7009), for authenticated clients. */
 @ApiTags('oauth')
 @Public()
-@UseFilters(OAuthErrorFilter)
 @Controller('oauth')
 export class TokenManagementController {
   constructor(

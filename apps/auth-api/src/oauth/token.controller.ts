@@ -1,4 +1,4 @@
-import { Body, Controller, Header, Headers, HttpCode, Post, UseFilters } from '@nestjs/common';
+import { Body, Controller, Header, Headers, HttpCode, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -19,7 +19,6 @@ import {
 } from '@gatehouse/identity';
 import { Public } from '@gatehouse/nest-auth';
 
-import { OAuthErrorFilter } from './oauth-error.filter.js';
 import {
   clientCredentialsOf,
   type OAuthBody,
@@ -30,7 +29,6 @@ import { OAuthErrorResponseDto, TokenRequestDto, TokenResponseDto } from './oaut
 
 @ApiTags('oauth')
 @Public()
-@UseFilters(OAuthErrorFilter)
 @Controller('oauth')
 export class TokenController {
   constructor(

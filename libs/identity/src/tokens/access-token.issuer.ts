@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { Injectable } from '@nestjs/common';
 import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
-import { createLocalJWKSet, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import { createLocalJWKSet, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 
 import { Clock } from '../clock.js';
 import { SigningKeyService } from '../signing-keys/signing-key.service.js';
@@ -37,10 +37,16 @@ const VERIFIABLE_ALGORITHMS = ['ES256', 'RS256', 'EdDSA'];
 /** RFC 9068 §2.1: access tokens are typed `at+jwt`, so an ID token can never pass for one. */
 const ACCESS_TOKEN_TYPE = 'at+jwt';
 const CLOCK_TOLERANCE_SECONDS = 30;
+/** Verification keys are re-read at most this often, and at once on an unknown `kid`. */
+const KEY_SET_CACHE_MS = 30_000;
+
+type KeySet = ReturnType<typeof createLocalJWKSet>;
 
 /** Signs access tokens with the active key; verifies them for introspection and revocation. */
 @Injectable()
 export class AccessTokenIssuer {
+  private keySet: { resolve: KeySet; loadedAt: number } | undefined;
+
   constructor(
     @InjectConfig() private readonly config: GatehouseConfig,
     private readonly keys: SigningKeyService,
@@ -71,7 +77,7 @@ export class AccessTokenIssuer {
   /** The claims of a valid token of ours, or null for anything else (forged, expired, foreign). */
   async verify(token: string): Promise<AccessTokenClaims | null> {
     try {
-      const { payload } = await jwtVerify(token, createLocalJWKSet(await this.keys.jwks()), {
+      const { payload } = await jwtVerify(token, (header, jwt) => this.resolveKey(header, jwt), {
         issuer: this.config.issuer,
         audience: this.config.tokens.audience,
         algorithms: VERIFIABLE_ALGORITHMS,
@@ -84,5 +90,24 @@ export class AccessTokenIssuer {
     } catch {
       return null;
     }
+  }
+
+  private async resolveKey(...[header, token]: Parameters<KeySet>): ReturnType<KeySet> {
+    const cached = this.keySet;
+    const fresh = cached && Date.now() - cached.loadedAt < KEY_SET_CACHE_MS;
+    const set = fresh ? cached : await this.loadKeySet();
+    try {
+      return await set.resolve(header, token);
+    } catch (error) {
+      if (fresh && error instanceof errors.JWKSNoMatchingKey) {
+        return (await this.loadKeySet()).resolve(header, token);
+      }
+      throw error;
+    }
+  }
+
+  private async loadKeySet(): Promise<{ resolve: KeySet; loadedAt: number }> {
+    this.keySet = { resolve: createLocalJWKSet(await this.keys.jwks()), loadedAt: Date.now() };
+    return this.keySet;
   }
 }

@@ -216,7 +216,7 @@ export class RefreshTokenService {
       return granted;
     }
     const allowed = new Set(granted.split(' ').filter(Boolean));
-    const asked = requested.split(' ').filter(Boolean);
+    const asked = [...new Set(requested.split(' ').filter(Boolean))];
     if (asked.some((scope) => !allowed.has(scope))) {
       throw invalidScope('The requested scope exceeds the scope granted to the session.');
     }

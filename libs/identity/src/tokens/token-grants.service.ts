@@ -86,7 +86,7 @@ export class TokenGrantsService {
     if (requested === undefined) {
       return client.scopes.join(' ');
     }
-    const asked = requested.split(' ').filter(Boolean);
+    const asked = [...new Set(requested.split(' ').filter(Boolean))];
     if (asked.some((scope) => !client.scopes.includes(scope))) {
       throw invalidScope('The requested scope is not registered for this client.');
     }
