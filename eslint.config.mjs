@@ -6,7 +6,7 @@ const lib = (name) => `@gatehouse/${name}`;
 const ALL_LIBS = ['config', 'persistence', 'identity', 'nest-auth', 'http'];
 
 /** Imports a folder may not make: other apps, libs outside its allowance, deep paths into libs. */
-function boundaries(allowedLibs, { apps = true } = {}) {
+function boundaries(allowedLibs, { apps = true, otherApps = [] } = {}) {
   const forbiddenLibs = ALL_LIBS.filter((name) => !allowedLibs.includes(name)).map(lib);
   return {
     'no-restricted-imports': [
@@ -23,6 +23,10 @@ function boundaries(allowedLibs, { apps = true } = {}) {
           },
           { group: ['**/libs/**'], message: 'Import a lib through its alias: @gatehouse/<lib>.' },
           ...(apps ? [{ group: ['**/apps/**'], message: 'Apps and libs never import apps.' }] : []),
+          ...otherApps.map((app) => ({
+            group: [`**/${app}/**`],
+            message: 'Apps never import apps.',
+          })),
         ],
       },
     ],
@@ -60,8 +64,21 @@ export default tseslint.config(
     },
   },
   {
-    files: ['apps/auth-api/**', 'apps/admin-api/**'],
-    rules: boundaries(['config', 'persistence', 'identity', 'nest-auth', 'http']),
+    files: ['apps/auth-api/**'],
+    rules: boundaries(['config', 'persistence', 'identity', 'nest-auth', 'http'], {
+      otherApps: ['admin-api', 'notes-api'],
+    }),
+  },
+  {
+    files: ['apps/admin-api/**'],
+    rules: boundaries(['config', 'persistence', 'identity', 'nest-auth', 'http'], {
+      otherApps: ['auth-api', 'notes-api'],
+    }),
+  },
+  // notes-api proves nest-auth stands alone: no Gatehouse code but @gatehouse/nest-auth.
+  {
+    files: ['apps/notes-api/**'],
+    rules: boundaries(['nest-auth'], { otherApps: ['auth-api', 'admin-api'] }),
   },
   {
     files: ['libs/http/**'],
@@ -71,7 +88,7 @@ export default tseslint.config(
   { files: ['libs/persistence/**', 'libs/nest-auth/**', 'libs/config/**'], rules: boundaries([]) },
   { files: ['scripts/**'], rules: boundaries(ALL_LIBS) },
   {
-    files: ['libs/config/**', 'test/**', '*.config.ts', 'bench/**'],
+    files: ['libs/config/**', 'test/**', '*.config.ts', 'bench/**', 'apps/notes-api/src/main.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
   // Vitest's asymmetric matchers (expect.any, expect.stringMatching) are typed `any`.

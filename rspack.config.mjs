@@ -14,6 +14,7 @@ export default {
   entry: {
     'auth-api': './apps/auth-api/src/main.ts',
     'admin-api': './apps/admin-api/src/main.ts',
+    'notes-api': './apps/notes-api/src/main.ts',
     start: './scripts/start.ts',
     migrate: './scripts/migrate.ts',
     'rotate-keys': './scripts/rotate-keys.ts',

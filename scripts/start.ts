@@ -80,10 +80,13 @@ async function main(): Promise<void> {
     operatorNote = `${operator.email}, password in ${relative(process.cwd(), generated.file)}`;
   }
 
-  const apps: App[] = [
+  const platform: App[] = [
     { name: 'auth-api', port: config.authApi.port },
     { name: 'admin-api', port: config.adminApi.port },
   ];
+  // The example sibling app discovers auth-api's keys at start, so it starts once auth-api is up.
+  const sibling: App = { name: 'notes-api', port: config.notesApi.port };
+  const apps = [...platform, sibling];
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) {
@@ -116,16 +119,23 @@ async function main(): Promise<void> {
   const operatorEnv = operator
     ? { ADMIN_EMAIL: operator.email, ADMIN_PASSWORD: operator.password }
     : {};
-  for (const app of apps) {
-    app.process = launch(app, app.name === 'admin-api' ? { ...env, ...operatorEnv } : env);
+  const start = (app: App, appEnv: Record<string, string>) => {
+    app.process = launch(app, appEnv);
     app.process.once('exit', (code) => {
       if (!stopping) {
         process.stderr.write(`${app.name} exited (${code ?? 'signal'}); stopping Gatehouse.\n`);
         void stop(1);
       }
     });
+  };
+  for (const app of platform) {
+    start(app, app.name === 'admin-api' ? { ...env, ...operatorEnv } : env);
   }
-  await Promise.all(apps.map((app) => waitUntilReady(`http://127.0.0.1:${app.port}/health/ready`)));
+  await Promise.all(
+    platform.map((app) => waitUntilReady(`http://127.0.0.1:${app.port}/health/ready`)),
+  );
+  start(sibling, { DATABASE_URL: url, ISSUER: config.issuer });
+  await waitUntilReady(`http://127.0.0.1:${sibling.port}/health`);
   process.stdout.write(banner(initial, apps, operatorNote, embedded !== undefined));
 }
 

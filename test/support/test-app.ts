@@ -5,6 +5,8 @@ import { inject } from 'vitest';
 import { createAdminApi } from '../../apps/admin-api/src/admin-api.factory.js';
 import type { AppOptions } from '../../apps/admin-api/src/admin-api.module.js';
 import { createAuthApi } from '../../apps/auth-api/src/auth-api.factory.js';
+import { loadNotesApiConfig } from '../../apps/notes-api/src/notes-api.config.js';
+import { createNotesApi } from '../../apps/notes-api/src/notes-api.factory.js';
 import { workerDatabaseUrl } from './test-database.js';
 
 type Env = Record<string, string>;
@@ -42,4 +44,41 @@ export async function givenAdminApi(
   options: AppOptions = {},
 ): Promise<NestFastifyApplication> {
   return ready(await createAdminApi(await testConfig(env), options));
+}
+
+/** A free TCP port on loopback, for apps that must really listen (remote JWKS, real clients). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** auth-api listening on loopback, its issuer being its own URL (siblings discover it there). */
+export async function givenListeningAuthApi(
+  env: Env = {},
+): Promise<{ app: NestFastifyApplication; issuer: string }> {
+  const port = await freePort();
+  const issuer = `http://127.0.0.1:${port}`;
+  const app = await givenAuthApi({ ISSUER: issuer, ...env });
+  await app.listen(port, '127.0.0.1');
+  return { app, issuer };
+}
+
+/** notes-api, the sibling app, on the same database as auth-api (its own table, the shared feed). */
+export async function givenNotesApi(
+  issuer: string,
+  env: Env = {},
+): Promise<NestFastifyApplication> {
+  const config = loadNotesApiConfig({
+    ISSUER: issuer,
+    DATABASE_URL: await workerDatabaseUrl(),
+    ...env,
+  });
+  return ready(await createNotesApi(config));
 }

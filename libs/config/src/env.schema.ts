@@ -139,6 +139,13 @@ export const envSchema = {
     default: '3001',
     parse: port,
   }),
+  NOTES_API_PORT: variable({
+    expectation: 'an integer port from 1 to 65535',
+    description:
+      'HTTP port of notes-api, the example sibling app (it reads this, `ISSUER`, `DATABASE_URL`, `HOST` and `TRUSTED_ORIGINS` itself).',
+    default: '3002',
+    parse: port,
+  }),
   HOST: variable({
     expectation: 'an interface address such as 127.0.0.1 or 0.0.0.0',
     description: 'Address the apps listen on.',

@@ -13,6 +13,7 @@ export interface GatehouseConfig {
   readonly host: string;
   readonly authApi: { readonly port: number };
   readonly adminApi: { readonly port: number };
+  readonly notesApi: { readonly port: number };
   readonly issuer: string;
   readonly trustedOrigins: readonly string[];
   readonly redisUrl: string | undefined;
@@ -152,6 +153,7 @@ export function loadConfig(raw: RawEnv = process.env): GatehouseConfig {
     host: valid.HOST,
     authApi: { port: valid.AUTH_API_PORT },
     adminApi: { port: valid.ADMIN_API_PORT },
+    notesApi: { port: valid.NOTES_API_PORT },
     issuer: valid.ISSUER,
     trustedOrigins: valid.TRUSTED_ORIGINS,
     redisUrl: valid.REDIS_URL,

@@ -1,13 +1,17 @@
 import {
   type DynamicModule,
+  Inject,
   type InjectionToken,
-  type ModuleMetadata,
   Module,
+  type ModuleMetadata,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
 } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 
 import { GATEHOUSE_AUTH_OPTIONS, type GatehouseAuthOptions } from './gatehouse-auth.options.js';
 import { AuthenticationGuard } from './guards/authentication.guard.js';
+import { RevocationList } from './revocation/revocation-list.js';
 
 export interface GatehouseAuthAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
   readonly inject?: InjectionToken[];
@@ -18,10 +22,15 @@ export interface GatehouseAuthAsyncOptions extends Pick<ModuleMetadata, 'imports
 
 /**
  * Import once in the root module: registers the global authentication guard, so every route of the
- * app needs a caller unless it is `@Public()`.
+ * app needs a caller unless it is `@Public()`, and runs the revocation feed if one is configured.
  */
 @Module({})
-export class GatehouseAuthModule {
+export class GatehouseAuthModule implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(
+    @Inject(GATEHOUSE_AUTH_OPTIONS) private readonly options: GatehouseAuthOptions,
+    private readonly revocations: RevocationList,
+  ) {}
+
   static forRoot(options: GatehouseAuthOptions): DynamicModule {
     return GatehouseAuthModule.forRootAsync({ useFactory: () => options });
   }
@@ -37,9 +46,20 @@ export class GatehouseAuthModule {
           inject: options.inject ?? [],
           useFactory: options.useFactory,
         },
+        { provide: RevocationList, useFactory: () => new RevocationList() },
         { provide: APP_GUARD, useClass: AuthenticationGuard },
       ],
-      exports: [GATEHOUSE_AUTH_OPTIONS],
+      exports: [GATEHOUSE_AUTH_OPTIONS, RevocationList],
     };
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.options.revocationFeed?.start({
+      revoked: (event) => this.revocations.add(event.sessionId, event.untilMs),
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.options.revocationFeed?.stop();
   }
 }

@@ -25,6 +25,12 @@ export { Caller, type CallerInit, type CallerKind, type CredentialKind } from '.
 export { CALLER_KEY, CurrentUser } from './decorators/current-user.decorator.js';
 export { IS_PUBLIC_KEY, Public } from './decorators/public.decorator.js';
 export {
+  REQUIRED_CAPABILITIES_KEY,
+  REQUIRED_SCOPES_KEY,
+  RequireCapabilities,
+  RequireScopes,
+} from './decorators/require-capabilities.decorator.js';
+export {
   REQUIRE_TRUSTED_ORIGIN_KEY,
   RequireTrustedOrigin,
 } from './decorators/require-trusted-origin.decorator.js';
@@ -37,4 +43,12 @@ export {
   AccessTokenVerifier,
   type AccessTokenVerifierOptions,
 } from './tokens/access-token.verifier.js';
+export { PgRevocationFeed, type PgRevocationFeedOptions } from './revocation/pg-notify.feed.js';
+export {
+  REVOCATION_CHANNEL,
+  type RevocationEvent,
+  type RevocationFeed,
+  type RevocationSink,
+} from './revocation/revocation-feed.js';
+export { RevocationList } from './revocation/revocation-list.js';
 export type { SessionIntrospection, SessionIntrospector } from './sessions/session-introspector.js';

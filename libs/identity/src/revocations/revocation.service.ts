@@ -7,6 +7,9 @@ import type { Repositories, RevocationReason } from '@gatehouse/persistence';
  */
 export const REVOCATION_FEED_SECONDS = 900;
 
+/** The channel `@gatehouse/nest-auth`'s PgRevocationFeed listens on (its REVOCATION_CHANNEL). */
+export const REVOCATION_CHANNEL = 'gatehouse_revocations';
+
 export interface SessionRevocation {
   readonly at: Date;
   readonly reason: RevocationReason;
@@ -15,8 +18,9 @@ export interface SessionRevocation {
 }
 
 /**
- * Ends sessions everywhere: the row is revoked (cookie and refresh family die with it) and a feed row
- * is written in the same transaction, so services that verify access tokens locally learn of it.
+ * Ends sessions everywhere: the row is revoked (cookie and refresh family die with it), and a feed row
+ * plus a PostgreSQL NOTIFY go out in the same transaction, so services that verify access tokens
+ * locally learn of it within milliseconds of the commit, or at their next backfill.
  */
 @Injectable()
 export class RevocationService {
@@ -42,8 +46,13 @@ export class RevocationService {
     return revoked;
   }
 
-  private recordInFeed(repositories: Repositories, ids: string[], at: Date): Promise<void> {
+  /** The durable row (backfill after a reconnect) and the broadcast (instant), in one transaction. */
+  private async recordInFeed(repositories: Repositories, ids: string[], at: Date): Promise<void> {
     const until = new Date(at.getTime() + REVOCATION_FEED_SECONDS * 1000);
-    return repositories.revocations.appendSessions(ids, at, until);
+    await repositories.revocations.appendSessions(ids, at, until);
+    await repositories.revocations.notify(
+      REVOCATION_CHANNEL,
+      ids.map((sid) => JSON.stringify({ sid, until: until.getTime() })),
+    );
   }
 }

@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 
 import {
   CsrfRejectedError,
+  ForbiddenError,
   GatehouseAuthError,
   InvalidSessionError,
   InvalidTokenError,
@@ -15,8 +16,13 @@ import { isTrustedOrigin, SAFE_METHODS } from '../csrf/origin-check.js';
 import { Caller } from '../current-user.js';
 import { CALLER_KEY } from '../decorators/current-user.decorator.js';
 import { IS_PUBLIC_KEY } from '../decorators/public.decorator.js';
+import {
+  REQUIRED_CAPABILITIES_KEY,
+  REQUIRED_SCOPES_KEY,
+} from '../decorators/require-capabilities.decorator.js';
 import { REQUIRE_TRUSTED_ORIGIN_KEY } from '../decorators/require-trusted-origin.decorator.js';
 import { GATEHOUSE_AUTH_OPTIONS, type GatehouseAuthOptions } from '../gatehouse-auth.options.js';
+import { RevocationList } from '../revocation/revocation-list.js';
 import type { SessionIntrospection } from '../sessions/session-introspector.js';
 import { HttpExchange } from './http-exchange.js';
 
@@ -40,6 +46,7 @@ export class AuthenticationGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     @Inject(GATEHOUSE_AUTH_OPTIONS) private readonly options: GatehouseAuthOptions,
+    private readonly revocations: RevocationList,
   ) {
     this.trustedOrigins = new Set(options.trustedOrigins);
     this.capabilities = mergeCapabilities(DEFAULT_CAPABILITIES, options.capabilities);
@@ -58,8 +65,27 @@ export class AuthenticationGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets)) {
       return true;
     }
-    exchange.request[CALLER_KEY] = await this.authenticate(exchange);
+    const caller = await this.authenticate(exchange);
+    exchange.request[CALLER_KEY] = caller;
+    this.authorize(caller, targets);
     return true;
+  }
+
+  /** `@RequireCapabilities` / `@RequireScopes`: 403 FORBIDDEN naming what is missing. */
+  private authorize(caller: Caller, targets: Parameters<Reflector['getAllAndMerge']>[1]): void {
+    const capabilities = this.reflector.getAllAndMerge<string[]>(
+      REQUIRED_CAPABILITIES_KEY,
+      targets,
+    );
+    const missingCapability = capabilities.find((capability) => !caller.can(capability));
+    if (missingCapability) {
+      throw new ForbiddenError(`Missing capability: ${missingCapability}.`);
+    }
+    const scopes = this.reflector.getAllAndMerge<string[]>(REQUIRED_SCOPES_KEY, targets);
+    const missingScope = scopes.find((scope) => !caller.scopes.includes(scope));
+    if (missingScope) {
+      throw new ForbiddenError(`Missing scope: ${missingScope}.`);
+    }
   }
 
   private async authenticate(exchange: HttpExchange): Promise<Caller> {
@@ -89,6 +115,9 @@ export class AuthenticationGuard implements CanActivate {
         throw new InvalidTokenError('Bearer tokens are not accepted here.');
       }
       const claims = await this.options.accessTokens.verify(token);
+      if (claims.sid && this.revocations.isRevoked(claims.sid)) {
+        throw new SessionRevokedError();
+      }
       const service = !claims.sid && claims.sub === claims.client_id;
       return new Caller(
         {

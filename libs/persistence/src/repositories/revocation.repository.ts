@@ -17,6 +17,20 @@ export class RevocationRepository {
     );
   }
 
+  /**
+   * Broadcasts the revocations on the feed's PostgreSQL channel. NOTIFY is transactional: listeners
+   * hear it when (and only if) the surrounding transaction commits.
+   */
+  async notify(channel: string, payloads: readonly string[]): Promise<void> {
+    if (payloads.length === 0) {
+      return;
+    }
+    await this.manager.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload', [
+      channel,
+      payloads,
+    ]);
+  }
+
   /** Drops feed rows that can no longer cover any live access token. */
   async deleteExpired(before: Date): Promise<number> {
     const rows = await updateReturning(

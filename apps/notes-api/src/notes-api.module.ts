@@ -1,0 +1,76 @@
+import { type DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { APP_PIPE } from '@nestjs/core';
+import {
+  AccessTokenVerifier,
+  GatehouseAuthModule,
+  PgRevocationFeed,
+  remoteKeySource,
+} from '@gatehouse/nest-auth';
+import pg from 'pg';
+
+import type { NotesApiConfig } from './notes-api.config.js';
+import { NotesController } from './notes/notes.controller.js';
+import { NOTES_POOL, NotesRepository } from './notes/notes.repository.js';
+
+interface IssuerMetadata {
+  readonly issuer: string;
+  readonly jwks_uri: string;
+  readonly gatehouse_access_token_audience: string;
+}
+
+/** Everything notes-api knows about Gatehouse comes from the issuer's discovery document. */
+async function discover(issuer: string): Promise<IssuerMetadata> {
+  const response = await fetch(`${issuer}/.well-known/openid-configuration`);
+  if (!response.ok) {
+    throw new Error(`Discovery at ${issuer} answered ${response.status}`);
+  }
+  return (await response.json()) as IssuerMetadata;
+}
+
+@Module({})
+export class NotesApiModule {
+  static forRoot(config: NotesApiConfig): DynamicModule {
+    return {
+      module: NotesApiModule,
+      imports: [
+        GatehouseAuthModule.forRootAsync({
+          useFactory: async () => {
+            const metadata = await discover(config.issuer);
+            return {
+              cookieName: 'gh_session',
+              trustedOrigins: config.trustedOrigins,
+              accessTokens: new AccessTokenVerifier({
+                issuer: metadata.issuer,
+                audience: metadata.gatehouse_access_token_audience,
+                keys: remoteKeySource(metadata.jwks_uri),
+              }),
+              revocationFeed: new PgRevocationFeed({
+                databaseUrl: config.databaseUrl,
+                applicationName: 'notes-api-revocation-feed',
+                reconnectDelayMs: config.feedReconnectDelayMs,
+              }),
+              capabilities: { moderator: ['notes:moderate'], admin: ['notes:moderate'] },
+            };
+          },
+        }),
+      ],
+      controllers: [NotesController],
+      providers: [
+        NotesRepository,
+        {
+          provide: NOTES_POOL,
+          useFactory: () =>
+            new pg.Pool({
+              connectionString: config.databaseUrl,
+              max: 5,
+              application_name: 'notes-api',
+            }),
+        },
+        {
+          provide: APP_PIPE,
+          useValue: new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true }),
+        },
+      ],
+    };
+  }
+}

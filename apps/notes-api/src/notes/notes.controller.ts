@@ -1,0 +1,66 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  ParseUUIDPipe,
+  Post,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { CurrentUser, Public, RequireCapabilities, RequireScopes } from '@gatehouse/nest-auth';
+import { IsString, MaxLength, MinLength } from 'class-validator';
+
+import { type Note, NotesRepository } from './notes.repository.js';
+
+export class CreateNoteDto {
+  @ApiProperty({ example: 'Buy milk', maxLength: 2000 })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(2000)
+  text!: string;
+}
+
+/** The whole example: every route needs a caller, `@CurrentUser()` owns the data. */
+@ApiTags('notes')
+@ApiBearerAuth()
+@Controller()
+export class NotesController {
+  constructor(private readonly notes: NotesRepository) {}
+
+  @Public()
+  @Get('health')
+  health(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  @Post('notes')
+  @HttpCode(201)
+  create(@Body() body: CreateNoteDto, @CurrentUser() user: CurrentUser): Promise<Note> {
+    return this.notes.create(user.userId(), body.text);
+  }
+
+  @Get('notes')
+  list(@CurrentUser() user: CurrentUser): Promise<Note[]> {
+    return this.notes.listForOwner(user.userId());
+  }
+
+  /** For reporting services: a client-credentials token with the `notes:read` scope. */
+  @Get('notes/stats')
+  @RequireScopes('notes:read')
+  async stats(): Promise<{ count: number }> {
+    return { count: await this.notes.count() };
+  }
+
+  /** Moderators (role → `notes:moderate` in this app's capability map) may delete any note. */
+  @Delete('notes/:id')
+  @HttpCode(204)
+  @RequireCapabilities('notes:moderate')
+  async remove(@Param('id', ParseUUIDPipe) id: string): Promise<void> {
+    if (!(await this.notes.delete(id))) {
+      throw new NotFoundException({ error: 'NOTE_NOT_FOUND', message: 'No such note.' });
+    }
+  }
+}
