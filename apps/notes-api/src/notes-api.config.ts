@@ -10,6 +10,13 @@ export interface NotesApiConfig {
   /** notes-api's own table, and the `revocations` feed auth-api writes (the same database). */
   readonly databaseUrl: string;
   readonly trustedOrigins: readonly string[];
+  /** With Redis, the revocation feed arrives over pub/sub instead of a PostgreSQL LISTEN. */
+  readonly redisUrl: string | undefined;
+  /**
+   * A confidential client of auth-api: with it, notes-api also accepts the `gh_session` cookie of a
+   * browser on the same site, validated through auth-api's introspection endpoint.
+   */
+  readonly introspectionClient: { readonly id: string; readonly secret: string } | undefined;
   /** First delay before the revocation feed reconnects (it backfills on reconnect). */
   readonly feedReconnectDelayMs: number;
 }
@@ -42,6 +49,11 @@ export function loadNotesApiConfig(env: Env): NotesApiConfig {
       .split(',')
       .map((origin) => origin.trim())
       .filter(Boolean),
+    redisUrl: env['REDIS_URL'] || undefined,
     feedReconnectDelayMs: Number(env['NOTES_API_FEED_RECONNECT_MS'] || '100'),
+    introspectionClient:
+      env['NOTES_API_CLIENT_ID'] && env['NOTES_API_CLIENT_SECRET']
+        ? { id: env['NOTES_API_CLIENT_ID'], secret: env['NOTES_API_CLIENT_SECRET'] }
+        : undefined,
   };
 }

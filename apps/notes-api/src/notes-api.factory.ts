@@ -5,7 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NotesApiConfig } from './notes-api.config.js';
 import { NotesApiModule } from './notes-api.module.js';
 
-/** Shared by main.ts and the tests. */
+/** Shared by main.ts and the tests (which also mount NotesApiModule on Express). */
 export async function createNotesApi(config: NotesApiConfig): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     NotesApiModule.forRoot(config),

@@ -3,7 +3,10 @@ import { APP_PIPE } from '@nestjs/core';
 import {
   AccessTokenVerifier,
   GatehouseAuthModule,
+  HttpSessionIntrospector,
   PgRevocationFeed,
+  RedisRevocationFeed,
+  type RevocationFeed,
   remoteKeySource,
 } from '@gatehouse/nest-auth';
 import pg from 'pg';
@@ -15,6 +18,7 @@ import { NOTES_POOL, NotesRepository } from './notes/notes.repository.js';
 interface IssuerMetadata {
   readonly issuer: string;
   readonly jwks_uri: string;
+  readonly introspection_endpoint: string;
   readonly gatehouse_access_token_audience: string;
 }
 
@@ -27,6 +31,17 @@ async function discover(issuer: string): Promise<IssuerMetadata> {
   return (await response.json()) as IssuerMetadata;
 }
 
+/** Redis pub/sub when REDIS_URL is set, else PostgreSQL LISTEN; both backfill from the table. */
+function revocationFeed(config: NotesApiConfig): RevocationFeed {
+  return config.redisUrl
+    ? new RedisRevocationFeed({ redisUrl: config.redisUrl, databaseUrl: config.databaseUrl })
+    : new PgRevocationFeed({
+        databaseUrl: config.databaseUrl,
+        applicationName: 'notes-api-revocation-feed',
+        reconnectDelayMs: config.feedReconnectDelayMs,
+      });
+}
+
 @Module({})
 export class NotesApiModule {
   static forRoot(config: NotesApiConfig): DynamicModule {
@@ -36,6 +51,7 @@ export class NotesApiModule {
         GatehouseAuthModule.forRootAsync({
           useFactory: async () => {
             const metadata = await discover(config.issuer);
+            const client = config.introspectionClient;
             return {
               cookieName: 'gh_session',
               trustedOrigins: config.trustedOrigins,
@@ -44,11 +60,14 @@ export class NotesApiModule {
                 audience: metadata.gatehouse_access_token_audience,
                 keys: remoteKeySource(metadata.jwks_uri),
               }),
-              revocationFeed: new PgRevocationFeed({
-                databaseUrl: config.databaseUrl,
-                applicationName: 'notes-api-revocation-feed',
-                reconnectDelayMs: config.feedReconnectDelayMs,
-              }),
+              sessions: client
+                ? new HttpSessionIntrospector({
+                    endpoint: metadata.introspection_endpoint,
+                    clientId: client.id,
+                    clientSecret: client.secret,
+                  })
+                : undefined,
+              revocationFeed: revocationFeed(config),
               capabilities: { moderator: ['notes:moderate'], admin: ['notes:moderate'] },
             };
           },

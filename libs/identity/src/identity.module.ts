@@ -4,6 +4,7 @@ import { AuditService } from './audit/audit.service.js';
 import { ClientService } from './clients/client.service.js';
 import { Clock } from './clock.js';
 import { LoginLimiter } from './rate-limits/login-limiter.js';
+import { RevocationPublisher } from './revocations/revocation-publisher.js';
 import { RevocationService } from './revocations/revocation.service.js';
 import { SessionHousekeeping } from './sessions/session-housekeeping.js';
 import { SessionService } from './sessions/session.service.js';
@@ -21,6 +22,7 @@ const services = [
   PasswordHasher,
   AuditService,
   LoginLimiter,
+  RevocationPublisher,
   RevocationService,
   PasswordAuthenticator,
   UserService,

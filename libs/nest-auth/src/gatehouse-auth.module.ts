@@ -55,7 +55,10 @@ export class GatehouseAuthModule implements OnApplicationBootstrap, OnApplicatio
 
   async onApplicationBootstrap(): Promise<void> {
     await this.options.revocationFeed?.start({
-      revoked: (event) => this.revocations.add(event.sessionId, event.untilMs),
+      revoked: (event) => {
+        this.revocations.add(event.sessionId, event.untilMs);
+        this.options.sessions?.evict?.(event.sessionId);
+      },
     });
   }
 

@@ -44,6 +44,7 @@ export {
   type AccessTokenVerifierOptions,
 } from './tokens/access-token.verifier.js';
 export { PgRevocationFeed, type PgRevocationFeedOptions } from './revocation/pg-notify.feed.js';
+export { RedisRevocationFeed, type RedisRevocationFeedOptions } from './revocation/redis.feed.js';
 export {
   REVOCATION_CHANNEL,
   type RevocationEvent,
@@ -51,4 +52,8 @@ export {
   type RevocationSink,
 } from './revocation/revocation-feed.js';
 export { RevocationList } from './revocation/revocation-list.js';
+export {
+  HttpSessionIntrospector,
+  type HttpSessionIntrospectorOptions,
+} from './sessions/http-session-introspector.js';
 export type { SessionIntrospection, SessionIntrospector } from './sessions/session-introspector.js';

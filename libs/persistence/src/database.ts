@@ -19,10 +19,23 @@ export interface Repositories {
   readonly signingKeys: SigningKeyRepository;
   readonly revocations: RevocationRepository;
   readonly auditEvents: AuditEventRepository;
+  /**
+   * Runs `callback` once the unit of work has committed (at once outside a transaction), e.g. a
+   * broadcast that must never announce a change that was rolled back. Failures are the callback's own.
+   */
+  afterCommit(callback: () => Promise<void>): void;
 }
 
-function repositoriesFor(manager: EntityManager): Repositories {
+type AfterCommit = Repositories['afterCommit'];
+
+const immediately: AfterCommit = (callback) => void callback();
+
+function repositoriesFor(
+  manager: EntityManager,
+  afterCommit: AfterCommit = immediately,
+): Repositories {
   return {
+    afterCommit,
     users: new UserRepository(manager),
     sessions: new SessionRepository(manager),
     refreshTokens: new RefreshTokenRepository(manager),
@@ -46,6 +59,7 @@ export class Database implements Repositories {
   readonly signingKeys: SigningKeyRepository;
   readonly revocations: RevocationRepository;
   readonly auditEvents: AuditEventRepository;
+  readonly afterCommit: AfterCommit = immediately;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
     ({
@@ -60,14 +74,25 @@ export class Database implements Repositories {
   }
 
   transaction<T>(work: (repositories: Repositories) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction((manager) => work(repositoriesFor(manager)));
+    return this.unitOfWork((manager, afterCommit) => work(repositoriesFor(manager, afterCommit)));
   }
 
   /** Serialises a unit of work across every process (e.g. bootstrap of the first operator). */
   exclusively<T>(lockName: string, work: (repositories: Repositories) => Promise<T>): Promise<T> {
-    return this.dataSource.transaction(async (manager) => {
+    return this.unitOfWork(async (manager, afterCommit) => {
       await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [lockName]);
-      return work(repositoriesFor(manager));
+      return work(repositoriesFor(manager, afterCommit));
     });
+  }
+
+  private async unitOfWork<T>(
+    work: (manager: EntityManager, afterCommit: AfterCommit) => Promise<T>,
+  ): Promise<T> {
+    const committed: (() => Promise<void>)[] = [];
+    const result = await this.dataSource.transaction((manager) =>
+      work(manager, (callback) => committed.push(callback)),
+    );
+    await Promise.all(committed.map((callback) => callback()));
+    return result;
   }
 }

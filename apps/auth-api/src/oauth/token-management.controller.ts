@@ -13,6 +13,7 @@ import {
   ClientService,
   type Introspection,
   OAuthError,
+  SessionService,
   TokenIntrospectionService,
   type TokenTypeHint,
 } from '@gatehouse/identity';
@@ -30,6 +31,9 @@ import {
   TokenParamRequestDto,
 } from './oauth.dto.js';
 
+/** Gatehouse's extension: a sibling app on the same site validates a session cookie. */
+const SESSION_COOKIE_HINT = 'session_cookie';
+
 function hintOf(body: OAuthBody): TokenTypeHint | undefined {
   const hint = optionalParam(body, 'token_type_hint');
   // RFC 7009 §2.1 / RFC 7662 §2.1: an unknown hint is ignored, the token is searched everywhere.
@@ -44,6 +48,7 @@ export class TokenManagementController {
   constructor(
     private readonly clients: ClientService,
     private readonly tokens: TokenIntrospectionService,
+    private readonly sessions: SessionService,
   ) {}
 
   @Post('introspect')
@@ -51,7 +56,7 @@ export class TokenManagementController {
   @ApiOperation({
     summary: 'Token introspection (RFC 7662), for confidential clients.',
     description:
-      'Access and refresh tokens. `{active: false}` for anything unknown, expired, used or revoked — an access token whose session was revoked is inactive at once.',
+      'Access and refresh tokens. `{active: false}` for anything unknown, expired, used or revoked — an access token whose session was revoked is inactive at once. With `token_type_hint=session_cookie` (Gatehouse extension) the token is a `gh_session` cookie value: sibling apps on the same site validate browser sessions this way (`token_type: session_cookie`, `sub`, `sid`, `roles`, `exp`).',
   })
   @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
   @ApiBody({ type: TokenParamRequestDto })
@@ -60,12 +65,16 @@ export class TokenManagementController {
   async introspect(
     @Body() body: OAuthBody,
     @Headers('authorization') authorization: string | undefined,
-  ): Promise<Introspection> {
+  ): Promise<Introspection | SessionIntrospectionResponse> {
     const client = await this.clients.authenticate(clientCredentialsOf(authorization, body));
     if (client.secretHash === null) {
       throw new OAuthError('invalid_client', 'Introspection needs a confidential client.', 401);
     }
-    return this.tokens.introspect(requiredParam(body, 'token'), hintOf(body));
+    const token = requiredParam(body, 'token');
+    if (optionalParam(body, 'token_type_hint') === SESSION_COOKIE_HINT) {
+      return this.introspectSessionCookie(token);
+    }
+    return this.tokens.introspect(token, hintOf(body));
   }
 
   @Post('revoke')
@@ -87,4 +96,34 @@ export class TokenManagementController {
     const client = await this.clients.authenticate(clientCredentialsOf(authorization, body));
     await this.tokens.revoke(client, requiredParam(body, 'token'), context);
   }
+
+  /** Same rules as auth-api's own cookie check, sliding expiry included (a sibling's use is use). */
+  private async introspectSessionCookie(token: string): Promise<SessionIntrospectionResponse> {
+    const result = await this.sessions.authenticateCookie(token);
+    if (result.status !== 'active') {
+      return { active: false };
+    }
+    const { id, userId, userRoles, absoluteExpiresAt, createdAt } = result.session;
+    return {
+      active: true,
+      token_type: SESSION_COOKIE_HINT,
+      sub: userId,
+      sid: id,
+      roles: userRoles,
+      exp: Math.floor(absoluteExpiresAt.getTime() / 1000),
+      iat: Math.floor(createdAt.getTime() / 1000),
+    };
+  }
 }
+
+type SessionIntrospectionResponse =
+  | { active: false }
+  | {
+      active: true;
+      token_type: typeof SESSION_COOKIE_HINT;
+      sub: string;
+      sid: string;
+      roles: string[];
+      exp: number;
+      iat: number;
+    };

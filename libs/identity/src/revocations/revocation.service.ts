@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { Repositories, RevocationReason } from '@gatehouse/persistence';
 
+import { RevocationPublisher } from './revocation-publisher.js';
+
 /**
  * How long a revocation stays in the feed: the longest an access token can live (the design caps
  * access tokens at 15 minutes), so a guard verifying JWTs locally can drop a revoked `sid` after that.
@@ -24,6 +26,8 @@ export interface SessionRevocation {
  */
 @Injectable()
 export class RevocationService {
+  constructor(private readonly publisher: RevocationPublisher) {}
+
   async revokeSessions(
     repositories: Repositories,
     ids: readonly string[],
@@ -49,10 +53,11 @@ export class RevocationService {
   /** The durable row (backfill after a reconnect) and the broadcast (instant), in one transaction. */
   private async recordInFeed(repositories: Repositories, ids: string[], at: Date): Promise<void> {
     const until = new Date(at.getTime() + REVOCATION_FEED_SECONDS * 1000);
+    const payloads = ids.map((sid) => JSON.stringify({ sid, until: until.getTime() }));
     await repositories.revocations.appendSessions(ids, at, until);
-    await repositories.revocations.notify(
-      REVOCATION_CHANNEL,
-      ids.map((sid) => JSON.stringify({ sid, until: until.getTime() })),
-    );
+    await repositories.revocations.notify(REVOCATION_CHANNEL, payloads);
+    if (payloads.length > 0) {
+      repositories.afterCommit(() => this.publisher.publish(REVOCATION_CHANNEL, payloads));
+    }
   }
 }

@@ -100,7 +100,11 @@ export class AuthenticationGuard implements CanActivate {
     if (!SAFE_METHODS.has(exchange.request.method)) {
       this.assertTrustedOrigin(exchange);
     }
-    const session = await this.options.sessions.introspect(token);
+    const introspected = await this.options.sessions.introspect(token);
+    const session: SessionIntrospection =
+      introspected.active && this.revocations.isRevoked(introspected.sessionId)
+        ? { active: false, reason: 'revoked' }
+        : introspected;
     if (!session.active) {
       exchange.clearCookie(this.options.cookieName);
       throw this.unauthorized(exchange, new SESSION_ERRORS[session.reason]());

@@ -1,12 +1,8 @@
 import { Logger } from '@nestjs/common';
 import pg from 'pg';
 
-import {
-  REVOCATION_CHANNEL,
-  type RevocationEvent,
-  type RevocationFeed,
-  type RevocationSink,
-} from './revocation-feed.js';
+import { backfillRevocations, parseRevocation } from './backfill.js';
+import { REVOCATION_CHANNEL, type RevocationFeed, type RevocationSink } from './revocation-feed.js';
 
 export interface PgRevocationFeedOptions {
   /** The database auth-api writes `revocations` to (and NOTIFYs on). */
@@ -15,17 +11,6 @@ export interface PgRevocationFeedOptions {
   readonly reconnectDelayMs?: number;
   /** Shown in pg_stat_activity. */
   readonly applicationName?: string;
-}
-
-function parse(payload: string | undefined): RevocationEvent | null {
-  try {
-    const { sid, until } = JSON.parse(payload ?? '') as { sid?: unknown; until?: unknown };
-    return typeof sid === 'string' && typeof until === 'number'
-      ? { sessionId: sid, untilMs: until }
-      : null;
-  } catch {
-    return null;
-  }
 }
 
 /**
@@ -72,7 +57,7 @@ export class PgRevocationFeed implements RevocationFeed {
       application_name: this.options.applicationName ?? 'gatehouse-revocation-feed',
     });
     client.on('notification', (message) => {
-      const event = parse(message.payload);
+      const event = parseRevocation(message.payload);
       if (event) {
         this.sink?.revoked(event);
       }
@@ -81,7 +66,9 @@ export class PgRevocationFeed implements RevocationFeed {
     client.on('end', () => this.lost(client));
     await client.connect();
     await client.query(`LISTEN ${REVOCATION_CHANNEL}`);
-    await this.backfill(client);
+    if (this.sink) {
+      await backfillRevocations(client, this.sink);
+    }
     this.client = client;
     this.retryDelay = this.options.reconnectDelayMs ?? 100;
     if (this.connectedOnce) {
@@ -89,15 +76,6 @@ export class PgRevocationFeed implements RevocationFeed {
     }
     this.connectedOnce = true;
     this.connectedListeners.splice(0).forEach((resolve) => resolve());
-  }
-
-  private async backfill(client: pg.Client): Promise<void> {
-    const { rows } = await client.query<{ session_id: string; until: Date }>(
-      'SELECT session_id, until FROM revocations WHERE session_id IS NOT NULL AND until > now()',
-    );
-    for (const row of rows) {
-      this.sink?.revoked({ sessionId: row.session_id, untilMs: row.until.getTime() });
-    }
   }
 
   private lost(client: pg.Client, error?: Error): void {

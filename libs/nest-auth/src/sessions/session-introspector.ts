@@ -14,4 +14,6 @@ export type SessionIntrospection =
  */
 export interface SessionIntrospector {
   introspect(token: string): Promise<SessionIntrospection>;
+  /** Called with every revoked session from the revocation feed (cached answers must go). */
+  evict?(sessionId: string): void;
 }
