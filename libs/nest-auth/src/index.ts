@@ -39,6 +39,10 @@ export { GATEHOUSE_AUTH_OPTIONS, type GatehouseAuthOptions } from './gatehouse-a
 export { AuthenticationGuard } from './guards/authentication.guard.js';
 export { type KeySource, localKeySource, remoteKeySource } from './keys/key-sources.js';
 export {
+  IntrospectionRevocationCheck,
+  type IntrospectionRevocationCheckOptions,
+} from './tokens/introspection-revocation-check.js';
+export {
   type AccessTokenClaims,
   AccessTokenVerifier,
   type AccessTokenVerifierOptions,

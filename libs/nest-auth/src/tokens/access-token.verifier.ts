@@ -2,6 +2,7 @@ import { errors, type JWTPayload, jwtVerify } from 'jose';
 
 import { InvalidTokenError, SessionRevokedError, TokenExpiredError } from '../auth.errors.js';
 import type { KeySource } from '../keys/key-sources.js';
+import type { IntrospectionRevocationCheck } from './introspection-revocation-check.js';
 
 /** The claims a Gatehouse access token carries (RFC 9068 profile). */
 export interface AccessTokenClaims extends JWTPayload {
@@ -22,6 +23,11 @@ export interface AccessTokenVerifierOptions {
    * are checked, and a revoked session's tokens live until they expire.
    */
   readonly isSessionRevoked?: (sessionId: string) => Promise<boolean>;
+  /**
+   * For a guard with no revocation feed: ask auth-api whether the token is still active, with a short
+   * cache (see `IntrospectionRevocationCheck` for the trade-off).
+   */
+  readonly introspection?: IntrospectionRevocationCheck;
   /** Allowed clock skew for exp/nbf/iat; 30 s by default. */
   readonly clockToleranceSeconds?: number;
 }
@@ -39,6 +45,9 @@ export class AccessTokenVerifier {
   async verify(token: string): Promise<AccessTokenClaims> {
     const claims = await this.verifySignatureAndTimes(token);
     if (claims.sid && (await this.options.isSessionRevoked?.(claims.sid))) {
+      throw new SessionRevokedError();
+    }
+    if (claims.sid && (await this.options.introspection?.isRevoked(token))) {
       throw new SessionRevokedError();
     }
     return claims;
