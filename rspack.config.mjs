@@ -18,6 +18,7 @@ export default {
     start: './scripts/start.ts',
     migrate: './scripts/migrate.ts',
     'rotate-keys': './scripts/rotate-keys.ts',
+    seed: './scripts/seed.ts',
     'config-table': './scripts/config-table.ts',
   },
   output: {

@@ -1,4 +1,4 @@
-import { type DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { type DynamicModule, Logger, Module, ValidationPipe } from '@nestjs/common';
 import { APP_PIPE } from '@nestjs/core';
 import {
   AccessTokenVerifier,
@@ -78,12 +78,16 @@ export class NotesApiModule {
         NotesRepository,
         {
           provide: NOTES_POOL,
-          useFactory: () =>
-            new pg.Pool({
+          useFactory: () => {
+            const pool = new pg.Pool({
               connectionString: config.databaseUrl,
               max: 5,
               application_name: 'notes-api',
-            }),
+            });
+            // An idle client dropped by the server (restart, failover) must not crash the process.
+            pool.on('error', (error) => new Logger('NotesRepository').warn(error.message));
+            return pool;
+          },
         },
         {
           provide: APP_PIPE,

@@ -5,6 +5,7 @@ export { type ErrorBody, renderError } from './error-body.js';
 export { ErrorResponseDto } from './error-response.dto.js';
 export { createHttpApp } from './http-app.factory.js';
 export { resolveKeyEncryptionKey } from './key-encryption-key.js';
+export { localAuthentication } from './local-authentication.js';
 export { HttpPlatformModule, type HttpPlatformOptions } from './http-platform.module.js';
 export { type AppEntry, loadConfigOrExit, serve } from './serve.js';
 export {
@@ -14,4 +15,5 @@ export {
   COOKIE_SCHEME,
 } from './swagger.js';
 export { RestErrorFilter } from './rest-error.filter.js';
+export { uuidParam } from './uuid-param.pipe.js';
 export { createValidationPipe } from './validation.pipe.js';

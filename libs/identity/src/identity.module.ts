@@ -6,6 +6,7 @@ import { Clock } from './clock.js';
 import { LoginLimiter } from './rate-limits/login-limiter.js';
 import { RevocationPublisher } from './revocations/revocation-publisher.js';
 import { RevocationService } from './revocations/revocation.service.js';
+import { SessionAdministrationService } from './sessions/session-administration.service.js';
 import { SessionHousekeeping } from './sessions/session-housekeeping.js';
 import { SessionService } from './sessions/session.service.js';
 import { SigningKeyService } from './signing-keys/signing-key.service.js';
@@ -15,6 +16,7 @@ import { TokenGrantsService } from './tokens/token-grants.service.js';
 import { TokenIntrospectionService } from './tokens/token-introspection.service.js';
 import { PasswordAuthenticator } from './users/password-authenticator.js';
 import { PasswordHasher } from './users/password-hasher.js';
+import { UserAdministrationService } from './users/user-administration.service.js';
 import { UserService } from './users/user.service.js';
 
 const services = [
@@ -28,6 +30,8 @@ const services = [
   UserService,
   SessionService,
   SessionHousekeeping,
+  SessionAdministrationService,
+  UserAdministrationService,
   ClientService,
   SigningKeyService,
   AccessTokenIssuer,

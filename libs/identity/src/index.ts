@@ -31,6 +31,10 @@ export {
   RevocationService,
   type SessionRevocation,
 } from './revocations/revocation.service.js';
+export {
+  SessionAdministrationService,
+  type SessionPage,
+} from './sessions/session-administration.service.js';
 export { type HousekeepingResult, SessionHousekeeping } from './sessions/session-housekeeping.js';
 export {
   type ClientContext,
@@ -65,6 +69,7 @@ export {
   PASSWORD_MIN_LENGTH,
   passwordProblems,
 } from './users/password-policy.js';
+export { UserAdministrationService } from './users/user-administration.service.js';
 export {
   ADMIN_ROLE,
   type PasswordChange,

@@ -13,13 +13,21 @@ export { migrateDatabase, revertLastMigration } from './migrate-database.js';
 export { migrations } from './migrations/index.js';
 export { PersistenceModule, type PersistenceOptions } from './persistence.module.js';
 export type { NewAuditEvent } from './repositories/audit-event.repository.js';
+export type {
+  AuditCursor,
+  AuditEventFilter,
+  AuditEventRow,
+} from './repositories/audit-event.repository.js';
 export type { NewClient } from './repositories/client.repository.js';
 export type {
   NewRefreshToken,
   RefreshTokenState,
 } from './repositories/refresh-token.repository.js';
 export type {
+  AdminSessionRow,
   CookieSessionWithUser,
+  SessionCursor,
+  SessionFilter,
   NewTokenSession,
   SessionStatus,
   NewCookieSession,

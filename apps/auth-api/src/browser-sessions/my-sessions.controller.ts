@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Res } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiNoContentResponse,
@@ -8,8 +8,14 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
-import { ApiCsrfChecked, ApiAuthenticated, ErrorResponseDto, RequestClient } from '@gatehouse/http';
-import { type ClientContext, SessionService, ValidationFailedError } from '@gatehouse/identity';
+import {
+  ApiAuthenticated,
+  ApiCsrfChecked,
+  ErrorResponseDto,
+  RequestClient,
+  uuidParam,
+} from '@gatehouse/http';
+import { type ClientContext, SessionService } from '@gatehouse/identity';
 import { CurrentUser } from '@gatehouse/nest-auth';
 import type { FastifyReply } from 'fastify';
 
@@ -19,11 +25,6 @@ import {
   toSessionResponse,
 } from './browser-sessions.dto.js';
 import { clearSessionCookie } from './session-cookie.js';
-
-const sessionIdPipe = new ParseUUIDPipe({
-  exceptionFactory: () =>
-    new ValidationFailedError([{ field: 'id', messages: ['id must be a UUID'] }]),
-});
 
 /** Self-service: a user sees and ends their own sessions, browser and token alike. */
 @ApiTags('sessions')
@@ -66,7 +67,7 @@ export class MySessionsController {
     description: "`SESSION_NOT_FOUND`, also for another user's session.",
   })
   async revoke(
-    @Param('id', sessionIdPipe) id: string,
+    @Param('id', uuidParam()) id: string,
     @CurrentUser() caller: CurrentUser,
     @RequestClient() client: ClientContext,
     @Res({ passthrough: true }) reply: FastifyReply,

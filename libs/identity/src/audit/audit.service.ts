@@ -1,5 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import type { NewAuditEvent, Repositories } from '@gatehouse/persistence';
+import {
+  type AuditCursor,
+  type AuditEventFilter,
+  type AuditEventRow,
+  Database,
+  type NewAuditEvent,
+  type Repositories,
+} from '@gatehouse/persistence';
 
 /** Known audit actions; the log is append-only and readable by operators with `audit:read`. */
 export type AuditAction =
@@ -10,7 +17,14 @@ export type AuditAction =
   | 'login.failed'
   | 'session.logout'
   | 'session.revoked'
-  | 'refresh_token.reuse_detected';
+  | 'refresh_token.reuse_detected'
+  | 'admin.session_revoked'
+  | 'admin.user_sessions_revoked'
+  | 'admin.user_roles_set'
+  | 'admin.user_disabled'
+  | 'admin.user_enabled'
+  | 'admin.client_created'
+  | 'admin.keys_rotated';
 
 export interface AuditEntry extends NewAuditEvent {
   readonly action: AuditAction;
@@ -18,6 +32,17 @@ export interface AuditEntry extends NewAuditEvent {
 
 @Injectable()
 export class AuditService {
+  constructor(private readonly database: Database) {}
+
+  /** Newest first; `limit + 1` rows so the caller knows whether another page follows. */
+  list(
+    filter: AuditEventFilter,
+    cursor: AuditCursor | null,
+    limit: number,
+  ): Promise<AuditEventRow[]> {
+    return this.database.auditEvents.listPage(filter, cursor, limit);
+  }
+
   /** Records inside the caller's unit of work, so the event lands if and only if the change does. */
   record(repositories: Repositories, entry: AuditEntry): Promise<void> {
     return repositories.auditEvents.append(entry);

@@ -4,6 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
 import { type Client, Database } from '@gatehouse/persistence';
 
+import { AuditService } from '../audit/audit.service.js';
 import { invalidClient, invalidRequest } from '../oauth/oauth.errors.js';
 import { clientSecretMatches, generateClientSecret, hashClientSecret } from './client-secret.js';
 
@@ -34,6 +35,7 @@ export class ClientService {
   constructor(
     @InjectConfig() private readonly config: GatehouseConfig,
     private readonly database: Database,
+    private readonly audit: AuditService,
   ) {}
 
   /** The platform's own public client for its mobile and CLI apps (password grant). */
@@ -48,17 +50,31 @@ export class ClientService {
     });
   }
 
-  async create(request: NewClientRequest): Promise<CreatedClient> {
+  /** `actor`: the operator creating it (audited), or system code and tests. */
+  async create(request: NewClientRequest, actor = 'system'): Promise<CreatedClient> {
     const clientSecret = request.public ? null : generateClientSecret();
-    const client = await this.database.clients.insert({
-      id: randomUUID(),
-      name: request.name,
-      secretHash: clientSecret === null ? null : hashClientSecret(clientSecret),
-      grantTypes: request.grantTypes,
-      scopes: request.scopes ?? [],
-      firstParty: false,
+    const client = await this.database.transaction(async (repositories) => {
+      const created = await repositories.clients.insert({
+        id: randomUUID(),
+        name: request.name,
+        secretHash: clientSecret === null ? null : hashClientSecret(clientSecret),
+        grantTypes: request.grantTypes,
+        scopes: request.scopes ?? [],
+        firstParty: false,
+      });
+      await this.audit.record(repositories, {
+        actor,
+        action: 'admin.client_created',
+        subject: `client:${created.id}`,
+        details: { name: request.name, grantTypes: request.grantTypes, public: !clientSecret },
+      });
+      return created;
     });
     return { client, clientSecret };
+  }
+
+  list(): Promise<Client[]> {
+    return this.database.clients.list();
   }
 
   /**

@@ -11,6 +11,7 @@ import {
   type JWK,
 } from 'jose';
 
+import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../clock.js';
 import { deriveKey, open, seal } from './key-encryption.js';
 
@@ -49,6 +50,7 @@ export class SigningKeyService {
     @InjectConfig() private readonly config: GatehouseConfig,
     private readonly database: Database,
     private readonly clock: Clock,
+    private readonly audit: AuditService,
   ) {
     const kek = config.keys.encryptionKey;
     if (!kek) {
@@ -70,8 +72,11 @@ export class SigningKeyService {
     });
   }
 
-  /** One step of the life cycle: active → retired, next → active, a fresh next. */
-  async rotate(): Promise<KeyRotation> {
+  /**
+   * One step of the life cycle: active → retired, next → active, a fresh next. `actor` is who asked
+   * (`user:<id>` from admin-api, `system:keys-rotate` from the script), for the audit log.
+   */
+  async rotate(actor = 'system:keys-rotate'): Promise<KeyRotation> {
     const rotation = await this.database.exclusively(KEY_LOCK, async (repositories) => {
       const now = this.clock.now();
       const retired = await repositories.signingKeys.retireActive(now);
@@ -79,6 +84,12 @@ export class SigningKeyService {
         (await repositories.signingKeys.activateNext(now)) ??
         (await this.createKey(repositories, 'active', now));
       const next = await this.createKey(repositories, 'next', now);
+      await this.audit.record(repositories, {
+        actor,
+        action: 'admin.keys_rotated',
+        subject: `key:${active}`,
+        details: { retired, active, next },
+      });
       return { retired, active, next };
     });
     this.signer = undefined;

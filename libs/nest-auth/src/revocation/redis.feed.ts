@@ -27,6 +27,9 @@ export class RedisRevocationFeed implements RevocationFeed {
 
   async start(sink: RevocationSink): Promise<void> {
     const pool = new pg.Pool({ connectionString: this.options.databaseUrl, max: 1 });
+    pool.on('error', (error) =>
+      this.logger.warn(`Revocation backfill connection: ${error.message}`),
+    );
     const backfill = () =>
       backfillRevocations(pool, sink).catch((error: unknown) =>
         this.logger.warn(`Revocation backfill failed: ${(error as Error).message}`),

@@ -62,4 +62,8 @@ export class ClientRepository {
       ],
     );
   }
+
+  list(): Promise<Client[]> {
+    return this.manager.query(`SELECT ${COLUMNS} FROM clients ORDER BY created_at DESC, id`);
+  }
 }

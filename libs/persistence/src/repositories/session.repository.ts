@@ -10,7 +10,9 @@ export type RevocationReason =
   | 'revoked_by_user'
   | 'password_changed'
   | 'refresh_token_reuse'
-  | 'token_revoked';
+  | 'token_revoked'
+  | 'admin'
+  | 'user_disabled';
 
 export interface NewCookieSession {
   readonly userId: string;
@@ -64,6 +66,34 @@ export interface SessionSummary extends SessionTimes {
   readonly clientName: string | null;
   readonly ip: string | null;
   readonly userAgent: string | null;
+}
+
+export interface SessionFilter {
+  readonly userId?: string;
+  readonly email?: string;
+  readonly clientId?: string;
+  readonly kind?: SessionKind;
+  /** Live now (not revoked, before both expiries) when true; ended when false. */
+  readonly active?: boolean;
+  readonly createdBefore?: Date;
+  readonly createdAfter?: Date;
+}
+
+/**
+ * Keyset position: the last row of the previous page. `createdAt` is PostgreSQL's own text of the
+ * timestamp (microseconds; a JS Date would round to milliseconds and skip rows sharing one).
+ */
+export interface SessionCursor {
+  readonly createdAt: string;
+  readonly id: string;
+}
+
+export interface AdminSessionRow extends SessionSummary {
+  /** `created_at` as exact text, for the next page's cursor. */
+  readonly position: string;
+  readonly userEmail: string;
+  readonly revokedReason: string | null;
+  readonly revokedBy: string | null;
 }
 
 export interface Revocation {
@@ -190,6 +220,74 @@ export class SessionRepository {
        LIMIT $3`,
       [userId, now, limit],
     );
+  }
+
+  /**
+   * One page for operators, newest first, by keyset on (created_at, id): stable while sessions are
+   * inserted (no OFFSET drift) and served from `sessions_user_id_created_at_idx` or
+   * `sessions_created_at_id_idx`. Fetches `limit + 1` rows so the caller knows if a next page exists.
+   */
+  listPage(
+    filter: SessionFilter,
+    now: Date,
+    cursor: SessionCursor | null,
+    limit: number,
+  ): Promise<AdminSessionRow[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const param = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    if (filter.userId) {
+      where.push(`s.user_id = ${param(filter.userId)}`);
+    }
+    if (filter.email) {
+      where.push(`u.email = ${param(filter.email)}`);
+    }
+    if (filter.clientId) {
+      where.push(`s.client_id = ${param(filter.clientId)}`);
+    }
+    if (filter.kind) {
+      where.push(`s.kind = ${param(filter.kind)}`);
+    }
+    if (filter.active !== undefined) {
+      const live = LIVE_AT(param(now));
+      where.push(filter.active ? `(${live})` : `NOT (${live})`);
+    }
+    if (filter.createdBefore) {
+      where.push(`s.created_at < ${param(filter.createdBefore)}`);
+    }
+    if (filter.createdAfter) {
+      where.push(`s.created_at > ${param(filter.createdAfter)}`);
+    }
+    if (cursor) {
+      where.push(
+        `(s.created_at, s.id) < (${param(cursor.createdAt)}::timestamptz, ${param(cursor.id)}::uuid)`,
+      );
+    }
+    return this.manager.query(
+      `SELECT ${SUMMARY}, u.email AS "userEmail", s.revoked_reason AS "revokedReason",
+         s.revoked_by AS "revokedBy", s.created_at::text AS position
+       FROM sessions s
+       JOIN users u ON u.id = s.user_id
+       LEFT JOIN clients c ON c.id = s.client_id
+       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY s.created_at DESC, s.id DESC
+       LIMIT ${param(limit + 1)}`,
+      params,
+    );
+  }
+
+  async findForAdmin(id: string): Promise<AdminSessionRow | null> {
+    const rows: AdminSessionRow[] = await this.manager.query(
+      `SELECT ${SUMMARY}, u.email AS "userEmail", s.revoked_reason AS "revokedReason",
+         s.revoked_by AS "revokedBy", s.created_at::text AS position
+       FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN clients c ON c.id = s.client_id
+       WHERE s.id = $1`,
+      [id],
+    );
+    return rows[0] ?? null;
   }
 
   /** Revokes the given sessions that are still unrevoked; returns the ids it revoked. */

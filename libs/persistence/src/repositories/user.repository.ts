@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 
 import { User } from '../entities/user.entity.js';
+import { updateReturning } from './returning.js';
 
 const USER_COLUMNS = `id, email, password_hash AS "passwordHash", roles, disabled_at AS "disabledAt",
   created_at AS "createdAt"`;
@@ -53,5 +54,34 @@ export class UserRepository {
       id,
       passwordHash,
     ]);
+  }
+
+  /** Operators' search: exact email, or every email starting with a prefix, alphabetically. */
+  searchByEmail(prefix: string, limit: number): Promise<User[]> {
+    return this.manager.query(
+      `SELECT ${USER_COLUMNS} FROM users
+       WHERE email >= $1 AND email < $1 || chr(1114111)
+       ORDER BY email LIMIT $2`,
+      [prefix, limit],
+    );
+  }
+
+  async setRoles(id: string, roles: readonly string[]): Promise<boolean> {
+    const rows = await updateReturning(
+      this.manager,
+      'UPDATE users SET roles = $2 WHERE id = $1 RETURNING id',
+      [id, roles],
+    );
+    return rows.length > 0;
+  }
+
+  /** Disables (a date) or enables (null) the account; false when there is no such user. */
+  async setDisabledAt(id: string, disabledAt: Date | null): Promise<boolean> {
+    const rows = await updateReturning(
+      this.manager,
+      'UPDATE users SET disabled_at = $2 WHERE id = $1 RETURNING id',
+      [id, disabledAt],
+    );
+    return rows.length > 0;
   }
 }

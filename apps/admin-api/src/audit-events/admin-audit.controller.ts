@@ -1,0 +1,33 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAuthenticated } from '@gatehouse/http';
+import { AuditService } from '@gatehouse/identity';
+import { RequireCapabilities } from '@gatehouse/nest-auth';
+
+import { AuditQueryDto } from '../admin-api.dto.js';
+import { decodeCursor, encodeCursor } from '../keyset-cursor.js';
+
+@ApiTags('audit')
+@ApiAuthenticated()
+@RequireCapabilities('audit:read')
+@Controller('admin/audit-events')
+export class AdminAuditController {
+  constructor(private readonly audit: AuditService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'The audit log, newest first; filter by actor, subject, action, time.' })
+  async list(@Query() query: AuditQueryDto) {
+    const limit = query.limit ?? 50;
+    const rows = await this.audit.list(query, decodeCursor(query.cursor, 'integer'), limit);
+    const items = rows.slice(0, limit);
+    const last = items.at(-1);
+    return {
+      items: items.map(({ position: _position, ...event }) => ({
+        ...event,
+        at: event.at.toISOString(),
+      })),
+      nextCursor:
+        rows.length > limit && last ? encodeCursor({ at: last.position, id: last.id }) : null,
+    };
+  }
+}

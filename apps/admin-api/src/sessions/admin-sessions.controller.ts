@@ -1,0 +1,108 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import {
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import {
+  ApiAuthenticated,
+  ApiCsrfChecked,
+  ErrorResponseDto,
+  RequestClient,
+  uuidParam,
+} from '@gatehouse/http';
+import { type ClientContext, SessionAdministrationService } from '@gatehouse/identity';
+import { CurrentUser, RequireCapabilities } from '@gatehouse/nest-auth';
+import type { AdminSessionRow } from '@gatehouse/persistence';
+
+import { RevokeSessionDto, SessionListQueryDto } from '../admin-api.dto.js';
+import { decodeCursor, encodeCursor } from '../keyset-cursor.js';
+
+function toSession(row: AdminSessionRow, now: Date) {
+  const active = !row.revokedAt && row.idleExpiresAt > now && row.absoluteExpiresAt > now;
+  return {
+    id: row.id,
+    user: { id: row.userId, email: row.userEmail },
+    kind: row.kind,
+    client: row.clientId === null ? null : { id: row.clientId, name: row.clientName ?? '' },
+    ip: row.ip,
+    userAgent: row.userAgent,
+    createdAt: row.createdAt.toISOString(),
+    lastSeenAt: row.lastSeenAt.toISOString(),
+    idleExpiresAt: row.idleExpiresAt.toISOString(),
+    expiresAt: row.absoluteExpiresAt.toISOString(),
+    active,
+    revokedAt: row.revokedAt?.toISOString() ?? null,
+    revokedReason: row.revokedReason,
+    revokedBy: row.revokedBy,
+  };
+}
+
+@ApiTags('sessions')
+@ApiAuthenticated()
+@Controller('admin')
+export class AdminSessionsController {
+  constructor(private readonly sessions: SessionAdministrationService) {}
+
+  @Get('sessions')
+  @RequireCapabilities('sessions:read')
+  @ApiOperation({
+    summary: 'Every session, cookie and token, newest first; filters and keyset pagination.',
+    description: 'Pass `nextCursor` back as `cursor` for the next page; stable under inserts.',
+  })
+  @ApiOkResponse({ schema: { example: { items: [], nextCursor: null } } })
+  async list(@Query() query: SessionListQueryDto) {
+    const cursor = decodeCursor(query.cursor, 'uuid');
+    const page = await this.sessions.list(
+      query,
+      cursor && { createdAt: cursor.at, id: cursor.id },
+      query.limit ?? 50,
+    );
+    const now = new Date();
+    return {
+      items: page.items.map((row) => toSession(row, now)),
+      nextCursor: page.next && encodeCursor({ at: page.next.createdAt, id: page.next.id }),
+    };
+  }
+
+  @Get('sessions/:id')
+  @RequireCapabilities('sessions:read')
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: '`SESSION_NOT_FOUND`.' })
+  async get(@Param('id', uuidParam()) id: string) {
+    return toSession(await this.sessions.get(id), new Date());
+  }
+
+  @Delete('sessions/:id')
+  @HttpCode(204)
+  @RequireCapabilities('sessions:revoke')
+  @ApiCsrfChecked()
+  @ApiOperation({
+    summary:
+      'Force revocation: the cookie dies, the refresh family dies, access tokens are refused everywhere (feed).',
+  })
+  @ApiNoContentResponse()
+  async revoke(
+    @Param('id', uuidParam()) id: string,
+    @Body() body: RevokeSessionDto,
+    @CurrentUser() operator: CurrentUser,
+    @RequestClient() client: ClientContext,
+  ): Promise<void> {
+    await this.sessions.revoke(id, operator.userId(), body.reason ?? null, client);
+  }
+
+  @Post('users/:id/revoke-sessions')
+  @HttpCode(200)
+  @RequireCapabilities('sessions:revoke')
+  @ApiCsrfChecked()
+  @ApiOperation({ summary: 'Revoke every live session of a user.' })
+  @ApiOkResponse({ schema: { example: { revoked: 3 } } })
+  async revokeAllForUser(
+    @Param('id', uuidParam()) id: string,
+    @CurrentUser() operator: CurrentUser,
+    @RequestClient() client: ClientContext,
+  ): Promise<{ revoked: number }> {
+    return { revoked: await this.sessions.revokeAllForUser(id, operator.userId(), client) };
+  }
+}

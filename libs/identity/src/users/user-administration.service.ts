@@ -1,0 +1,93 @@
+import { Injectable } from '@nestjs/common';
+import { Database, type User } from '@gatehouse/persistence';
+
+import { AuditService } from '../audit/audit.service.js';
+import { Clock } from '../clock.js';
+import { UserNotFoundError } from '../identity.errors.js';
+import { RevocationService } from '../revocations/revocation.service.js';
+import type { ClientContext } from '../sessions/session.service.js';
+import { normalizeEmail } from './email.js';
+
+const SEARCH_LIMIT = 50;
+
+/** Operators' actions on accounts (admin-api); each one is audited with the operator. */
+@Injectable()
+export class UserAdministrationService {
+  constructor(
+    private readonly database: Database,
+    private readonly clock: Clock,
+    private readonly revocations: RevocationService,
+    private readonly audit: AuditService,
+  ) {}
+
+  search(emailPrefix: string): Promise<User[]> {
+    return this.database.users.searchByEmail(normalizeEmail(emailPrefix), SEARCH_LIMIT);
+  }
+
+  async get(id: string): Promise<User> {
+    const user = await this.database.users.findById(id);
+    if (!user) {
+      throw new UserNotFoundError();
+    }
+    return user;
+  }
+
+  async setRoles(
+    id: string,
+    roles: readonly string[],
+    operatorId: string,
+    context: ClientContext,
+  ): Promise<User> {
+    await this.database.transaction(async (repositories) => {
+      if (!(await repositories.users.setRoles(id, [...new Set(roles)]))) {
+        throw new UserNotFoundError();
+      }
+      await this.audit.record(repositories, {
+        actor: `user:${operatorId}`,
+        action: 'admin.user_roles_set',
+        subject: `user:${id}`,
+        ip: context.ip,
+        details: { roles },
+      });
+    });
+    return this.get(id);
+  }
+
+  /** Blocks login and refresh, and ends every session of the account at once. */
+  async disable(id: string, operatorId: string, context: ClientContext): Promise<User> {
+    await this.database.transaction(async (repositories) => {
+      const at = this.clock.now();
+      if (!(await repositories.users.setDisabledAt(id, at))) {
+        throw new UserNotFoundError();
+      }
+      const revoked = await this.revocations.revokeAllForUser(repositories, id, {
+        at,
+        reason: 'user_disabled',
+        by: `user:${operatorId}`,
+      });
+      await this.audit.record(repositories, {
+        actor: `user:${operatorId}`,
+        action: 'admin.user_disabled',
+        subject: `user:${id}`,
+        ip: context.ip,
+        details: { revokedSessionIds: revoked },
+      });
+    });
+    return this.get(id);
+  }
+
+  async enable(id: string, operatorId: string, context: ClientContext): Promise<User> {
+    await this.database.transaction(async (repositories) => {
+      if (!(await repositories.users.setDisabledAt(id, null))) {
+        throw new UserNotFoundError();
+      }
+      await this.audit.record(repositories, {
+        actor: `user:${operatorId}`,
+        action: 'admin.user_enabled',
+        subject: `user:${id}`,
+        ip: context.ip,
+      });
+    });
+    return this.get(id);
+  }
+}
