@@ -19,6 +19,7 @@ export default {
     migrate: './scripts/migrate.ts',
     'rotate-keys': './scripts/rotate-keys.ts',
     seed: './scripts/seed.ts',
+    'create-admin': './scripts/create-admin.ts',
     'config-table': './scripts/config-table.ts',
   },
   output: {

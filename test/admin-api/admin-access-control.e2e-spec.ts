@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { LightMyRequestResponse } from 'fastify';
+import { ClientService } from '@gatehouse/identity';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -28,7 +29,7 @@ const forbidden = (capability: string) => ({
   message: `Missing capability: ${capability}.`,
 });
 
-type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 interface Target {
   readonly url: string;
@@ -100,6 +101,14 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
       headers: caller(route.method),
       ...(target.payload ? { payload: target.payload } : {}),
     });
+  }
+
+  /** A fresh confidential client: what the client routes act on. */
+  async function someClient(): Promise<string> {
+    const { client } = await auth
+      .get(ClientService)
+      .create({ name: `svc-${randomUUID()}`, grantTypes: ['client_credentials'] });
+    return client.id;
   }
 
   /** A user with a live cookie session: what the destructive routes act on. */
@@ -216,6 +225,37 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
       },
       {
         method: 'GET',
+        path: '/admin/clients/:id',
+        capability: 'clients:manage',
+        status: 200,
+        target: async () => ({ url: `/admin/clients/${await someClient()}` }),
+      },
+      {
+        method: 'PATCH',
+        path: '/admin/clients/:id',
+        capability: 'clients:manage',
+        status: 200,
+        target: async () => ({
+          url: `/admin/clients/${await someClient()}`,
+          payload: { scopes: ['notes:read'] },
+        }),
+      },
+      {
+        method: 'POST',
+        path: '/admin/clients/:id/rotate-secret',
+        capability: 'clients:manage',
+        status: 200,
+        target: async () => ({ url: `/admin/clients/${await someClient()}/rotate-secret` }),
+      },
+      {
+        method: 'DELETE',
+        path: '/admin/clients/:id',
+        capability: 'clients:manage',
+        status: 204,
+        target: async () => ({ url: `/admin/clients/${await someClient()}` }),
+      },
+      {
+        method: 'GET',
         path: '/admin/keys',
         capability: 'keys:manage',
         status: 200,
@@ -243,7 +283,7 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
   });
 
   const SUPPORT_CAPABILITIES = new Set(['sessions:read', 'sessions:revoke', 'audit:read']);
-  const WRITES = new Set<Method>(['POST', 'PUT', 'DELETE']);
+  const WRITES = new Set<Method>(['POST', 'PUT', 'PATCH', 'DELETE']);
 
   /** The routes' table, summarised: method, path, capability (the descriptions below rely on it). */
   it('covers every admin-api route', () => {
@@ -259,6 +299,10 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
       'POST /admin/users/:id/enable users:manage',
       'POST /admin/clients clients:manage',
       'GET /admin/clients clients:manage',
+      'GET /admin/clients/:id clients:manage',
+      'PATCH /admin/clients/:id clients:manage',
+      'POST /admin/clients/:id/rotate-secret clients:manage',
+      'DELETE /admin/clients/:id clients:manage',
       'GET /admin/keys keys:manage',
       'POST /admin/keys/rotate keys:manage',
       'GET /admin/audit-events audit:read',
@@ -363,7 +407,7 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
   it('refuses a cookie-authenticated admin write without a trusted Origin: 403 CSRF_REJECTED', async () => {
     const session = callers['admin (cookie)']!('GET');
     const writes = routes.filter((route) => WRITES.has(route.method));
-    expect(writes).toHaveLength(7);
+    expect(writes).toHaveLength(10);
     for (const route of writes) {
       for (const origin of [EVIL_ORIGIN, null]) {
         const target = await route.target();

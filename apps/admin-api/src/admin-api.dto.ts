@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
+  IsArray,
   IsBoolean,
   IsDate,
   IsEmail,
@@ -12,6 +13,7 @@ import {
   Max,
   MaxLength,
   Min,
+  IsUrl,
 } from 'class-validator';
 
 const toBoolean = ({ value }: { value: unknown }) =>
@@ -145,8 +147,39 @@ export class CreateClientDto {
   @MaxLength(64, { each: true })
   scopes?: string[];
 
+  @ApiPropertyOptional({ type: [String], example: ['https://app.example.com/callback'] })
+  @IsOptional()
+  @IsArray()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] }, { each: true })
+  redirectUris?: string[];
+
   @ApiPropertyOptional({ description: 'A public client has no secret.' })
   @IsOptional()
   @IsBoolean()
   public?: boolean;
+}
+
+export class UpdateClientDto {
+  @ApiPropertyOptional({ maxLength: 200 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  name?: string;
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @IsIn(['refresh_token', 'client_credentials'], { each: true })
+  grantTypes?: ('refresh_token' | 'client_credentials')[];
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @IsString({ each: true })
+  @MaxLength(64, { each: true })
+  scopes?: string[];
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @IsArray()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] }, { each: true })
+  redirectUris?: string[];
 }

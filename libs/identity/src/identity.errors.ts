@@ -77,6 +77,25 @@ export class UserNotFoundError extends IdentityError {
   }
 }
 
+export class ClientNotFoundError extends IdentityError {
+  readonly status = 404;
+  readonly code = 'CLIENT_NOT_FOUND';
+
+  constructor() {
+    super('No such client.');
+  }
+}
+
+/** The platform's own first-party client is configuration, not data an operator can remove. */
+export class ClientProtectedError extends IdentityError {
+  readonly status = 409;
+  readonly code = 'CLIENT_PROTECTED';
+
+  constructor() {
+    super('The first-party client cannot be changed this way.');
+  }
+}
+
 /** Start-up refusal, never an HTTP answer: see `UserService.ensureBootstrapOperator`. */
 export class BootstrapOperatorConflictError extends Error {
   constructor() {

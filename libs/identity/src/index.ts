@@ -10,6 +10,8 @@ export { Clock } from './clock.js';
 export { IdentityModule } from './identity.module.js';
 export {
   BootstrapOperatorConflictError,
+  ClientNotFoundError,
+  ClientProtectedError,
   EmailTakenError,
   type FieldProblem,
   IdentityError,

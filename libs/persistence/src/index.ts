@@ -18,7 +18,7 @@ export type {
   AuditEventFilter,
   AuditEventRow,
 } from './repositories/audit-event.repository.js';
-export type { NewClient } from './repositories/client.repository.js';
+export type { ClientChanges, NewClient } from './repositories/client.repository.js';
 export type {
   NewRefreshToken,
   RefreshTokenState,

@@ -1,11 +1,11 @@
-import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiAuthenticated, ApiCsrfChecked } from '@gatehouse/http';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { ApiConflictResponse, ApiNotFoundResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAuthenticated, ApiCsrfChecked, ErrorResponseDto } from '@gatehouse/http';
 import { ClientService } from '@gatehouse/identity';
 import { CurrentUser, RequireCapabilities } from '@gatehouse/nest-auth';
 import type { Client } from '@gatehouse/persistence';
 
-import { CreateClientDto } from '../admin-api.dto.js';
+import { CreateClientDto, UpdateClientDto } from '../admin-api.dto.js';
 
 function toClient(client: Client) {
   return {
@@ -23,6 +23,11 @@ function toClient(client: Client) {
 @ApiTags('clients')
 @ApiAuthenticated()
 @RequireCapabilities('clients:manage')
+@ApiNotFoundResponse({ type: ErrorResponseDto, description: '`CLIENT_NOT_FOUND`.' })
+@ApiConflictResponse({
+  type: ErrorResponseDto,
+  description: '`CLIENT_PROTECTED`: the first-party client is configuration.',
+})
 @Controller('admin/clients')
 export class AdminClientsController {
   constructor(private readonly clients: ClientService) {}
@@ -33,7 +38,13 @@ export class AdminClientsController {
   @ApiOperation({ summary: 'Register a client; the secret is shown once and stored hashed.' })
   async create(@Body() body: CreateClientDto, @CurrentUser() operator: CurrentUser) {
     const { client, clientSecret } = await this.clients.create(
-      { name: body.name, grantTypes: body.grantTypes, scopes: body.scopes, public: body.public },
+      {
+        name: body.name,
+        grantTypes: body.grantTypes,
+        scopes: body.scopes,
+        redirectUris: body.redirectUris,
+        public: body.public,
+      },
       `user:${operator.userId()}`,
     );
     return { ...toClient(client), clientSecret };
@@ -42,5 +53,37 @@ export class AdminClientsController {
   @Get()
   async list() {
     return (await this.clients.list()).map(toClient);
+  }
+
+  @Get(':id')
+  async get(@Param('id') id: string) {
+    return toClient(await this.clients.get(id));
+  }
+
+  @Patch(':id')
+  @ApiCsrfChecked()
+  @ApiOperation({ summary: 'Change name, grant types, scopes or redirect URIs.' })
+  async update(
+    @Param('id') id: string,
+    @Body() body: UpdateClientDto,
+    @CurrentUser() operator: CurrentUser,
+  ) {
+    return toClient(await this.clients.update(id, body, `user:${operator.userId()}`));
+  }
+
+  @Post(':id/rotate-secret')
+  @HttpCode(200)
+  @ApiCsrfChecked()
+  @ApiOperation({ summary: 'A new secret, shown once; the old one stops working at once.' })
+  async rotateSecret(@Param('id') id: string, @CurrentUser() operator: CurrentUser) {
+    return { clientSecret: await this.clients.rotateSecret(id, `user:${operator.userId()}`) };
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiCsrfChecked()
+  @ApiOperation({ summary: 'Delete the client; its sessions are revoked (feed) and removed.' })
+  async remove(@Param('id') id: string, @CurrentUser() operator: CurrentUser): Promise<void> {
+    await this.clients.delete(id, `user:${operator.userId()}`);
   }
 }

@@ -24,6 +24,10 @@ export type AuditAction =
   | 'admin.user_disabled'
   | 'admin.user_enabled'
   | 'admin.client_created'
+  | 'admin.client_updated'
+  | 'admin.client_secret_rotated'
+  | 'admin.client_deleted'
+  | 'admin.operator_created'
   | 'admin.keys_rotated';
 
 export interface AuditEntry extends NewAuditEvent {

@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 
 import { Injectable } from '@nestjs/common';
 import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
-import { type Client, Database } from '@gatehouse/persistence';
+import { type Client, type ClientChanges, Database } from '@gatehouse/persistence';
 
 import { AuditService } from '../audit/audit.service.js';
+import { Clock } from '../clock.js';
+import { ClientNotFoundError, ClientProtectedError } from '../identity.errors.js';
+import { RevocationService } from '../revocations/revocation.service.js';
 import { invalidClient, invalidRequest } from '../oauth/oauth.errors.js';
 import { clientSecretMatches, generateClientSecret, hashClientSecret } from './client-secret.js';
 
@@ -14,6 +17,7 @@ export interface NewClientRequest {
   readonly name: string;
   readonly grantTypes: readonly GrantType[];
   readonly scopes?: readonly string[];
+  readonly redirectUris?: readonly string[];
   /** Public clients (native apps, CLIs) have no secret (RFC 6749 §2.1). */
   readonly public?: boolean;
 }
@@ -36,6 +40,8 @@ export class ClientService {
     @InjectConfig() private readonly config: GatehouseConfig,
     private readonly database: Database,
     private readonly audit: AuditService,
+    private readonly revocations: RevocationService,
+    private readonly clock: Clock,
   ) {}
 
   /** The platform's own public client for its mobile and CLI apps (password grant). */
@@ -60,6 +66,7 @@ export class ClientService {
         secretHash: clientSecret === null ? null : hashClientSecret(clientSecret),
         grantTypes: request.grantTypes,
         scopes: request.scopes ?? [],
+        redirectUris: request.redirectUris ?? [],
         firstParty: false,
       });
       await this.audit.record(repositories, {
@@ -75,6 +82,77 @@ export class ClientService {
 
   list(): Promise<Client[]> {
     return this.database.clients.list();
+  }
+
+  async get(id: string): Promise<Client> {
+    const client = await this.database.clients.findById(id);
+    if (!client) {
+      throw new ClientNotFoundError();
+    }
+    return client;
+  }
+
+  update(id: string, changes: ClientChanges, actor: string): Promise<Client> {
+    this.assertNotFirstParty(id);
+    return this.database.transaction(async (repositories) => {
+      const client = await repositories.clients.update(id, changes);
+      if (!client) {
+        throw new ClientNotFoundError();
+      }
+      await this.audit.record(repositories, {
+        actor,
+        action: 'admin.client_updated',
+        subject: `client:${id}`,
+        details: { ...changes },
+      });
+      return client;
+    });
+  }
+
+  /** A new secret, shown once; the old one stops working at once. */
+  async rotateSecret(id: string, actor: string): Promise<string> {
+    const client = await this.get(id);
+    if (client.secretHash === null) {
+      throw new ClientProtectedError();
+    }
+    const secret = generateClientSecret();
+    await this.database.transaction(async (repositories) => {
+      await repositories.clients.setSecretHash(id, hashClientSecret(secret));
+      await this.audit.record(repositories, {
+        actor,
+        action: 'admin.client_secret_rotated',
+        subject: `client:${id}`,
+      });
+    });
+    return secret;
+  }
+
+  /** Ends every session of the client (feed included), then removes it and them. */
+  async delete(id: string, actor: string): Promise<void> {
+    this.assertNotFirstParty(id);
+    await this.database.transaction(async (repositories) => {
+      const revoked = await this.revocations.revokeAllForClient(repositories, id, {
+        at: this.clock.now(),
+        reason: 'client_deleted',
+        by: actor,
+      });
+      await repositories.sessions.deleteForClient(id);
+      if (!(await repositories.clients.delete(id))) {
+        throw new ClientNotFoundError();
+      }
+      await this.audit.record(repositories, {
+        actor,
+        action: 'admin.client_deleted',
+        subject: `client:${id}`,
+        details: { revokedSessionIds: revoked },
+      });
+    });
+  }
+
+  private assertNotFirstParty(id: string): void {
+    if (id === this.config.tokens.firstPartyClientId) {
+      throw new ClientProtectedError();
+    }
   }
 
   /**

@@ -51,6 +51,17 @@ export class RevocationService {
   }
 
   /** The durable row (backfill after a reconnect) and the broadcast (instant), in one transaction. */
+  /** Every live session of a client (the client is being deleted). */
+  async revokeAllForClient(
+    repositories: Repositories,
+    clientId: string,
+    revocation: SessionRevocation,
+  ): Promise<string[]> {
+    const revoked = await repositories.sessions.revokeAllForClient(clientId, revocation);
+    await this.recordInFeed(repositories, revoked, revocation.at);
+    return revoked;
+  }
+
   private async recordInFeed(repositories: Repositories, ids: string[], at: Date): Promise<void> {
     const until = new Date(at.getTime() + REVOCATION_FEED_SECONDS * 1000);
     const payloads = ids.map((sid) => JSON.stringify({ sid, until: until.getTime() }));

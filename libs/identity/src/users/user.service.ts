@@ -118,6 +118,33 @@ export class UserService {
   }
 
   /**
+   * `npm run admin:create`: creates an operator, or promotes an existing account — only if the
+   * password proves it is the same person (otherwise whoever registered the address would gain admin).
+   */
+  async createOperator(email: string, password: string): Promise<{ user: User; created: boolean }> {
+    const normalized = normalizeEmail(email);
+    this.assertAcceptablePassword('password', password, normalized);
+    const passwordHash = await this.passwords.hash(password);
+    return this.database.transaction(async (repositories) => {
+      const created = await repositories.users.createUnlessEmailTaken({
+        email: normalized,
+        passwordHash,
+        roles: [ADMIN_ROLE],
+      });
+      const operator =
+        created ?? (await this.existingAccountOf(repositories, normalized, password));
+      await repositories.users.addRole(operator.id, ADMIN_ROLE);
+      await this.audit.record(repositories, {
+        actor: 'system:admin-create',
+        action: 'admin.operator_created',
+        subject: `user:${operator.id}`,
+        details: { created: created !== null },
+      });
+      return { user: operator, created: created !== null };
+    });
+  }
+
+  /**
    * Makes sure an operator exists: when no user has the admin role, the given account gets it (created
    * if needed). Serialised across processes, so apps starting together bootstrap once.
    * Returns the operator it created or promoted, or null when an admin already existed.

@@ -1,6 +1,14 @@
 import type { EntityManager } from 'typeorm';
 
 import type { Client } from '../entities/client.entity.js';
+import { updateReturning } from './returning.js';
+
+export interface ClientChanges {
+  readonly name?: string;
+  readonly grantTypes?: readonly string[];
+  readonly scopes?: readonly string[];
+  readonly redirectUris?: readonly string[];
+}
 
 export interface NewClient {
   readonly id: string;
@@ -65,5 +73,41 @@ export class ClientRepository {
 
   list(): Promise<Client[]> {
     return this.manager.query(`SELECT ${COLUMNS} FROM clients ORDER BY created_at DESC, id`);
+  }
+
+  async update(id: string, changes: ClientChanges): Promise<Client | null> {
+    const rows = await updateReturning<Client>(
+      this.manager,
+      `UPDATE clients SET name = COALESCE($2, name), grant_types = COALESCE($3, grant_types),
+         scopes = COALESCE($4, scopes), redirect_uris = COALESCE($5, redirect_uris),
+         updated_at = now()
+       WHERE id = $1 RETURNING ${COLUMNS}`,
+      [
+        id,
+        changes.name ?? null,
+        changes.grantTypes ?? null,
+        changes.scopes ?? null,
+        changes.redirectUris ?? null,
+      ],
+    );
+    return rows[0] ?? null;
+  }
+
+  async setSecretHash(id: string, secretHash: Buffer): Promise<boolean> {
+    const rows = await updateReturning(
+      this.manager,
+      'UPDATE clients SET secret_hash = $2, updated_at = now() WHERE id = $1 RETURNING id',
+      [id, secretHash],
+    );
+    return rows.length > 0;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const rows = await updateReturning(
+      this.manager,
+      'DELETE FROM clients WHERE id = $1 RETURNING id',
+      [id],
+    );
+    return rows.length > 0;
   }
 }

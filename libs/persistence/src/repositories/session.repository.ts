@@ -12,7 +12,8 @@ export type RevocationReason =
   | 'refresh_token_reuse'
   | 'token_revoked'
   | 'admin'
-  | 'user_disabled';
+  | 'user_disabled'
+  | 'client_deleted';
 
 export interface NewCookieSession {
   readonly userId: string;
@@ -319,6 +320,27 @@ export class SessionRepository {
       [userId, revocation.at, revocation.reason, revocation.by, keep],
     );
     return rows.map(({ id }) => id);
+  }
+
+  /** Every live session of a client (its deletion ends them); returns the ids it revoked. */
+  async revokeAllForClient(clientId: string, revocation: Revocation): Promise<string[]> {
+    const rows = await updateReturning<{ id: string }>(
+      this.manager,
+      `UPDATE sessions s SET revoked_at = $2, revoked_reason = $3, revoked_by = $4
+       WHERE s.client_id = $1 AND s.revoked_at IS NULL RETURNING s.id`,
+      [clientId, revocation.at, revocation.reason, revocation.by],
+    );
+    return rows.map(({ id }) => id);
+  }
+
+  /** The sessions of a deleted client go with it (their revocation is in the feed and the audit log). */
+  async deleteForClient(clientId: string): Promise<number> {
+    const rows = await updateReturning(
+      this.manager,
+      'DELETE FROM sessions WHERE client_id = $1 RETURNING id',
+      [clientId],
+    );
+    return rows.length;
   }
 
   /**
