@@ -20,6 +20,7 @@ export default {
     'rotate-keys': './scripts/rotate-keys.ts',
     seed: './scripts/seed.ts',
     'create-admin': './scripts/create-admin.ts',
+    bench: './bench/run.ts',
     'config-table': './scripts/config-table.ts',
   },
   output: {

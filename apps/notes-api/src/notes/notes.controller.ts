@@ -36,6 +36,12 @@ export class NotesController {
     return { status: 'ok' };
   }
 
+  /** The smallest authenticated route: what a bearer token costs on top of `GET /health`. */
+  @Get('whoami')
+  whoami(@CurrentUser() user: CurrentUser): { id: string; kind: string } {
+    return { id: user.id, kind: user.kind };
+  }
+
   @Post('notes')
   @HttpCode(201)
   create(@Body() body: CreateNoteDto, @CurrentUser() user: CurrentUser): Promise<Note> {

@@ -30,6 +30,12 @@ export interface AccessTokenVerifierOptions {
   readonly introspection?: IntrospectionRevocationCheck;
   /** Allowed clock skew for exp/nbf/iat; 30 s by default. */
   readonly clockToleranceSeconds?: number;
+  /**
+   * How many already-verified tokens to remember (their signature and claims), so a token presented
+   * again skips the signature check. Expiry and revocation are still checked on every request.
+   * 10 000 by default; 0 disables.
+   */
+  readonly verifiedCacheSize?: number;
 }
 
 /**
@@ -40,10 +46,12 @@ const ALGORITHMS = ['ES256', 'RS256', 'EdDSA'];
 
 /** Verifies bearer access tokens: signature by `kid`, `typ`, iss, aud, times, then the session. */
 export class AccessTokenVerifier {
+  private readonly verified = new Map<string, AccessTokenClaims>();
+
   constructor(private readonly options: AccessTokenVerifierOptions) {}
 
   async verify(token: string): Promise<AccessTokenClaims> {
-    const claims = await this.verifySignatureAndTimes(token);
+    const claims = this.fromCache(token) ?? (await this.verifySignatureAndTimes(token));
     if (claims.sid && (await this.options.isSessionRevoked?.(claims.sid))) {
       throw new SessionRevokedError();
     }
@@ -51,6 +59,35 @@ export class AccessTokenVerifier {
       throw new SessionRevokedError();
     }
     return claims;
+  }
+
+  /** A token verified before, if it has not expired since (beyond the tolerance). */
+  private fromCache(token: string): AccessTokenClaims | undefined {
+    const claims = this.verified.get(token);
+    if (!claims) {
+      return undefined;
+    }
+    const tolerance = this.options.clockToleranceSeconds ?? 30;
+    if (Date.now() / 1000 >= (claims.exp ?? 0) + tolerance) {
+      this.verified.delete(token);
+      throw new TokenExpiredError();
+    }
+    return claims;
+  }
+
+  private remember(token: string, claims: AccessTokenClaims): void {
+    const capacity = this.options.verifiedCacheSize ?? 10_000;
+    if (capacity <= 0) {
+      return;
+    }
+    if (this.verified.size >= capacity) {
+      // Map iteration is insertion order: the oldest entry goes first.
+      const oldest = this.verified.keys().next().value;
+      if (oldest !== undefined) {
+        this.verified.delete(oldest);
+      }
+    }
+    this.verified.set(token, claims);
   }
 
   private async verifySignatureAndTimes(token: string): Promise<AccessTokenClaims> {
@@ -63,7 +100,9 @@ export class AccessTokenVerifier {
         clockTolerance: this.options.clockToleranceSeconds ?? 30,
         requiredClaims: ['sub', 'exp', 'iat', 'client_id'],
       });
-      return payload as AccessTokenClaims;
+      const claims = payload as AccessTokenClaims;
+      this.remember(token, claims);
+      return claims;
     } catch (error) {
       if (error instanceof errors.JWTExpired) {
         throw new TokenExpiredError();

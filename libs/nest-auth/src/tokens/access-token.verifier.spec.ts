@@ -1,0 +1,74 @@
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+import { localKeySource } from '../keys/key-sources.js';
+import { AccessTokenVerifier } from './access-token.verifier.js';
+
+async function setUp() {
+  const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' };
+  const load = vi.fn(() => Promise.resolve({ keys: [jwk] }));
+  const keys = localKeySource(load);
+  const resolver = vi.fn(keys);
+  const sign = (claims: Record<string, unknown>, expiresInSeconds = 900) => {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({ client_id: 'app', ...claims })
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'at+jwt' })
+      .setIssuer('https://issuer.example')
+      .setAudience('gatehouse')
+      .setSubject('user-1')
+      .setIssuedAt(now)
+      .setExpirationTime(now + expiresInSeconds)
+      .sign(privateKey);
+  };
+  return { resolver, sign };
+}
+
+describe('AccessTokenVerifier cache of verified tokens', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('checks a signature once per token, but revocation on every request', async () => {
+    const { resolver, sign } = await setUp();
+    const revoked = new Set<string>();
+    const verifier = new AccessTokenVerifier({
+      issuer: 'https://issuer.example',
+      audience: 'gatehouse',
+      keys: resolver,
+      isSessionRevoked: (sid) => Promise.resolve(revoked.has(sid)),
+    });
+    const token = await sign({ sid: 's1' });
+    await verifier.verify(token);
+    await verifier.verify(token);
+    expect(resolver).toHaveBeenCalledTimes(1);
+    revoked.add('s1');
+    await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'SESSION_REVOKED' });
+  });
+
+  it('still refuses a cached token once it has expired (beyond the tolerance)', async () => {
+    const { resolver, sign: signWithKey } = await setUp();
+    const cached = new AccessTokenVerifier({
+      issuer: 'https://issuer.example',
+      audience: 'gatehouse',
+      keys: resolver,
+    });
+    const token = await signWithKey({ sid: 's1' }, 60);
+    await cached.verify(token);
+    vi.useFakeTimers({ now: Date.now() + 89_000 });
+    await expect(cached.verify(token)).resolves.toMatchObject({ sub: 'user-1' });
+    vi.setSystemTime(Date.now() + 2_000);
+    await expect(cached.verify(token)).rejects.toMatchObject({ code: 'TOKEN_EXPIRED' });
+  });
+
+  it('never caches a token that failed verification', async () => {
+    const { resolver, sign } = await setUp();
+    const verifier = new AccessTokenVerifier({
+      issuer: 'https://issuer.example',
+      audience: 'other-audience',
+      keys: resolver,
+    });
+    const token = await sign({});
+    await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    expect(resolver).toHaveBeenCalledTimes(2);
+  });
+});
