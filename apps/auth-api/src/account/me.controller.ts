@@ -40,11 +40,12 @@ export class MeController {
   @ApiOperation({ summary: 'Who is calling, and through which session.' })
   @ApiOkResponse({ type: MeResponseDto })
   async me(@CurrentUser() caller: CurrentUser): Promise<MeResponseDto> {
-    const [user, session] = await Promise.all([
-      this.users.get(caller.userId()),
-      caller.sessionId ? this.sessions.describe(caller.sessionId) : null,
-    ]);
-    return { user: toUserResponse(user), session: session && toSessionResponse(session) };
+    const userId = caller.userId();
+    if (!caller.sessionId) {
+      return { user: toUserResponse(await this.users.get(userId)), session: null };
+    }
+    const { user, session } = await this.sessions.describeWithUser(caller.sessionId);
+    return { user: toUserResponse(user), session: toSessionResponse(session) };
   }
 
   @Post('password')

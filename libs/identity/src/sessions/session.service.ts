@@ -130,6 +130,15 @@ export class SessionService {
     );
   }
 
+  /** `GET /me`: the session and its user, one query. */
+  async describeWithUser(sessionId: string): Promise<{ session: SessionSummary; user: User }> {
+    const found = await this.database.sessions.findSummaryWithUser(sessionId);
+    if (!found) {
+      throw new SessionNotFoundError();
+    }
+    return found;
+  }
+
   async describe(sessionId: string): Promise<SessionSummary> {
     const session = await this.database.sessions.findSummary(sessionId);
     if (!session) {

@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 
 import type { SessionKind } from '../entities/session.entity.js';
+import { User } from '../entities/user.entity.js';
 import { updateReturning } from './returning.js';
 
 /** Why a session ended early; stored in `sessions.revoked_reason`. */
@@ -201,6 +202,35 @@ export class SessionRepository {
       [id, seenAt, idleExpiresAt, seenBefore],
     );
     return rows.length > 0;
+  }
+
+  /** A session and its user in one statement (`GET /me`). */
+  async findSummaryWithUser(id: string): Promise<{ session: SessionSummary; user: User } | null> {
+    const rows: (SessionSummary & {
+      userEmail: string;
+      userRoles: string[];
+      userDisabledAt: Date | null;
+      userCreatedAt: Date;
+    })[] = await this.manager.query(
+      `SELECT ${SUMMARY}, u.email AS "userEmail", u.roles AS "userRoles",
+         u.disabled_at AS "userDisabledAt", u.created_at AS "userCreatedAt"
+       FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN clients c ON c.id = s.client_id
+       WHERE s.id = $1`,
+      [id],
+    );
+    const row = rows[0];
+    if (!row) {
+      return null;
+    }
+    const { userEmail, userRoles, userDisabledAt, userCreatedAt, ...session } = row;
+    const user = this.manager.create(User, {
+      id: session.userId,
+      email: userEmail,
+      roles: userRoles,
+      disabledAt: userDisabledAt,
+      createdAt: userCreatedAt,
+    });
+    return { session, user };
   }
 
   async findSummary(id: string): Promise<SessionSummary | null> {
