@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { loadNotesApiConfig } from '../../apps/notes-api/src/notes-api.config.js';
 import { NotesApiModule } from '../../apps/notes-api/src/notes-api.module.js';
-import { givenCookieSession, givenUser, TRUSTED_ORIGIN } from '../support/http.js';
+import { givenCookieSession, givenTokens, givenUser, TRUSTED_ORIGIN } from '../support/http.js';
 import { freePort, givenListeningAuthApi } from '../support/test-app.js';
 import { workerDatabaseUrl } from '../support/test-database.js';
 
@@ -35,20 +35,7 @@ describe('@gatehouse/nest-auth on Express', () => {
     await auth.close();
   });
 
-  async function tokensOf(): Promise<{ access_token: string; refresh_token: string }> {
-    const user = await givenUser(auth);
-    const response = await auth.inject({
-      method: 'POST',
-      url: '/oauth/token',
-      payload: {
-        grant_type: 'password',
-        client_id: 'gatehouse-first-party',
-        username: user.email,
-        password: user.password,
-      },
-    });
-    return response.json();
-  }
+  const tokensOf = async () => givenTokens(auth, await givenUser(auth));
 
   it('authenticates a bearer token and hands the route its CurrentUser', async () => {
     const { access_token } = await tokensOf();

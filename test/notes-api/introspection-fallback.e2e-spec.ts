@@ -7,7 +7,7 @@ import {
 } from '@gatehouse/nest-auth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { givenUser } from '../support/http.js';
+import { givenTokens, givenUser } from '../support/http.js';
 import { givenListeningAuthApi } from '../support/test-app.js';
 
 /** A guard with no revocation feed asks auth-api per token instead (with a short cache). */
@@ -37,21 +37,7 @@ describe(IntrospectionRevocationCheck.name, () => {
     });
   }
 
-  async function tokens(): Promise<{ access_token: string; refresh_token: string }> {
-    const user = await givenUser(auth);
-    return (
-      await auth.inject({
-        method: 'POST',
-        url: '/oauth/token',
-        payload: {
-          grant_type: 'password',
-          client_id: 'gatehouse-first-party',
-          username: user.email,
-          password: user.password,
-        },
-      })
-    ).json();
-  }
+  const tokens = async () => givenTokens(auth, await givenUser(auth));
 
   const revoke = (refreshToken: string) =>
     auth.inject({

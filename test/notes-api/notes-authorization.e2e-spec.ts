@@ -3,7 +3,7 @@ import { ClientService } from '@gatehouse/identity';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { givenCookieSession, givenUser, type TestUser } from '../support/http.js';
+import { givenCookieSession, givenTokens, givenUser, type TestUser } from '../support/http.js';
 import { givenListeningAuthApi, givenNotesApi } from '../support/test-app.js';
 
 describe('notes-api authorization (capabilities and scopes from @gatehouse/nest-auth)', () => {
@@ -20,19 +20,8 @@ describe('notes-api authorization (capabilities and scopes from @gatehouse/nest-
     await auth.close();
   });
 
-  async function userToken(user: TestUser): Promise<string> {
-    const response = await auth.inject({
-      method: 'POST',
-      url: '/oauth/token',
-      payload: {
-        grant_type: 'password',
-        client_id: 'gatehouse-first-party',
-        username: user.email,
-        password: user.password,
-      },
-    });
-    return response.json<{ access_token: string }>().access_token;
-  }
+  const userToken = async (user: TestUser): Promise<string> =>
+    (await givenTokens(auth, user)).access_token;
 
   async function serviceToken(scopes: string[]): Promise<string> {
     const { client, clientSecret } = await auth.get(ClientService).create({

@@ -104,3 +104,33 @@ export function withCookie(
     ...(payload ? { payload } : {}),
   });
 }
+
+export interface TokenResponse {
+  readonly access_token: string;
+  readonly refresh_token: string;
+  readonly token_type: string;
+  readonly expires_in: number;
+  readonly scope: string;
+}
+
+/** Signs the user in through the first-party client's password grant, as a mobile app would. */
+export async function givenTokens(
+  app: NestFastifyApplication,
+  user: { email: string; password: string },
+  { userAgent, remoteAddress }: { userAgent?: string; remoteAddress?: string } = {},
+): Promise<TokenResponse> {
+  const response = await app.inject({
+    method: 'POST',
+    url: '/oauth/token',
+    payload: {
+      grant_type: 'password',
+      client_id: 'gatehouse-first-party',
+      username: user.email,
+      password: user.password,
+    },
+    ...(userAgent ? { headers: { 'user-agent': userAgent } } : {}),
+    ...(remoteAddress ? { remoteAddress } : {}),
+  });
+  expect(response.statusCode).toBe(200);
+  return response.json<TokenResponse>();
+}
