@@ -1,6 +1,7 @@
 import { errors, type JWTPayload, jwtVerify } from 'jose';
 
 import { InvalidTokenError, SessionRevokedError, TokenExpiredError } from '../auth.errors.js';
+import { CredentialCache } from '../introspection/credential-cache.js';
 import type { KeySource } from '../keys/key-sources.js';
 import type { IntrospectionRevocationCheck } from './introspection-revocation-check.js';
 
@@ -46,9 +47,11 @@ const ALGORITHMS = ['ES256', 'RS256', 'EdDSA'];
 
 /** Verifies bearer access tokens: signature by `kid`, `typ`, iss, aud, times, then the session. */
 export class AccessTokenVerifier {
-  private readonly verified = new Map<string, AccessTokenClaims>();
+  private readonly verified: CredentialCache<AccessTokenClaims>;
 
-  constructor(private readonly options: AccessTokenVerifierOptions) {}
+  constructor(private readonly options: AccessTokenVerifierOptions) {
+    this.verified = new CredentialCache(options.verifiedCacheSize ?? 10_000, 0, false);
+  }
 
   async verify(token: string): Promise<AccessTokenClaims> {
     const claims = this.fromCache(token) ?? (await this.verifySignatureAndTimes(token));
@@ -75,21 +78,6 @@ export class AccessTokenVerifier {
     return claims;
   }
 
-  private remember(token: string, claims: AccessTokenClaims): void {
-    const capacity = this.options.verifiedCacheSize ?? 10_000;
-    if (capacity <= 0) {
-      return;
-    }
-    if (this.verified.size >= capacity) {
-      // Map iteration is insertion order: the oldest entry goes first.
-      const oldest = this.verified.keys().next().value;
-      if (oldest !== undefined) {
-        this.verified.delete(oldest);
-      }
-    }
-    this.verified.set(token, claims);
-  }
-
   private async verifySignatureAndTimes(token: string): Promise<AccessTokenClaims> {
     try {
       const { payload } = await jwtVerify(token, this.options.keys, {
@@ -101,7 +89,7 @@ export class AccessTokenVerifier {
         requiredClaims: ['sub', 'exp', 'iat', 'client_id'],
       });
       const claims = payload as AccessTokenClaims;
-      this.remember(token, claims);
+      this.verified.set(token, claims);
       return claims;
     } catch (error) {
       if (error instanceof errors.JWTExpired) {

@@ -1,61 +1,40 @@
-import { createHash } from 'node:crypto';
+import { CredentialCache } from '../introspection/credential-cache.js';
+import {
+  type IntrospectionClientOptions,
+  IntrospectionEndpoint,
+} from '../introspection/introspection-endpoint.js';
 
-export interface IntrospectionRevocationCheckOptions {
-  /** auth-api's `introspection_endpoint`. */
-  readonly endpoint: string;
-  /** A confidential client of auth-api (introspection is client-authenticated). */
-  readonly clientId: string;
-  readonly clientSecret: string;
-  /**
-   * How long an answer is reused. The trade-off: a revocation reaches this guard up to this late, and
-   * each distinct token costs one call to auth-api per period. 5 s by default; 0 asks every time.
-   */
-  readonly cacheMs?: number;
-  readonly maxEntries?: number;
-}
+/**
+ * Options of `IntrospectionRevocationCheck`. `cacheMs` is the trade-off: a revocation reaches this
+ * guard up to that late, and each distinct token costs one call to auth-api per period. 5 s by
+ * default; 0 asks every time.
+ */
+export type IntrospectionRevocationCheckOptions = IntrospectionClientOptions;
 
 /**
  * For a guard with no revocation feed: asks auth-api (RFC 7662) whether a locally verified token is
  * still active — its session may have been revoked — and caches the answer briefly.
  */
 export class IntrospectionRevocationCheck {
-  private readonly cache = new Map<string, { active: boolean; expiresAt: number }>();
-  private readonly authorization: string;
+  private readonly endpoint: IntrospectionEndpoint;
+  private readonly cache: CredentialCache<boolean>;
+  private readonly caching: boolean;
 
-  constructor(private readonly options: IntrospectionRevocationCheckOptions) {
-    const encode = (value: string) => encodeURIComponent(value);
-    this.authorization = `Basic ${Buffer.from(
-      `${encode(options.clientId)}:${encode(options.clientSecret)}`,
-    ).toString('base64')}`;
+  constructor(options: IntrospectionRevocationCheckOptions) {
+    const cacheMs = options.cacheMs ?? 5000;
+    this.endpoint = new IntrospectionEndpoint(options);
+    this.caching = cacheMs > 0;
+    this.cache = new CredentialCache(options.maxEntries ?? 10_000, cacheMs);
   }
 
   async isRevoked(token: string): Promise<boolean> {
-    const key = createHash('sha256').update(token).digest('base64url');
-    const cached = this.cache.get(key);
-    if (cached && cached.expiresAt > Date.now()) {
-      return !cached.active;
+    const cached = this.caching ? this.cache.get(token) : undefined;
+    if (cached !== undefined) {
+      return !cached;
     }
-    const response = await fetch(this.options.endpoint, {
-      method: 'POST',
-      headers: {
-        authorization: this.authorization,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
-    });
-    if (!response.ok) {
-      throw new Error(`Token introspection answered ${response.status}`);
-    }
-    const { active } = (await response.json()) as { active?: boolean };
-    const cacheMs = this.options.cacheMs ?? 5000;
-    if (cacheMs > 0) {
-      if (this.cache.size >= (this.options.maxEntries ?? 10_000)) {
-        const oldest = this.cache.keys().next().value;
-        if (oldest !== undefined) {
-          this.cache.delete(oldest);
-        }
-      }
-      this.cache.set(key, { active: active === true, expiresAt: Date.now() + cacheMs });
+    const { active } = await this.endpoint.introspect<{ active?: boolean }>(token, 'access_token');
+    if (this.caching) {
+      this.cache.set(token, active === true);
     }
     return active !== true;
   }
