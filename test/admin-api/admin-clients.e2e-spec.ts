@@ -157,3 +157,43 @@ describe('admin-api client management', () => {
     ).toEqual(['grantTypes', 'redirectUris']);
   });
 });
+
+describe('admin-api list fields', () => {
+  let auth: NestFastifyApplication;
+  let admin: NestFastifyApplication;
+  let cookie: string;
+
+  beforeAll(async () => {
+    auth = await givenAuthApi();
+    admin = await givenAdminApi();
+    const operator = await givenUser(auth);
+    await auth
+      .get(DataSource)
+      .query(`UPDATE users SET roles = '{admin}' WHERE id = $1`, [operator.id]);
+    ({ cookie } = await givenCookieSession(auth, operator));
+  });
+  afterAll(async () => {
+    await admin.close();
+    await auth.close();
+  });
+
+  it.each([
+    ['PUT', `/admin/users/${crypto.randomUUID()}/roles`, { roles: 'admin' }, 'roles'],
+    ['POST', '/admin/clients', { name: 'x', grantTypes: 'client_credentials' }, 'grantTypes'],
+    ['POST', '/admin/clients', { name: 'x', grantTypes: [], scopes: 'a' }, 'scopes'],
+  ] as const)(
+    '%s refuses a string where a list belongs with 400 on %s',
+    async (method, url, payload, field) => {
+      const response = await admin.inject({
+        method,
+        url,
+        headers: { cookie, origin: TRUSTED_ORIGIN },
+        payload,
+      });
+      expect(response.statusCode).toBe(400);
+      expect(
+        response.json<{ details: { field: string }[] }>().details.map((detail) => detail.field),
+      ).toEqual([field]);
+    },
+  );
+});

@@ -94,6 +94,7 @@ export class UserSearchQueryDto {
 
 export class SetRolesDto {
   @ApiProperty({ type: [String], example: ['support'] })
+  @IsArray()
   @IsString({ each: true })
   @MaxLength(64, { each: true })
   roles!: string[];
@@ -138,11 +139,13 @@ export class CreateClientDto {
   name!: string;
 
   @ApiProperty({ type: [String], example: ['client_credentials'] })
+  @IsArray()
   @IsIn(['refresh_token', 'client_credentials'], { each: true })
   grantTypes!: ('refresh_token' | 'client_credentials')[];
 
   @ApiPropertyOptional({ type: [String], example: ['notes:read'] })
   @IsOptional()
+  @IsArray()
   @IsString({ each: true })
   @MaxLength(64, { each: true })
   scopes?: string[];
@@ -168,11 +171,13 @@ export class UpdateClientDto {
 
   @ApiPropertyOptional({ type: [String] })
   @IsOptional()
+  @IsArray()
   @IsIn(['refresh_token', 'client_credentials'], { each: true })
   grantTypes?: ('refresh_token' | 'client_credentials')[];
 
   @ApiPropertyOptional({ type: [String] })
   @IsOptional()
+  @IsArray()
   @IsString({ each: true })
   @MaxLength(64, { each: true })
   scopes?: string[];
