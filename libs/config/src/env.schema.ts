@@ -223,6 +223,19 @@ export const envSchema = {
     default: '2592000',
     parse: integer(0, 31_536_000),
   }),
+  SESSION_CACHE_TTL_SECONDS: variable({
+    expectation: 'an integer from 0 to 60',
+    description:
+      'auth-api and admin-api keep a validated session cookie in memory this long (0: every request reads PostgreSQL). Revocation, logout and disabling evict at once (revocation feed); role changes made by another process apply within this time.',
+    default: '5',
+    parse: integer(0, 60),
+  }),
+  SESSION_CACHE_MAX_ENTRIES: variable({
+    expectation: 'an integer from 1 to 10000000',
+    description: 'Upper bound of that in-memory session cache, per process.',
+    default: '100000',
+    parse: integer(1, 10_000_000),
+  }),
   SESSION_CLEANUP_INTERVAL_SECONDS: variable({
     expectation: 'an integer from 0 to 86400',
     description: 'How often auth-api deletes sessions past their retention, in batches (0: never).',

@@ -30,6 +30,8 @@ export interface GatehouseConfig {
     readonly touchIntervalSeconds: number;
     readonly retentionSeconds: number;
     readonly cleanupIntervalSeconds: number;
+    readonly cacheTtlSeconds: number;
+    readonly cacheMaxEntries: number;
   };
   readonly loginLimits: {
     readonly attemptsPerAccount: number;
@@ -166,6 +168,8 @@ export function loadConfig(raw: RawEnv = process.env): GatehouseConfig {
       touchIntervalSeconds: valid.SESSION_TOUCH_INTERVAL_SECONDS,
       retentionSeconds: valid.SESSION_RETENTION_SECONDS,
       cleanupIntervalSeconds: valid.SESSION_CLEANUP_INTERVAL_SECONDS,
+      cacheTtlSeconds: valid.SESSION_CACHE_TTL_SECONDS,
+      cacheMaxEntries: valid.SESSION_CACHE_MAX_ENTRIES,
     },
     loginLimits: {
       attemptsPerAccount: valid.LOGIN_MAX_ATTEMPTS_PER_ACCOUNT,

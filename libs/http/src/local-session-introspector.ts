@@ -1,5 +1,19 @@
 import type { SessionService } from '@gatehouse/identity';
-import type { SessionIntrospection, SessionIntrospector } from '@gatehouse/nest-auth';
+import type { Caller, SessionIntrospection, SessionIntrospector } from '@gatehouse/nest-auth';
+import type { CookieSessionWithUser } from '@gatehouse/persistence';
+
+/** What auth-api's own guard attaches to a cookie caller (`Caller.details`). */
+class ValidatedCookieSession {
+  constructor(readonly record: CookieSessionWithUser) {}
+}
+
+/**
+ * The session row and user the guard validated this request with, when the caller came with a
+ * session cookie to this process; `GET /me` answers from it instead of reading them again.
+ */
+export function validatedCookieSession(caller: Caller): CookieSessionWithUser | null {
+  return caller.details instanceof ValidatedCookieSession ? caller.details.record : null;
+}
 
 /** auth-api validates its own cookies in-process: the same rules, no network hop. */
 export class LocalSessionIntrospector implements SessionIntrospector {
@@ -11,6 +25,16 @@ export class LocalSessionIntrospector implements SessionIntrospector {
       return { active: false, reason: result.status };
     }
     const { id, userId, userRoles } = result.session;
-    return { active: true, sessionId: id, userId, roles: userRoles };
+    return {
+      active: true,
+      sessionId: id,
+      userId,
+      roles: userRoles,
+      details: new ValidatedCookieSession(result.session),
+    };
+  }
+
+  evict(sessionId: string): void {
+    this.sessions.forgetSessions([sessionId]);
   }
 }

@@ -7,6 +7,7 @@ import { LoginLimiter } from './rate-limits/login-limiter.js';
 import { RevocationPublisher } from './revocations/revocation-publisher.js';
 import { RevocationService } from './revocations/revocation.service.js';
 import { SessionAdministrationService } from './sessions/session-administration.service.js';
+import { SessionCache } from './sessions/session-cache.js';
 import { SessionHousekeeping } from './sessions/session-housekeeping.js';
 import { SessionService } from './sessions/session.service.js';
 import { SigningKeyService } from './signing-keys/signing-key.service.js';
@@ -24,6 +25,7 @@ const services = [
   PasswordHasher,
   AuditService,
   LoginLimiter,
+  SessionCache,
   RevocationPublisher,
   RevocationService,
   PasswordAuthenticator,

@@ -15,6 +15,8 @@ export interface CallerInit {
   readonly clientId: string | null;
   readonly roles: readonly string[];
   readonly scopes: readonly string[];
+  /** What the session introspector attached, if anything (see `SessionIntrospection`). */
+  readonly details?: unknown;
 }
 
 /**
@@ -29,6 +31,7 @@ export class Caller implements CallerInit {
   readonly clientId: string | null;
   readonly roles: readonly string[];
   readonly scopes: readonly string[];
+  readonly details: unknown;
   private readonly capabilities: ReadonlySet<string>;
 
   constructor(init: CallerInit, capabilityMap: CapabilityMap) {
@@ -39,6 +42,7 @@ export class Caller implements CallerInit {
     this.clientId = init.clientId;
     this.roles = init.roles;
     this.scopes = init.scopes;
+    this.details = init.details;
     this.capabilities = capabilitiesOf(init.roles, capabilityMap);
   }
 

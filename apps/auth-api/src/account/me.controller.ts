@@ -8,9 +8,16 @@ import {
   ApiTags,
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
-import { ApiCsrfChecked, ApiAuthenticated, ErrorResponseDto, RequestClient } from '@gatehouse/http';
+import {
+  ApiAuthenticated,
+  ApiCsrfChecked,
+  ErrorResponseDto,
+  RequestClient,
+  validatedCookieSession,
+} from '@gatehouse/http';
 import { type ClientContext, SessionService, UserService } from '@gatehouse/identity';
 import { CurrentUser } from '@gatehouse/nest-auth';
+import type { CookieSessionWithUser } from '@gatehouse/persistence';
 
 import { SessionResponseDto, toSessionResponse } from '../browser-sessions/browser-sessions.dto.js';
 import { ChangePasswordRequestDto, toUserResponse, UserResponseDto } from './account.dto.js';
@@ -25,6 +32,19 @@ export class MeResponseDto {
     description: 'Null for a service (client credentials) caller.',
   })
   session!: SessionResponseDto | null;
+}
+
+/** A cookie caller: the guard already read the session and its user. */
+function meFromCookieSession(record: CookieSessionWithUser): MeResponseDto {
+  return {
+    user: {
+      id: record.userId,
+      email: record.userEmail,
+      roles: record.userRoles,
+      createdAt: record.userCreatedAt.toISOString(),
+    },
+    session: toSessionResponse(record),
+  };
 }
 
 @ApiTags('account')
@@ -43,6 +63,10 @@ export class MeController {
     const userId = caller.userId();
     if (!caller.sessionId) {
       return { user: toUserResponse(await this.users.get(userId)), session: null };
+    }
+    const validated = validatedCookieSession(caller);
+    if (validated) {
+      return meFromCookieSession(validated);
     }
     const { user, session } = await this.sessions.describeWithUser(caller.sessionId);
     return { user: toUserResponse(user), session: toSessionResponse(session) };

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Repositories, RevocationReason } from '@gatehouse/persistence';
 
+import { SessionCache } from '../sessions/session-cache.js';
 import { RevocationPublisher } from './revocation-publisher.js';
 
 /**
@@ -26,7 +27,10 @@ export interface SessionRevocation {
  */
 @Injectable()
 export class RevocationService {
-  constructor(private readonly publisher: RevocationPublisher) {}
+  constructor(
+    private readonly publisher: RevocationPublisher,
+    private readonly cache: SessionCache,
+  ) {}
 
   async revokeSessions(
     repositories: Repositories,
@@ -50,7 +54,6 @@ export class RevocationService {
     return revoked;
   }
 
-  /** The durable row (backfill after a reconnect) and the broadcast (instant), in one transaction. */
   /** Every live session of a client (the client is being deleted). */
   async revokeAllForClient(
     repositories: Repositories,
@@ -62,13 +65,20 @@ export class RevocationService {
     return revoked;
   }
 
+  /**
+   * The durable row (backfill after a reconnect) and the broadcast (instant), in one transaction; this
+   * process's session cache forgets the sessions as soon as the transaction commits.
+   */
   private async recordInFeed(repositories: Repositories, ids: string[], at: Date): Promise<void> {
     const until = new Date(at.getTime() + REVOCATION_FEED_SECONDS * 1000);
     const payloads = ids.map((sid) => JSON.stringify({ sid, until: until.getTime() }));
     await repositories.revocations.appendSessions(ids, at, until);
     await repositories.revocations.notify(REVOCATION_CHANNEL, payloads);
     if (payloads.length > 0) {
-      repositories.afterCommit(() => this.publisher.publish(REVOCATION_CHANNEL, payloads));
+      repositories.afterCommit(() => {
+        this.cache.evictSessions(ids);
+        return this.publisher.publish(REVOCATION_CHANNEL, payloads);
+      });
     }
   }
 }

@@ -12,6 +12,7 @@ import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../clock.js';
 import { SessionNotFoundError } from '../identity.errors.js';
 import { RevocationService } from '../revocations/revocation.service.js';
+import { SessionCache } from './session-cache.js';
 import {
   generateSessionToken,
   hashSessionToken,
@@ -35,6 +36,10 @@ export type CookieAuthentication =
   | { readonly status: 'active'; readonly session: CookieSessionWithUser }
   | { readonly status: 'expired' | 'revoked' | 'unknown' };
 
+function isLive(session: CookieSessionWithUser, now: Date): boolean {
+  return now < session.absoluteExpiresAt && now < session.idleExpiresAt;
+}
+
 /** Sessions listed to their user; enough for any real account, bounded for the pathological one. */
 const SELF_SERVICE_LIST_LIMIT = 200;
 const USER_AGENT_MAX_LENGTH = 512;
@@ -49,6 +54,7 @@ export class SessionService {
     private readonly clock: Clock,
     private readonly revocations: RevocationService,
     private readonly audit: AuditService,
+    private readonly cache: SessionCache,
   ) {
     this.policy = config.session;
   }
@@ -100,23 +106,34 @@ export class SessionService {
    * at most once per touch interval, never on every request.
    */
   async authenticateCookie(token: string): Promise<CookieAuthentication> {
-    const session = await this.findByToken(token, this.database.sessions);
+    if (!isWellFormedSessionToken(token)) {
+      return { status: 'unknown' };
+    }
+    const tokenHash = hashSessionToken(token);
+    const key = tokenHash.toString('base64');
+    const now = this.clock.now();
+    const cached = this.cache.get(key);
+    if (cached && isLive(cached, now)) {
+      return this.keepAlive(key, cached, now);
+    }
+    const epoch = this.cache.epoch;
+    const session = await this.database.sessions.findCookieSessionByTokenHash(tokenHash);
     if (!session) {
       return { status: 'unknown' };
     }
     if (session.revokedAt || session.userDisabledAt) {
       return { status: 'revoked' };
     }
-    const now = this.clock.now();
-    if (now >= session.absoluteExpiresAt || now >= session.idleExpiresAt) {
+    if (!isLive(session, now)) {
       return { status: 'expired' };
     }
-    const touchBefore = this.after(now, -this.policy.touchIntervalSeconds);
-    if (session.lastSeenAt <= touchBefore) {
-      const idleExpiresAt = this.idleExpiry(now, session.absoluteExpiresAt);
-      await this.database.sessions.touch(session.id, now, idleExpiresAt, touchBefore);
-    }
-    return { status: 'active', session };
+    this.cache.set(key, session, epoch);
+    return this.keepAlive(key, session, now);
+  }
+
+  /** Sessions ended elsewhere (revocation feed): cached answers about them must go. */
+  forgetSessions(sessionIds: readonly string[]): void {
+    this.cache.evictSessions(sessionIds);
   }
 
   /** For bearer tokens: has the session behind a token been revoked, disabled or outlived? */
@@ -214,6 +231,28 @@ export class SessionService {
       ip: context.ip,
       details: { sessionIds, reason },
     });
+  }
+
+  /** Slides the idle expiry at most once per touch interval (a conditional UPDATE). */
+  private async keepAlive(
+    key: string,
+    session: CookieSessionWithUser,
+    now: Date,
+  ): Promise<CookieAuthentication> {
+    const touchBefore = this.after(now, -this.policy.touchIntervalSeconds);
+    if (session.lastSeenAt > touchBefore) {
+      return { status: 'active', session };
+    }
+    const idleExpiresAt = this.idleExpiry(now, session.absoluteExpiresAt);
+    const epoch = this.cache.epoch;
+    if (!(await this.database.sessions.touch(session.id, now, idleExpiresAt, touchBefore))) {
+      // Touched by a concurrent request or another instance, or just revoked: read it again next time.
+      this.cache.delete(key);
+      return { status: 'active', session };
+    }
+    const touched = { ...session, lastSeenAt: now, idleExpiresAt };
+    this.cache.set(key, touched, epoch);
+    return { status: 'active', session: touched };
   }
 
   private findByToken(

@@ -5,6 +5,7 @@ import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../clock.js';
 import { UserNotFoundError } from '../identity.errors.js';
 import { RevocationService } from '../revocations/revocation.service.js';
+import { SessionCache } from '../sessions/session-cache.js';
 import type { ClientContext } from '../sessions/session.service.js';
 import { normalizeEmail } from './email.js';
 
@@ -18,6 +19,7 @@ export class UserAdministrationService {
     private readonly clock: Clock,
     private readonly revocations: RevocationService,
     private readonly audit: AuditService,
+    private readonly sessionCache: SessionCache,
   ) {}
 
   search(emailPrefix: string): Promise<User[]> {
@@ -42,6 +44,8 @@ export class UserAdministrationService {
       if (!(await repositories.users.setRoles(id, [...new Set(roles)]))) {
         throw new UserNotFoundError();
       }
+      // Other processes pick the new roles up within SESSION_CACHE_TTL_SECONDS.
+      repositories.afterCommit(() => Promise.resolve(this.sessionCache.evictUser(id)));
       await this.audit.record(repositories, {
         actor: `user:${operatorId}`,
         action: 'admin.user_roles_set',

@@ -153,6 +153,7 @@ export class AuthenticationGuard implements CanActivate {
         clientId: null,
         roles: session.roles,
         scopes: [],
+        details: session.details,
       },
       this.capabilities,
     );

@@ -5,6 +5,11 @@ export type SessionIntrospection =
       readonly sessionId: string;
       readonly userId: string;
       readonly roles: readonly string[];
+      /**
+       * Whatever else the introspector knows and the app may want (`Caller.details`): auth-api attaches
+       * the session row and its user, so `GET /me` needs no second query.
+       */
+      readonly details?: unknown;
     }
   | { readonly active: false; readonly reason: 'expired' | 'revoked' | 'unknown' };
 

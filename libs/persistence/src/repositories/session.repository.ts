@@ -54,13 +54,6 @@ export interface SessionTimes {
   readonly revokedAt: Date | null;
 }
 
-/** A cookie session with the few user columns every authenticated request needs: one query. */
-export interface CookieSessionWithUser extends SessionTimes {
-  readonly userId: string;
-  readonly userRoles: string[];
-  readonly userDisabledAt: Date | null;
-}
-
 export interface SessionSummary extends SessionTimes {
   readonly userId: string;
   readonly kind: SessionKind;
@@ -68,6 +61,17 @@ export interface SessionSummary extends SessionTimes {
   readonly clientName: string | null;
   readonly ip: string | null;
   readonly userAgent: string | null;
+}
+
+/**
+ * A cookie session and its user: everything an authenticated request (and `GET /me`) needs, read in
+ * one statement.
+ */
+export interface CookieSessionWithUser extends SessionSummary {
+  readonly userEmail: string;
+  readonly userRoles: string[];
+  readonly userDisabledAt: Date | null;
+  readonly userCreatedAt: Date;
 }
 
 export interface SessionFilter {
@@ -180,8 +184,9 @@ export class SessionRepository {
   /** The hot path of every cookie-authenticated request: one lookup on `sessions_token_hash_key`. */
   async findCookieSessionByTokenHash(tokenHash: Buffer): Promise<CookieSessionWithUser | null> {
     const rows: CookieSessionWithUser[] = await this.manager.query(
-      `SELECT ${TIMES}, s.user_id AS "userId", u.roles AS "userRoles",
-         u.disabled_at AS "userDisabledAt"
+      `SELECT ${TIMES}, s.user_id AS "userId", s.kind, NULL AS "clientId", NULL AS "clientName",
+         host(s.ip) AS ip, s.user_agent AS "userAgent", u.email AS "userEmail",
+         u.roles AS "userRoles", u.disabled_at AS "userDisabledAt", u.created_at AS "userCreatedAt"
        FROM sessions s JOIN users u ON u.id = s.user_id
        WHERE s.token_hash = $1`,
       [tokenHash],
