@@ -24,6 +24,7 @@ import { REQUIRE_TRUSTED_ORIGIN_KEY } from '../decorators/require-trusted-origin
 import { GATEHOUSE_AUTH_OPTIONS, type GatehouseAuthOptions } from '../gatehouse-auth.options.js';
 import { RevocationList } from '../revocation/revocation-list.js';
 import type { SessionIntrospection } from '../sessions/session-introspector.js';
+import type { AccessTokenClaims } from '../tokens/access-token.verifier.js';
 import { HttpExchange } from './http-exchange.js';
 
 const SESSION_ERRORS = {
@@ -31,6 +32,14 @@ const SESSION_ERRORS = {
   revoked: SessionRevokedError,
   unknown: InvalidSessionError,
 } as const;
+
+/** What a route's decorators ask of the guard, read once per route (metadata never changes). */
+interface RoutePolicy {
+  readonly trustedOriginRequired: boolean;
+  readonly isPublic: boolean;
+  readonly capabilities: readonly string[];
+  readonly scopes: readonly string[];
+}
 
 /**
  * The global guard: every route needs a caller unless it is `@Public()`. It resolves the credential
@@ -42,6 +51,9 @@ export class AuthenticationGuard implements CanActivate {
   private readonly trustedOrigins: ReadonlySet<string>;
   private readonly capabilities: CapabilityMap;
   private readonly challenge: string;
+  /** Controller class → handler → policy (an inherited handler may serve several controllers). */
+  private readonly policies = new WeakMap<object, WeakMap<object, RoutePolicy>>();
+  private readonly bearerCallers = new WeakMap<AccessTokenClaims, Caller>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -58,31 +70,48 @@ export class AuthenticationGuard implements CanActivate {
       return true;
     }
     const exchange = new HttpExchange(context);
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(REQUIRE_TRUSTED_ORIGIN_KEY, targets)) {
+    const policy = this.policyOf(context);
+    if (policy.trustedOriginRequired) {
       this.assertTrustedOrigin(exchange);
     }
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets)) {
+    if (policy.isPublic) {
       return true;
     }
     const caller = await this.authenticate(exchange);
     exchange.request[CALLER_KEY] = caller;
-    this.authorize(caller, targets);
+    this.authorize(caller, policy);
     return true;
   }
 
+  private policyOf(context: ExecutionContext): RoutePolicy {
+    const [handler, controller] = [context.getHandler(), context.getClass()];
+    let ofController = this.policies.get(controller);
+    if (!ofController) {
+      ofController = new WeakMap();
+      this.policies.set(controller, ofController);
+    }
+    let policy = ofController.get(handler);
+    if (!policy) {
+      const targets = [handler, controller];
+      policy = {
+        trustedOriginRequired:
+          this.reflector.getAllAndOverride<boolean>(REQUIRE_TRUSTED_ORIGIN_KEY, targets) ?? false,
+        isPublic: this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets) ?? false,
+        capabilities: this.reflector.getAllAndMerge<string[]>(REQUIRED_CAPABILITIES_KEY, targets),
+        scopes: this.reflector.getAllAndMerge<string[]>(REQUIRED_SCOPES_KEY, targets),
+      };
+      ofController.set(handler, policy);
+    }
+    return policy;
+  }
+
   /** `@RequireCapabilities` / `@RequireScopes`: 403 FORBIDDEN naming what is missing. */
-  private authorize(caller: Caller, targets: Parameters<Reflector['getAllAndMerge']>[1]): void {
-    const capabilities = this.reflector.getAllAndMerge<string[]>(
-      REQUIRED_CAPABILITIES_KEY,
-      targets,
-    );
-    const missingCapability = capabilities.find((capability) => !caller.can(capability));
+  private authorize(caller: Caller, policy: RoutePolicy): void {
+    const missingCapability = policy.capabilities.find((capability) => !caller.can(capability));
     if (missingCapability) {
       throw new ForbiddenError(`Missing capability: ${missingCapability}.`);
     }
-    const scopes = this.reflector.getAllAndMerge<string[]>(REQUIRED_SCOPES_KEY, targets);
-    const missingScope = scopes.find((scope) => !caller.scopes.includes(scope));
+    const missingScope = policy.scopes.find((scope) => !caller.scopes.includes(scope));
     if (missingScope) {
       throw new ForbiddenError(`Missing scope: ${missingScope}.`);
     }
@@ -122,8 +151,24 @@ export class AuthenticationGuard implements CanActivate {
       if (claims.sid && this.revocations.isRevoked(claims.sid)) {
         throw new SessionRevokedError();
       }
+      return this.bearerCallerOf(claims);
+    } catch (error) {
+      if (error instanceof GatehouseAuthError) {
+        exchange.setHeader('WWW-Authenticate', `${this.challenge}, error="invalid_token"`);
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * A verified token's claims object is reused by the verifier's cache, so its (immutable) Caller is
+   * built once per token instead of once per request.
+   */
+  private bearerCallerOf(claims: AccessTokenClaims): Caller {
+    let caller = this.bearerCallers.get(claims);
+    if (!caller) {
       const service = !claims.sid && claims.sub === claims.client_id;
-      return new Caller(
+      caller = new Caller(
         {
           id: claims.sub,
           kind: service ? 'service' : 'user',
@@ -135,12 +180,9 @@ export class AuthenticationGuard implements CanActivate {
         },
         this.capabilities,
       );
-    } catch (error) {
-      if (error instanceof GatehouseAuthError) {
-        exchange.setHeader('WWW-Authenticate', `${this.challenge}, error="invalid_token"`);
-      }
-      throw error;
+      this.bearerCallers.set(claims, caller);
     }
+    return caller;
   }
 
   private cookieCaller(session: Extract<SessionIntrospection, { active: true }>): Caller {

@@ -64,16 +64,20 @@ export class AccessTokenVerifier {
     return claims;
   }
 
-  /** A token verified before, if it has not expired since (beyond the tolerance). */
+  /** A token verified before: its signature holds, but `exp` and `nbf` are judged again now. */
   private fromCache(token: string): AccessTokenClaims | undefined {
     const claims = this.verified.get(token);
     if (!claims) {
       return undefined;
     }
     const tolerance = this.options.clockToleranceSeconds ?? 30;
-    if (Date.now() / 1000 >= (claims.exp ?? 0) + tolerance) {
+    const now = Date.now() / 1000;
+    if (now >= (claims.exp ?? 0) + tolerance) {
       this.verified.delete(token);
       throw new TokenExpiredError();
+    }
+    if (claims.nbf !== undefined && now + tolerance < claims.nbf) {
+      throw new InvalidTokenError();
     }
     return claims;
   }
