@@ -21,6 +21,7 @@ export type {
 export type { ClientChanges, NewClient } from './repositories/client.repository.js';
 export type {
   NewRefreshToken,
+  RefreshRotation,
   RefreshTokenState,
 } from './repositories/refresh-token.repository.js';
 export type {

@@ -144,29 +144,19 @@ export class RefreshTokenService {
     return state;
   }
 
-  private tryRotate(state: RefreshTokenState): Promise<string | null> {
+  private async tryRotate(state: RefreshTokenState): Promise<string | null> {
     const now = this.clock.now();
     const successor = generateRefreshToken();
     const sealed = seal(this.successorKey, Buffer.from(successor), state.id);
     const expiresAt = this.refreshExpiry(now, state.sessionAbsoluteExpiresAt);
-    return this.database.transaction(async (repositories) => {
-      if (!(await repositories.refreshTokens.markUsed(state.id, now, sealed))) {
-        return null;
-      }
-      await repositories.refreshTokens.insert({
-        sessionId: state.sessionId,
-        tokenHash: hashRefreshToken(successor),
-        parentId: state.id,
-        createdAt: now,
-        expiresAt,
-      });
-      if (state.parentId) {
-        // The predecessor can no longer be replayed with grace: its copy of us is useless now.
-        await repositories.refreshTokens.eraseSuccessor(state.parentId);
-      }
-      await repositories.sessions.extendTokenSession(state.sessionId, now, expiresAt);
-      return successor;
+    const rotated = await this.database.refreshTokens.rotate({
+      id: state.id,
+      usedAt: now,
+      successorCiphertext: sealed,
+      successorTokenHash: hashRefreshToken(successor),
+      successorExpiresAt: expiresAt,
     });
+    return rotated ? successor : null;
   }
 
   /**

@@ -29,6 +29,17 @@ export interface RefreshTokenState {
   readonly createdAt: Date;
 }
 
+export interface RefreshRotation {
+  /** The presented (parent) token. */
+  readonly id: string;
+  readonly usedAt: Date;
+  /** The successor token, sealed for the grace window. */
+  readonly successorCiphertext: Buffer;
+  readonly successorTokenHash: Buffer;
+  /** Also the session's new idle expiry. */
+  readonly successorExpiresAt: Date;
+}
+
 export class RefreshTokenRepository {
   constructor(private readonly manager: EntityManager) {}
 
@@ -63,12 +74,37 @@ export class RefreshTokenRepository {
    * A concurrent rotation waits on the row lock, then finds `used_at` set and gets false: at most one
    * successor per token, on any number of instances.
    */
-  async markUsed(id: string, usedAt: Date, successorCiphertext: Buffer): Promise<boolean> {
-    const rows = await updateReturning(
-      this.manager,
-      `UPDATE refresh_tokens SET used_at = $2, successor_ciphertext = $3
-       WHERE id = $1 AND used_at IS NULL RETURNING id`,
-      [id, usedAt, successorCiphertext],
+  /**
+   * One rotation as one statement (atomic on its own, one round trip): marks the presented token used
+   * with its sealed successor — only if it was still unused, so of concurrent rotations exactly one
+   * wins — inserts the successor, erases the grandparent's now useless sealed copy of the presented
+   * token, and slides the session's expiry. False when another rotation won.
+   */
+  async rotate(rotation: RefreshRotation): Promise<boolean> {
+    const rows: { id: string }[] = await this.manager.query(
+      `WITH used AS (
+         UPDATE refresh_tokens SET used_at = $2, successor_ciphertext = $3
+         WHERE id = $1 AND used_at IS NULL
+         RETURNING id, session_id, parent_id
+       ), successor AS (
+         INSERT INTO refresh_tokens (session_id, token_hash, parent_id, created_at, expires_at)
+         SELECT session_id, $4, id, $2, $5 FROM used
+         RETURNING id
+       ), erased AS (
+         UPDATE refresh_tokens SET successor_ciphertext = NULL
+         WHERE id = (SELECT parent_id FROM used)
+       ), extended AS (
+         UPDATE sessions SET last_seen_at = $2, idle_expires_at = $5
+         WHERE id = (SELECT session_id FROM used)
+       )
+       SELECT id FROM successor`,
+      [
+        rotation.id,
+        rotation.usedAt,
+        rotation.successorCiphertext,
+        rotation.successorTokenHash,
+        rotation.successorExpiresAt,
+      ],
     );
     return rows.length > 0;
   }
@@ -79,14 +115,6 @@ export class RefreshTokenRepository {
       [parentId],
     );
     return rows[0] ?? null;
-  }
-
-  /** Once a successor is itself used, its parent's copy of it has no purpose: erase it. */
-  async eraseSuccessor(id: string): Promise<void> {
-    await this.manager.query(
-      'UPDATE refresh_tokens SET successor_ciphertext = NULL WHERE id = $1',
-      [id],
-    );
   }
 
   /** Erases every sealed successor whose grace window is over. */

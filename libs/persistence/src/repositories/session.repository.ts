@@ -163,14 +163,6 @@ export class SessionRepository {
     return rows[0]!.id;
   }
 
-  /** A refresh: the session was seen now and lives until its new refresh token expires. */
-  async extendTokenSession(id: string, seenAt: Date, idleExpiresAt: Date): Promise<void> {
-    await this.manager.query(
-      'UPDATE sessions SET last_seen_at = $2, idle_expires_at = $3 WHERE id = $1',
-      [id, seenAt, idleExpiresAt],
-    );
-  }
-
   async findStatus(id: string): Promise<SessionStatus | null> {
     const rows: SessionStatus[] = await this.manager.query(
       `SELECT s.revoked_at AS "revokedAt", s.absolute_expires_at AS "absoluteExpiresAt",
