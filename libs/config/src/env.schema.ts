@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+
 /**
  * Every environment variable Gatehouse reads, declared once: how it is parsed, its default and what it
  * means. `load-config.ts` validates against this table and the README configuration table is rendered
@@ -255,6 +257,14 @@ export const envSchema = {
       'Failed password attempts per client IP per window, across all accounts (credential stuffing).',
     default: '100',
     parse: integer(1, 1_000_000),
+  }),
+  PASSWORD_HASH_CONCURRENCY: variable({
+    expectation: '`auto` or an integer from 1 to 64',
+    description:
+      'Password hashes (argon2id) computed at once per process; more wait their turn. `auto`: one less than the CPU count (at least 1), so a login storm cannot starve the event loop.',
+    default: 'auto',
+    parse: (raw: string) =>
+      raw === 'auto' ? Math.max(1, availableParallelism() - 1) : integer(1, 64)(raw),
   }),
   LOGIN_ATTEMPT_WINDOW_SECONDS: variable({
     expectation: 'an integer from 1 to 86400',

@@ -38,6 +38,7 @@ export interface GatehouseConfig {
     readonly attemptsPerIp: number;
     readonly windowSeconds: number;
   };
+  readonly passwordHashConcurrency: number;
   readonly tokens: {
     readonly accessTokenTtlSeconds: number;
     readonly audience: string;
@@ -176,6 +177,7 @@ export function loadConfig(raw: RawEnv = process.env): GatehouseConfig {
       attemptsPerIp: valid.LOGIN_MAX_ATTEMPTS_PER_IP,
       windowSeconds: valid.LOGIN_ATTEMPT_WINDOW_SECONDS,
     },
+    passwordHashConcurrency: valid.PASSWORD_HASH_CONCURRENCY,
     tokens: {
       accessTokenTtlSeconds: valid.ACCESS_TOKEN_TTL_SECONDS,
       audience: valid.ACCESS_TOKEN_AUDIENCE,
