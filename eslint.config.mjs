@@ -91,6 +91,22 @@ export default tseslint.config(
     files: ['libs/config/**', 'test/**', '*.config.ts', 'bench/**', 'apps/notes-api/src/main.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
+  // The benchmark's peers are plain JavaScript against libraries without types in the bench folder:
+  // lint them untyped, as Node modules.
+  {
+    files: ['bench/peers/**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        fetch: 'readonly',
+      },
+    },
+  },
   // Vitest's asymmetric matchers (expect.any, expect.stringMatching) are typed `any`.
   {
     files: ['**/*.spec.ts', '**/*.e2e-spec.ts'],

@@ -21,6 +21,7 @@ export default {
     seed: './scripts/seed.ts',
     'create-admin': './scripts/create-admin.ts',
     bench: './bench/run.ts',
+    'bench-refresh-chains': './bench/refresh-chains.ts',
     'config-table': './scripts/config-table.ts',
   },
   output: {

@@ -1,0 +1,205 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+import pg from 'pg';
+
+/** The processes a benchmark run starts, on a scratch database it drops at the end. */
+const root = new URL('../', import.meta.url);
+const dist = (name: string) => fileURLToPath(new URL(`dist/${name}.js`, root));
+const peer = (name: string) => fileURLToPath(new URL(`bench/peers/${name}.mjs`, root));
+
+export const SERVER_URL =
+  process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+export const PASSWORD = 'correct horse battery staple';
+export const ORIGIN = 'http://localhost:3000';
+export const FIRST_PARTY_CLIENT = 'gatehouse-first-party';
+
+export class Bench {
+  readonly databaseUrl: string;
+  readonly kek = randomBytes(32).toString('base64');
+  private readonly processes: ChildProcess[] = [];
+
+  private constructor(
+    private readonly admin: pg.Client,
+    private readonly database: string,
+  ) {
+    const url = new URL(SERVER_URL);
+    url.pathname = `/${database}`;
+    this.databaseUrl = url.href;
+  }
+
+  static async create(): Promise<Bench> {
+    const database = `gh_bench_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: SERVER_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE "${database}"`);
+    return new Bench(admin, database);
+  }
+
+  get host(): string {
+    return new URL(SERVER_URL).host;
+  }
+
+  /** One of the product's bundles (dist/<name>.js) with the common settings plus `env`. */
+  async startApp(name: string, port: number, env: Record<string, string> = {}): Promise<string> {
+    const base = `http://127.0.0.1:${port}`;
+    const portVariable = { 'auth-api': 'AUTH_API_PORT', 'admin-api': 'ADMIN_API_PORT' }[name];
+    const child = this.spawn(process.execPath, [dist(name)], {
+      DATABASE_URL: this.databaseUrl,
+      KEY_ENCRYPTION_KEY: this.kek,
+      LOGIN_MAX_ATTEMPTS_PER_IP: '1000000',
+      LOGIN_MAX_ATTEMPTS_PER_ACCOUNT: '10000',
+      [portVariable ?? 'NOTES_API_PORT']: String(port),
+      ...env,
+    });
+    await ready(name === 'notes-api' ? `${base}/health` : `${base}/health/ready`, child);
+    return base;
+  }
+
+  /** A peer from bench/peers, on the same PostgreSQL server. */
+  async startPeer(name: string, port: number, env: Record<string, string> = {}): Promise<string> {
+    const base = `http://127.0.0.1:${port}`;
+    const child = this.spawn(process.execPath, [peer(name)], {
+      PORT: String(port),
+      DATABASE_URL: this.databaseUrl,
+      ...env,
+    });
+    await ready(`${base}/health`, child);
+    return base;
+  }
+
+  /** A product script (dist/<name>.js), run to completion against the bench database. */
+  async script(name: string, args: readonly string[]): Promise<void> {
+    await promisify(execFile)(process.execPath, [dist(name), ...args], {
+      env: { ...process.env, DATABASE_URL: this.databaseUrl, KEY_ENCRYPTION_KEY: this.kek },
+    });
+  }
+
+  query<T extends pg.QueryResultRow>(sql: string, values: unknown[] = []): Promise<T[]> {
+    return withClient(
+      this.databaseUrl,
+      async (client) => (await client.query<T>(sql, values)).rows,
+    );
+  }
+
+  async stop(): Promise<void> {
+    for (const child of this.processes) {
+      child.kill('SIGTERM');
+    }
+    await Promise.all(
+      this.processes.map(
+        (child) =>
+          new Promise((done) => (child.exitCode !== null ? done(null) : child.once('exit', done))),
+      ),
+    );
+    await this.admin.query(`DROP DATABASE IF EXISTS "${this.database}" WITH (FORCE)`);
+    await this.admin.end();
+  }
+
+  private spawn(command: string, args: string[], env: Record<string, string>): ChildProcess {
+    const child = spawn(command, args, {
+      env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    this.processes.push(child);
+    return child;
+  }
+}
+
+async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function ready(url: string, child: ChildProcess): Promise<void> {
+  for (let attempt = 0; attempt < 240; attempt += 1) {
+    if (child.exitCode !== null) {
+      throw new Error(`${url}: the process exited with code ${child.exitCode}`);
+    }
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    ) {
+      return;
+    }
+    await new Promise((wake) => setTimeout(wake, 250));
+  }
+  throw new Error(`${url} did not become ready`);
+}
+
+export async function call<T>(
+  url: string,
+  init: RequestInit = {},
+): Promise<{ body: T; response: Response }> {
+  const response = await fetch(url, init);
+  if (!response.ok) {
+    throw new Error(
+      `${init.method ?? 'GET'} ${url} answered ${response.status}: ${await response.text()}`,
+    );
+  }
+  return { body: (await response.json()) as T, response };
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json', origin: ORIGIN };
+
+export async function register(auth: string): Promise<string> {
+  const email = `bench-${randomBytes(6).toString('hex')}@example.com`;
+  await call(`${auth}/auth/register`, {
+    method: 'POST',
+    headers: JSON_HEADERS,
+    body: JSON.stringify({ email, password: PASSWORD }),
+  });
+  return email;
+}
+
+export async function login(auth: string, email: string): Promise<string> {
+  const { response } = await call(`${auth}/auth/login`, {
+    method: 'POST',
+    headers: JSON_HEADERS,
+    body: JSON.stringify({ email, password: PASSWORD }),
+  });
+  return (response.headers.get('set-cookie') ?? '').split(';')[0]!;
+}
+
+export interface Tokens {
+  readonly access_token: string;
+  readonly refresh_token: string;
+}
+
+export async function passwordGrant(auth: string, email: string): Promise<Tokens> {
+  const { body } = await call<Tokens>(`${auth}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'password',
+      client_id: FIRST_PARTY_CLIENT,
+      username: email,
+      password: PASSWORD,
+    }).toString(),
+  });
+  return body;
+}
+
+/** `count` results of `work`, at most `parallel` at a time (logins are argon2-bound). */
+export async function inBatches<T>(
+  count: number,
+  parallel: number,
+  work: (index: number) => Promise<T>,
+): Promise<T[]> {
+  const results: T[] = [];
+  for (let from = 0; from < count; from += parallel) {
+    const size = Math.min(parallel, count - from);
+    results.push(...(await Promise.all(Array.from({ length: size }, (_, i) => work(from + i)))));
+  }
+  return results;
+}

@@ -1,0 +1,123 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+/** Load generation: autocannon's CLI (or our chain driver) in a separate process, never in ours. */
+const run = promisify(execFile);
+const AUTOCANNON = fileURLToPath(new URL('../bench/node_modules/.bin/autocannon', import.meta.url));
+const CHAIN_DRIVER = fileURLToPath(new URL('./bench-refresh-chains.js', import.meta.url));
+
+export const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '10');
+export const RUNS = 3;
+export const WARM_UP_SECONDS = 3;
+export const CONNECTIONS = 50;
+
+export interface Measurement {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+export interface Target {
+  readonly name: string;
+  readonly url: string;
+  readonly method?: 'GET' | 'POST';
+  readonly headers?: Record<string, string>;
+  readonly body?: string;
+  readonly connections?: number;
+  /** A fixed request rate (autocannon -R) instead of as fast as possible: for latency at a load. */
+  readonly rate?: number;
+  /** Answers allowed to be non-2xx (e.g. a peer's 401 is a failure, a login storm's is not). */
+  readonly allowNon2xx?: boolean;
+}
+
+export const median = (values: readonly number[]): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+export function medianOf(runs: readonly Measurement[]): Measurement {
+  return {
+    rps: median(runs.map((m) => m.rps)),
+    p50: median(runs.map((m) => m.p50)),
+    p99: median(runs.map((m) => m.p99)),
+  };
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+
+export async function autocannon(target: Target, seconds: number): Promise<Measurement> {
+  const args = ['-c', String(target.connections ?? CONNECTIONS), '-d', String(seconds), '--json'];
+  for (const [name, value] of Object.entries(target.headers ?? {})) {
+    args.push('-H', `${name}=${value}`);
+  }
+  if (target.method) {
+    args.push('-m', target.method);
+  }
+  if (target.body !== undefined) {
+    args.push('-b', target.body);
+  }
+  if (target.rate) {
+    args.push('-R', String(target.rate));
+  }
+  const { stdout } = await run(AUTOCANNON, [...args, target.url], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const result = JSON.parse(stdout) as {
+    requests: { average: number };
+    latency: { p50: number; p99: number };
+    non2xx: number;
+    errors: number;
+    timeouts: number;
+  };
+  if (result.errors > 0 || result.timeouts > 0 || (!target.allowNon2xx && result.non2xx > 0)) {
+    throw new Error(
+      `${target.name}: ${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts`,
+    );
+  }
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+/** A warm-up (JIT, pools, caches), then the median of RUNS runs. */
+export async function measure(target: Target): Promise<Measurement> {
+  await autocannon(target, WARM_UP_SECONDS);
+  const runs: Measurement[] = [];
+  for (let i = 0; i < RUNS; i += 1) {
+    runs.push(await autocannon(target, SECONDS));
+  }
+  return medianOf(runs);
+}
+
+export interface ChainTarget {
+  readonly tokenEndpoint: string;
+  readonly clientId: string;
+  readonly refreshTokens: readonly string[];
+}
+
+type ChainRun = Measurement & { readonly failures: number };
+
+export interface ChainResult {
+  readonly warmUp: ChainRun;
+  readonly runs: readonly ChainRun[];
+}
+
+/** N refresh-token chains, each sequential (every answer's token is the next request's), in parallel. */
+export async function refreshChains(target: ChainTarget): Promise<Measurement> {
+  const { stdout } = await run(process.execPath, [CHAIN_DRIVER], {
+    maxBuffer: 64 * 1024 * 1024,
+    env: {
+      ...process.env,
+      CHAINS: JSON.stringify(target),
+      WARM_UP_SECONDS: String(WARM_UP_SECONDS),
+      SECONDS: String(SECONDS),
+      RUNS: String(RUNS),
+    },
+  });
+  const result = JSON.parse(stdout) as ChainResult;
+  const failures = [result.warmUp, ...result.runs].reduce((sum, r) => sum + r.failures, 0);
+  if (failures > 0) {
+    throw new Error(`${target.tokenEndpoint}: ${failures} refreshes failed`);
+  }
+  return medianOf(result.runs);
+}
