@@ -16,6 +16,7 @@ import {
   validatedCookieSession,
 } from '@gatehouse/http';
 import { type ClientContext, SessionService, UserService } from '@gatehouse/identity';
+import { RouteSchema } from '@nestjs/platform-fastify';
 import { CurrentUser } from '@gatehouse/nest-auth';
 import type { CookieSessionWithUser } from '@gatehouse/persistence';
 
@@ -33,6 +34,59 @@ export class MeResponseDto {
   })
   session!: SessionResponseDto | null;
 }
+
+const string = { type: 'string' } as const;
+const nullable = (schema: object) => ({ anyOf: [schema, { type: 'null' }] });
+
+/**
+ * GET /me's 200 body for Fastify (fast-json-stringify, compiled once): faster than JSON.stringify on
+ * this hot route, and nothing outside the schema can ever be serialised.
+ */
+const ME_RESPONSE_SCHEMA = {
+  type: 'object',
+  required: ['user', 'session'],
+  properties: {
+    user: {
+      type: 'object',
+      required: ['id', 'email', 'roles', 'createdAt'],
+      properties: {
+        id: string,
+        email: string,
+        roles: { type: 'array', items: string },
+        createdAt: string,
+      },
+    },
+    session: nullable({
+      type: 'object',
+      required: [
+        'id',
+        'kind',
+        'createdAt',
+        'lastSeenAt',
+        'idleExpiresAt',
+        'expiresAt',
+        'ip',
+        'userAgent',
+        'client',
+      ],
+      properties: {
+        id: string,
+        kind: string,
+        createdAt: string,
+        lastSeenAt: string,
+        idleExpiresAt: string,
+        expiresAt: string,
+        ip: nullable(string),
+        userAgent: nullable(string),
+        client: nullable({
+          type: 'object',
+          required: ['id', 'name'],
+          properties: { id: string, name: string },
+        }),
+      },
+    }),
+  },
+} as const;
 
 /** A cookie caller: the guard already read the session and its user. */
 function meFromCookieSession(record: CookieSessionWithUser): MeResponseDto {
@@ -57,6 +111,7 @@ export class MeController {
   ) {}
 
   @Get()
+  @RouteSchema({ response: { 200: ME_RESPONSE_SCHEMA } })
   @ApiOperation({ summary: 'Who is calling, and through which session.' })
   @ApiOkResponse({ type: MeResponseDto })
   async me(@CurrentUser() caller: CurrentUser): Promise<MeResponseDto> {
