@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 
 import type { Client } from '../entities/client.entity.js';
-import { updateReturning } from './returning.js';
+import { named, select, updateReturning } from './returning.js';
 
 export interface ClientChanges {
   readonly name?: string;
@@ -24,14 +24,14 @@ const COLUMNS = `id, name, secret_hash AS "secretHash", grant_types AS "grantTyp
   redirect_uris AS "redirectUris", scopes, first_party AS "firstParty",
   created_at AS "createdAt", updated_at AS "updatedAt"`;
 
+/** Every token request authenticates its client with this one. */
+const FIND_CLIENT = named('find_client', `SELECT ${COLUMNS} FROM clients WHERE id = $1`);
+
 export class ClientRepository {
   constructor(private readonly manager: EntityManager) {}
 
   async findById(id: string): Promise<Client | null> {
-    const rows: Client[] = await this.manager.query(
-      `SELECT ${COLUMNS} FROM clients WHERE id = $1`,
-      [id],
-    );
+    const rows = await select<Client>(this.manager, FIND_CLIENT, [id]);
     return rows[0] ?? null;
   }
 

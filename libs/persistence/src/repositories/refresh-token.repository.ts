@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 
-import { updateReturning } from './returning.js';
+import { named, select, updateReturning } from './returning.js';
 
 export interface NewRefreshToken {
   readonly sessionId: string;
@@ -40,21 +40,10 @@ export interface RefreshRotation {
   readonly successorExpiresAt: Date;
 }
 
-export class RefreshTokenRepository {
-  constructor(private readonly manager: EntityManager) {}
-
-  async insert(token: NewRefreshToken): Promise<string> {
-    const rows: { id: string }[] = await this.manager.query(
-      `INSERT INTO refresh_tokens (session_id, token_hash, parent_id, created_at, expires_at)
-       VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-      [token.sessionId, token.tokenHash, token.parentId, token.createdAt, token.expiresAt],
-    );
-    return rows[0]!.id;
-  }
-
-  async findByTokenHash(tokenHash: Buffer): Promise<RefreshTokenState | null> {
-    const rows: RefreshTokenState[] = await this.manager.query(
-      `SELECT rt.id, rt.session_id AS "sessionId", rt.parent_id AS "parentId",
+// Every refresh grant runs these two: prepared once per connection.
+const FIND_BY_TOKEN_HASH = named(
+  'find_refresh_token',
+  `SELECT rt.id, rt.session_id AS "sessionId", rt.parent_id AS "parentId",
          rt.used_at AS "usedAt", rt.expires_at AS "expiresAt",
          rt.successor_ciphertext AS "successorCiphertext", s.client_id AS "clientId", s.scope,
          s.user_id AS "userId", u.roles AS "userRoles", u.disabled_at AS "userDisabledAt",
@@ -64,25 +53,10 @@ export class RefreshTokenRepository {
        JOIN sessions s ON s.id = rt.session_id
        JOIN users u ON u.id = s.user_id
        WHERE rt.token_hash = $1`,
-      [tokenHash],
-    );
-    return rows[0] ?? null;
-  }
-
-  /**
-   * Compare-and-set: marks the token used only if nobody did before, storing its sealed successor.
-   * A concurrent rotation waits on the row lock, then finds `used_at` set and gets false: at most one
-   * successor per token, on any number of instances.
-   */
-  /**
-   * One rotation as one statement (atomic on its own, one round trip): marks the presented token used
-   * with its sealed successor — only if it was still unused, so of concurrent rotations exactly one
-   * wins — inserts the successor, erases the grandparent's now useless sealed copy of the presented
-   * token, and slides the session's expiry. False when another rotation won.
-   */
-  async rotate(rotation: RefreshRotation): Promise<boolean> {
-    const rows: { id: string }[] = await this.manager.query(
-      `WITH used AS (
+);
+const ROTATE = named(
+  'rotate_refresh_token',
+  `WITH used AS (
          UPDATE refresh_tokens SET used_at = $2, successor_ciphertext = $3
          WHERE id = $1 AND used_at IS NULL
          RETURNING id, session_id, parent_id
@@ -98,14 +72,44 @@ export class RefreshTokenRepository {
          WHERE id = (SELECT session_id FROM used)
        )
        SELECT id FROM successor`,
-      [
-        rotation.id,
-        rotation.usedAt,
-        rotation.successorCiphertext,
-        rotation.successorTokenHash,
-        rotation.successorExpiresAt,
-      ],
+);
+
+export class RefreshTokenRepository {
+  constructor(private readonly manager: EntityManager) {}
+
+  async insert(token: NewRefreshToken): Promise<string> {
+    const rows: { id: string }[] = await this.manager.query(
+      `INSERT INTO refresh_tokens (session_id, token_hash, parent_id, created_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+      [token.sessionId, token.tokenHash, token.parentId, token.createdAt, token.expiresAt],
     );
+    return rows[0]!.id;
+  }
+
+  async findByTokenHash(tokenHash: Buffer): Promise<RefreshTokenState | null> {
+    const rows = await select<RefreshTokenState>(this.manager, FIND_BY_TOKEN_HASH, [tokenHash]);
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Compare-and-set: marks the token used only if nobody did before, storing its sealed successor.
+   * A concurrent rotation waits on the row lock, then finds `used_at` set and gets false: at most one
+   * successor per token, on any number of instances.
+   */
+  /**
+   * One rotation as one statement (atomic on its own, one round trip): marks the presented token used
+   * with its sealed successor — only if it was still unused, so of concurrent rotations exactly one
+   * wins — inserts the successor, erases the grandparent's now useless sealed copy of the presented
+   * token, and slides the session's expiry. False when another rotation won.
+   */
+  async rotate(rotation: RefreshRotation): Promise<boolean> {
+    const rows = await select<{ id: string }>(this.manager, ROTATE, [
+      rotation.id,
+      rotation.usedAt,
+      rotation.successorCiphertext,
+      rotation.successorTokenHash,
+      rotation.successorExpiresAt,
+    ]);
     return rows.length > 0;
   }
 

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { workerDatabaseUrl } from '../../../../test/support/test-database.js';
 import { dataSourceOptions } from '../data-source-options.js';
 import { Database } from '../database.js';
+import { SessionRepository } from './session.repository.js';
 
 /**
  * The hot paths' SQL, checked against the planner: the statement the repository really sends is
@@ -15,8 +16,10 @@ import { Database } from '../database.js';
 async function planOf(dataSource: DataSource, run: () => Promise<unknown>): Promise<string> {
   const query = vi.spyOn(dataSource.manager, 'query');
   await run();
-  const [sql, parameters] = query.mock.calls[0]!;
+  const [sent, parameters] = query.mock.calls[0]!;
   query.mockRestore();
+  // A hot statement goes out as a named prepared statement ({ name, text }): EXPLAIN its text.
+  const sql = typeof sent === 'string' ? sent : (sent as { text: string }).text;
   return dataSource.transaction(async (manager) => {
     await manager.query('SET LOCAL enable_seqscan = off');
     const rows: { 'QUERY PLAN': unknown }[] = await manager.query(
@@ -58,6 +61,18 @@ describe('SessionRepository', () => {
     });
     return { id: session.id, tokenHash };
   }
+
+  it('sends the cookie lookup as a named prepared statement (parsed and planned once per connection)', async () => {
+    const { tokenHash } = await givenSession();
+    const prepared = await dataSource.transaction(async (manager) => {
+      await new SessionRepository(manager).findCookieSessionByTokenHash(tokenHash);
+      const rows: { name: string }[] = await manager.query(
+        'SELECT name FROM pg_prepared_statements',
+      );
+      return rows.map((row) => row.name);
+    });
+    expect(prepared).toContain('gatehouse_find_cookie_session');
+  });
 
   it('finds a cookie session with its user in one statement on sessions_token_hash_key', async () => {
     const { id, tokenHash } = await givenSession();

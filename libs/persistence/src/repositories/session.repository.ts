@@ -2,7 +2,7 @@ import type { EntityManager } from 'typeorm';
 
 import type { SessionKind } from '../entities/session.entity.js';
 import { User } from '../entities/user.entity.js';
-import { updateReturning } from './returning.js';
+import { named, select, updateReturning } from './returning.js';
 
 /** Why a session ended early; stored in `sessions.revoked_reason`. */
 export type RevocationReason =
@@ -120,6 +120,28 @@ const SUMMARY = `${TIMES}, s.user_id AS "userId", s.kind, s.client_id AS "client
 const LIVE_AT = (now: string) =>
   `s.revoked_at IS NULL AND s.idle_expires_at > ${now} AND s.absolute_expires_at > ${now}`;
 
+// The statements of every authenticated request, prepared once per connection.
+const FIND_COOKIE_SESSION = named(
+  'find_cookie_session',
+  `SELECT ${TIMES}, s.user_id AS "userId", s.kind, NULL AS "clientId", NULL AS "clientName",
+     host(s.ip) AS ip, s.user_agent AS "userAgent", u.email AS "userEmail",
+     u.roles AS "userRoles", u.disabled_at AS "userDisabledAt", u.created_at AS "userCreatedAt"
+   FROM sessions s JOIN users u ON u.id = s.user_id
+   WHERE s.token_hash = $1`,
+);
+const TOUCH = named(
+  'touch_session',
+  `UPDATE sessions SET last_seen_at = $2, idle_expires_at = $3
+   WHERE id = $1 AND revoked_at IS NULL AND last_seen_at <= $4
+   RETURNING id`,
+);
+const FIND_STATUS = named(
+  'find_session_status',
+  `SELECT s.revoked_at AS "revokedAt", s.absolute_expires_at AS "absoluteExpiresAt",
+     u.disabled_at AS "userDisabledAt"
+   FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`,
+);
+
 export class SessionRepository {
   constructor(private readonly manager: EntityManager) {}
 
@@ -164,25 +186,15 @@ export class SessionRepository {
   }
 
   async findStatus(id: string): Promise<SessionStatus | null> {
-    const rows: SessionStatus[] = await this.manager.query(
-      `SELECT s.revoked_at AS "revokedAt", s.absolute_expires_at AS "absoluteExpiresAt",
-         u.disabled_at AS "userDisabledAt"
-       FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`,
-      [id],
-    );
+    const rows = await select<SessionStatus>(this.manager, FIND_STATUS, [id]);
     return rows[0] ?? null;
   }
 
   /** The hot path of every cookie-authenticated request: one lookup on `sessions_token_hash_key`. */
   async findCookieSessionByTokenHash(tokenHash: Buffer): Promise<CookieSessionWithUser | null> {
-    const rows: CookieSessionWithUser[] = await this.manager.query(
-      `SELECT ${TIMES}, s.user_id AS "userId", s.kind, NULL AS "clientId", NULL AS "clientName",
-         host(s.ip) AS ip, s.user_agent AS "userAgent", u.email AS "userEmail",
-         u.roles AS "userRoles", u.disabled_at AS "userDisabledAt", u.created_at AS "userCreatedAt"
-       FROM sessions s JOIN users u ON u.id = s.user_id
-       WHERE s.token_hash = $1`,
-      [tokenHash],
-    );
+    const rows = await select<CookieSessionWithUser>(this.manager, FIND_COOKIE_SESSION, [
+      tokenHash,
+    ]);
     return rows[0] ?? null;
   }
 
@@ -191,13 +203,12 @@ export class SessionRepository {
    * write once per interval between them, and a revoked session is never revived.
    */
   async touch(id: string, seenAt: Date, idleExpiresAt: Date, seenBefore: Date): Promise<boolean> {
-    const rows = await updateReturning(
-      this.manager,
-      `UPDATE sessions SET last_seen_at = $2, idle_expires_at = $3
-       WHERE id = $1 AND revoked_at IS NULL AND last_seen_at <= $4
-       RETURNING id`,
-      [id, seenAt, idleExpiresAt, seenBefore],
-    );
+    const rows = await updateReturning(this.manager, TOUCH, [
+      id,
+      seenAt,
+      idleExpiresAt,
+      seenBefore,
+    ]);
     return rows.length > 0;
   }
 
