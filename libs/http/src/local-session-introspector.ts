@@ -17,6 +17,9 @@ export function validatedCookieSession(caller: Caller): CookieSessionWithUser | 
 
 /** auth-api validates its own cookies in-process: the same rules, no network hop. */
 export class LocalSessionIntrospector implements SessionIntrospector {
+  /** One answer per row object: a row served from the session cache is answered without allocating. */
+  private readonly answers = new WeakMap<CookieSessionWithUser, SessionIntrospection>();
+
   constructor(private readonly sessions: SessionService) {}
 
   async introspect(token: string): Promise<SessionIntrospection> {
@@ -24,14 +27,19 @@ export class LocalSessionIntrospector implements SessionIntrospector {
     if (result.status !== 'active') {
       return { active: false, reason: result.status };
     }
-    const { id, userId, userRoles } = result.session;
-    return {
-      active: true,
-      sessionId: id,
-      userId,
-      roles: userRoles,
-      details: new ValidatedCookieSession(result.session),
-    };
+    const row = result.session;
+    let answer = this.answers.get(row);
+    if (!answer) {
+      answer = {
+        active: true,
+        sessionId: row.id,
+        userId: row.userId,
+        roles: row.userRoles,
+        details: new ValidatedCookieSession(row),
+      };
+      this.answers.set(row, answer);
+    }
+    return answer;
   }
 
   evict(sessionId: string): void {

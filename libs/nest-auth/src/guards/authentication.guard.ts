@@ -54,6 +54,7 @@ export class AuthenticationGuard implements CanActivate {
   /** Controller class → handler → policy (an inherited handler may serve several controllers). */
   private readonly policies = new WeakMap<object, WeakMap<object, RoutePolicy>>();
   private readonly bearerCallers = new WeakMap<AccessTokenClaims, Caller>();
+  private readonly cookieCallers = new WeakMap<SessionIntrospection, Caller>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -185,20 +186,26 @@ export class AuthenticationGuard implements CanActivate {
     return caller;
   }
 
+  /** Like bearer callers: one Caller per answer object, when the introspector reuses its answers. */
   private cookieCaller(session: Extract<SessionIntrospection, { active: true }>): Caller {
-    return new Caller(
-      {
-        id: session.userId,
-        kind: 'user',
-        credential: 'cookie',
-        sessionId: session.sessionId,
-        clientId: null,
-        roles: session.roles,
-        scopes: [],
-        details: session.details,
-      },
-      this.capabilities,
-    );
+    let caller = this.cookieCallers.get(session);
+    if (!caller) {
+      caller = new Caller(
+        {
+          id: session.userId,
+          kind: 'user',
+          credential: 'cookie',
+          sessionId: session.sessionId,
+          clientId: null,
+          roles: session.roles,
+          scopes: [],
+          details: session.details,
+        },
+        this.capabilities,
+      );
+      this.cookieCallers.set(session, caller);
+    }
+    return caller;
   }
 
   private assertTrustedOrigin(exchange: HttpExchange): void {
