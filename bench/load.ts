@@ -89,6 +89,25 @@ export async function measure(target: Target): Promise<Measurement> {
   return medianOf(runs);
 }
 
+/**
+ * Several targets measured in alternation (A B C, A B C, …) after one warm-up each, so that drift
+ * in the machine's speed over the minutes of a scenario hits every target alike; medians per target.
+ */
+export async function measureTogether<const T extends readonly Target[]>(
+  targets: T,
+): Promise<{ -readonly [K in keyof T]: Measurement }> {
+  for (const target of targets) {
+    await autocannon(target, WARM_UP_SECONDS);
+  }
+  const runs: Measurement[][] = targets.map(() => []);
+  for (let i = 0; i < RUNS; i += 1) {
+    for (const [index, target] of targets.entries()) {
+      runs[index]!.push(await autocannon(target, SECONDS));
+    }
+  }
+  return runs.map(medianOf) as { -readonly [K in keyof T]: Measurement };
+}
+
 export interface ChainTarget {
   readonly tokenEndpoint: string;
   readonly clientId: string;

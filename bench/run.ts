@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
   const report = [
     `Node ${process.version}, ${availableParallelism()} CPUs (${cpu}), PostgreSQL at ${bench.host}; ${new Date().toISOString().slice(0, 10)}.`,
-    `Load from separate processes: autocannon, ${CONNECTIONS} connections unless the target says otherwise, ${WARM_UP_SECONDS} s warm-up, median of ${RUNS} runs of ${SECONDS} s. Each ratio is against the baseline of its scenario measured in the same run (refresh: against auth-api).`,
+    `Load from separate processes: autocannon, ${CONNECTIONS} connections unless the target says otherwise, ${WARM_UP_SECONDS} s warm-up, median of ${RUNS} runs of ${SECONDS} s, the targets of a scenario measured in alternation. Each ratio is against the baseline of its scenario measured in the same run (refresh: against auth-api).`,
     '',
     rowsTable(rows),
     '',

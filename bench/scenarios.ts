@@ -16,6 +16,7 @@ import {
   autocannon,
   measure,
   type Measurement,
+  measureTogether,
   percentile,
   refreshChains,
   RUNS,
@@ -143,26 +144,12 @@ export async function bearer(stage: Stage): Promise<Outcome> {
     AUDIENCE: 'gatehouse',
   });
   // Baselines get the same request headers: the ratio isolates the auth work from HTTP parsing.
-  const base = await measure({
-    name: 'notes public',
-    url: `${notes}/health`,
-    headers: bearerHeader,
-  });
-  const whoami = await measure({
-    name: 'notes whoami',
-    url: `${notes}/whoami`,
-    headers: bearerHeader,
-  });
-  const peerBase = await measure({
-    name: 'passport-jwt public',
-    url: `${passport}/health`,
-    headers: bearerHeader,
-  });
-  const peer = await measure({
-    name: 'passport-jwt me',
-    url: `${passport}/me`,
-    headers: bearerHeader,
-  });
+  const [base, whoami, peerBase, peer] = await measureTogether([
+    { name: 'notes public', url: `${notes}/health`, headers: bearerHeader },
+    { name: 'notes whoami', url: `${notes}/whoami`, headers: bearerHeader },
+    { name: 'passport-jwt public', url: `${passport}/health`, headers: bearerHeader },
+    { name: 'passport-jwt me', url: `${passport}/me`, headers: bearerHeader },
+  ]);
   return {
     rows: [
       { scenario: 'bearer', target: 'notes-api GET /health (public, baseline)', ...base, ratio: 1 },
@@ -214,26 +201,16 @@ export async function cookie(stage: Stage): Promise<Outcome> {
   const esCookie = await peerCookie(expressSession);
   const baCookie = await peerCookie(betterAuth);
 
-  const base = await measure({
-    name: 'auth public',
-    url: `${auth}/health/live`,
-    headers: cookieHeader,
-  });
-  const pgOnly = await measure({ name: 'me pg', url: `${noCache}/me`, headers: cookieHeader });
-  const cached = await measure({ name: 'me cache', url: `${auth}/me`, headers: cookieHeader });
-  const redis = await measure({ name: 'me redis', url: `${withRedis}/me`, headers: cookieHeader });
-  const esBase = await measure({
-    name: 'es public',
-    url: `${expressSession}/health`,
-    headers: esCookie,
-  });
-  const es = await measure({ name: 'es me', url: `${expressSession}/me`, headers: esCookie });
-  const baBase = await measure({
-    name: 'ba public',
-    url: `${betterAuth}/health`,
-    headers: baCookie,
-  });
-  const ba = await measure({ name: 'ba me', url: `${betterAuth}/me`, headers: baCookie });
+  const [base, pgOnly, cached, redis, esBase, es, baBase, ba] = await measureTogether([
+    { name: 'auth public', url: `${auth}/health/live`, headers: cookieHeader },
+    { name: 'me pg', url: `${noCache}/me`, headers: cookieHeader },
+    { name: 'me cache', url: `${auth}/me`, headers: cookieHeader },
+    { name: 'me redis', url: `${withRedis}/me`, headers: cookieHeader },
+    { name: 'es public', url: `${expressSession}/health`, headers: esCookie },
+    { name: 'es me', url: `${expressSession}/me`, headers: esCookie },
+    { name: 'ba public', url: `${betterAuth}/health`, headers: baCookie },
+    { name: 'ba me', url: `${betterAuth}/me`, headers: baCookie },
+  ]);
   const row = (target: string, m: Measurement): Row => ({
     scenario: 'cookie',
     target,
@@ -457,12 +434,14 @@ export async function scale(stage: Stage): Promise<Outcome> {
     seeded = size;
     await stage.bench.query('ANALYZE');
     const label = size.toLocaleString('en-US');
-    const me = await measure({ name: 'me', url: `${auth}/me`, headers: cookieHeader });
-    const bearerMe = await measure({
-      name: 'bearer me',
-      url: `${auth}/me`,
-      headers: { authorization: `Bearer ${access_token}` },
-    });
+    const [me, bearerMe] = await measureTogether([
+      { name: 'me', url: `${auth}/me`, headers: cookieHeader },
+      {
+        name: 'bearer me',
+        url: `${auth}/me`,
+        headers: { authorization: `Bearer ${access_token}` },
+      },
+    ]);
     at[size] = { me, bearer: bearerMe };
     rows.push(
       {

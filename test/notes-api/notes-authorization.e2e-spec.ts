@@ -49,6 +49,25 @@ describe('notes-api authorization (capabilities and scopes from @gatehouse/nest-
       ...(payload ? { payload } : {}),
     });
 
+  it('reads the Authorization header as RFC 6750 §2.1 says: scheme in any case, then spaces, then the token', async () => {
+    const token = await userToken(await givenUser(auth));
+    const whoami = (authorization: string) =>
+      notes.inject({ method: 'GET', url: '/whoami', headers: { authorization } });
+    for (const accepted of [`Bearer ${token}`, `bearer ${token}`, `BEARER   ${token}`]) {
+      expect((await whoami(accepted)).statusCode).toBe(200);
+    }
+    // Not a bearer credential at all: the guard looks for a cookie and finds none.
+    for (const other of ['Bearer', 'Bearer ', `Bearer${token}`, `Basic ${token}`]) {
+      const response = await whoami(other);
+      expect(response.statusCode).toBe(401);
+      expect(response.json()).toMatchObject({ error: 'MISSING_CREDENTIALS' });
+    }
+    // A bearer credential that is not one token.
+    for (const malformed of [`Bearer ${token} extra`, `Bearer ${token}\tx`]) {
+      expect((await whoami(malformed)).statusCode).toBe(401);
+    }
+  });
+
   it('lets a service token with the scope read the stats route', async () => {
     const response = await call('GET', '/notes/stats', await serviceToken(['notes:read']));
     expect(response.statusCode).toBe(200);
