@@ -466,6 +466,8 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
         grantTypes: ['client_credentials'],
         scopes: ['reports:read'],
         redirectUris: [],
+        requireConsent: true,
+        requireState: false,
         createdAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
         clientSecret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
       });
@@ -514,6 +516,8 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
           'name',
           'public',
           'redirectUris',
+          'requireConsent',
+          'requireState',
           'scopes',
         ]);
       }

@@ -197,11 +197,21 @@ describe('bearer access tokens on auth-api', () => {
       expect(response.headers['cache-control']).toBe('public, max-age=3600');
       expect(response.json()).toEqual({
         issuer: DEFAULT_ISSUER,
+        authorization_endpoint: `${DEFAULT_ISSUER}/oauth/authorize`,
         token_endpoint: `${DEFAULT_ISSUER}/oauth/token`,
         jwks_uri: `${DEFAULT_ISSUER}/.well-known/jwks.json`,
         introspection_endpoint: `${DEFAULT_ISSUER}/oauth/introspect`,
         revocation_endpoint: `${DEFAULT_ISSUER}/oauth/revoke`,
-        grant_types_supported: ['password', 'refresh_token', 'client_credentials'],
+        grant_types_supported: [
+          'authorization_code',
+          'password',
+          'refresh_token',
+          'client_credentials',
+        ],
+        response_types_supported: ['code'],
+        response_modes_supported: ['query'],
+        code_challenge_methods_supported: ['S256'],
+        authorization_response_iss_parameter_supported: true,
         token_endpoint_auth_methods_supported: [
           'client_secret_basic',
           'client_secret_post',

@@ -98,7 +98,14 @@ describe('auth-api with openid-client', () => {
       jwks_uri: `${issuer}/.well-known/jwks.json`,
       introspection_endpoint: `${issuer}/oauth/introspect`,
       revocation_endpoint: `${issuer}/oauth/revoke`,
-      grant_types_supported: ['password', 'refresh_token', 'client_credentials'],
+      authorization_endpoint: `${issuer}/oauth/authorize`,
+      grant_types_supported: [
+        'authorization_code',
+        'password',
+        'refresh_token',
+        'client_credentials',
+      ],
+      code_challenge_methods_supported: ['S256'],
       gatehouse_access_token_audience: 'gatehouse',
     });
     expect(resourceServer.serverMetadata().issuer).toBe(issuer);

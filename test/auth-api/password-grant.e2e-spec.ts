@@ -504,13 +504,14 @@ describe('POST /oauth/token request shape', () => {
 
   it('answers unsupported_grant_type to a grant it does not serve', async () => {
     const response = await tokenForm(app, {
-      grant_type: 'authorization_code',
+      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
       client_id: FIRST_PARTY_CLIENT_ID,
-      code: 'abc',
+      assertion: 'abc',
     });
     expectOAuthError(response, 400, {
       error: 'unsupported_grant_type',
-      error_description: 'The grant type "authorization_code" is not supported.',
+      error_description:
+        'The grant type "urn:ietf:params:oauth:grant-type:jwt-bearer" is not supported.',
     });
   });
 });

@@ -101,6 +101,7 @@ describe('auth-api route protection', () => {
         'GET /health/ready',
         'POST /auth/login',
         'POST /auth/register',
+        'GET /oauth/authorize',
         'POST /oauth/token',
         'POST /oauth/introspect',
         'POST /oauth/revoke',
@@ -151,7 +152,10 @@ describe('auth-api route protection', () => {
     '%s answers without asking for credentials',
     async (_name, operation) => {
       const response = await call(operation);
-      const { error } = response.json<{ error?: string }>();
+      // The authorization endpoint answers pages (HTML), the API JSON.
+      const { error } = response.headers['content-type']?.toString().startsWith('application/json')
+        ? response.json<{ error?: string }>()
+        : {};
       expect(`${response.statusCode} ${error ?? ''}`).not.toBe('401 MISSING_CREDENTIALS');
       expect(response.statusCode).toBeLessThan(500);
     },

@@ -132,16 +132,25 @@ export class AuditQueryDto extends PageQueryDto {
   to?: Date;
 }
 
+/** The grants an operator may give a registered client (the password grant is first-party only). */
+const CLIENT_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+type ClientGrantType = (typeof CLIENT_GRANT_TYPES)[number];
+
 export class CreateClientDto {
   @ApiProperty({ maxLength: 200 })
   @IsString()
   @MaxLength(200)
   name!: string;
 
-  @ApiProperty({ type: [String], example: ['client_credentials'] })
+  @ApiProperty({
+    type: [String],
+    enum: CLIENT_GRANT_TYPES,
+    example: ['client_credentials'],
+    description: '`authorization_code` also needs `redirectUris`.',
+  })
   @IsArray()
-  @IsIn(['refresh_token', 'client_credentials'], { each: true })
-  grantTypes!: ('refresh_token' | 'client_credentials')[];
+  @IsIn(CLIENT_GRANT_TYPES, { each: true })
+  grantTypes!: ClientGrantType[];
 
   @ApiPropertyOptional({ type: [String], example: ['notes:read'] })
   @IsOptional()
@@ -160,6 +169,22 @@ export class CreateClientDto {
   @IsOptional()
   @IsBoolean()
   public?: boolean;
+
+  @ApiPropertyOptional({
+    description:
+      'Ask the user before issuing tokens to this client (remembered per client and scopes). Default true; first-party clients are never asked.',
+  })
+  @IsOptional()
+  @IsBoolean()
+  requireConsent?: boolean;
+
+  @ApiPropertyOptional({
+    description:
+      'Refuse authorization requests without `state`. Default false (PKCE is always required).',
+  })
+  @IsOptional()
+  @IsBoolean()
+  requireState?: boolean;
 }
 
 export class UpdateClientDto {
@@ -169,11 +194,11 @@ export class UpdateClientDto {
   @MaxLength(200)
   name?: string;
 
-  @ApiPropertyOptional({ type: [String] })
+  @ApiPropertyOptional({ type: [String], enum: CLIENT_GRANT_TYPES })
   @IsOptional()
   @IsArray()
-  @IsIn(['refresh_token', 'client_credentials'], { each: true })
-  grantTypes?: ('refresh_token' | 'client_credentials')[];
+  @IsIn(CLIENT_GRANT_TYPES, { each: true })
+  grantTypes?: ClientGrantType[];
 
   @ApiPropertyOptional({ type: [String] })
   @IsOptional()
@@ -187,4 +212,20 @@ export class UpdateClientDto {
   @IsArray()
   @IsUrl({ require_tld: false, protocols: ['http', 'https'] }, { each: true })
   redirectUris?: string[];
+
+  @ApiPropertyOptional({
+    description:
+      'Ask the user before issuing tokens to this client (remembered per client and scopes). Default true; first-party clients are never asked.',
+  })
+  @IsOptional()
+  @IsBoolean()
+  requireConsent?: boolean;
+
+  @ApiPropertyOptional({
+    description:
+      'Refuse authorization requests without `state`. Default false (PKCE is always required).',
+  })
+  @IsOptional()
+  @IsBoolean()
+  requireState?: boolean;
 }

@@ -1,6 +1,9 @@
 import { Module } from '@nestjs/common';
 
 import { AuditService } from './audit/audit.service.js';
+import { AuthorizationCodeService } from './authorization/authorization-code.service.js';
+import { AuthorizationService } from './authorization/authorization.service.js';
+import { InteractionSealer } from './authorization/interaction-sealer.js';
 import { ClientService } from './clients/client.service.js';
 import { Clock } from './clock.js';
 import { LoginLimiter } from './rate-limits/login-limiter.js';
@@ -40,6 +43,9 @@ const services = [
   RefreshTokenService,
   TokenGrantsService,
   TokenIntrospectionService,
+  AuthorizationCodeService,
+  AuthorizationService,
+  InteractionSealer,
 ];
 
 /** The product's rules. Needs `PersistenceModule` and `ConfigModule` (global) in the importing app. */

@@ -78,3 +78,18 @@ export {
   type Registration,
   UserService,
 } from './users/user.service.js';
+export {
+  AUTHORIZATION_CODE_TTL_SECONDS,
+  AuthorizationCodeService,
+  type CodeRedemption,
+} from './authorization/authorization-code.service.js';
+export {
+  type AuthorizationParams,
+  AuthorizationPageError,
+  AuthorizationRedirectError,
+  type AuthorizationRequest,
+  AuthorizationService,
+  type AuthorizationStep,
+  type SignedInUser,
+} from './authorization/authorization.service.js';
+export { type Interaction, InteractionSealer } from './authorization/interaction-sealer.js';

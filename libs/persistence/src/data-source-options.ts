@@ -1,7 +1,9 @@
 import type { DataSourceOptions } from 'typeorm';
 
 import { AuditEvent } from './entities/audit-event.entity.js';
+import { AuthorizationCode } from './entities/authorization-code.entity.js';
 import { Client } from './entities/client.entity.js';
+import { Consent } from './entities/consent.entity.js';
 import { RefreshToken } from './entities/refresh-token.entity.js';
 import { Revocation } from './entities/revocation.entity.js';
 import { Session } from './entities/session.entity.js';
@@ -11,7 +13,17 @@ import { migrations } from './migrations/index.js';
 import { SnakeCaseNamingStrategy } from './snake-case.naming-strategy.js';
 
 /** Entities are listed as classes: globs do not survive bundling. */
-export const entities = [User, Client, Session, RefreshToken, SigningKey, Revocation, AuditEvent];
+export const entities = [
+  User,
+  Client,
+  Session,
+  RefreshToken,
+  SigningKey,
+  Revocation,
+  AuditEvent,
+  AuthorizationCode,
+  Consent,
+];
 
 export interface DatabaseOptions {
   readonly url: string;

@@ -3,7 +3,9 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 
 import { AuditEventRepository } from './repositories/audit-event.repository.js';
+import { AuthorizationCodeRepository } from './repositories/authorization-code.repository.js';
 import { ClientRepository } from './repositories/client.repository.js';
+import { ConsentRepository } from './repositories/consent.repository.js';
 import { RefreshTokenRepository } from './repositories/refresh-token.repository.js';
 import { RevocationRepository } from './repositories/revocation.repository.js';
 import { SessionRepository } from './repositories/session.repository.js';
@@ -19,6 +21,8 @@ export interface Repositories {
   readonly signingKeys: SigningKeyRepository;
   readonly revocations: RevocationRepository;
   readonly auditEvents: AuditEventRepository;
+  readonly authorizationCodes: AuthorizationCodeRepository;
+  readonly consents: ConsentRepository;
   /**
    * Runs `callback` once the unit of work has committed (at once outside a transaction), e.g. a
    * broadcast that must never announce a change that was rolled back. Failures are the callback's own.
@@ -43,6 +47,8 @@ function repositoriesFor(
     signingKeys: new SigningKeyRepository(manager),
     revocations: new RevocationRepository(manager),
     auditEvents: new AuditEventRepository(manager),
+    authorizationCodes: new AuthorizationCodeRepository(manager),
+    consents: new ConsentRepository(manager),
   };
 }
 
@@ -59,6 +65,8 @@ export class Database implements Repositories {
   readonly signingKeys: SigningKeyRepository;
   readonly revocations: RevocationRepository;
   readonly auditEvents: AuditEventRepository;
+  readonly authorizationCodes: AuthorizationCodeRepository;
+  readonly consents: ConsentRepository;
   readonly afterCommit: AfterCommit = immediately;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
@@ -70,6 +78,8 @@ export class Database implements Repositories {
       signingKeys: this.signingKeys,
       revocations: this.revocations,
       auditEvents: this.auditEvents,
+      authorizationCodes: this.authorizationCodes,
+      consents: this.consents,
     } = repositoriesFor(dataSource.manager));
   }
 

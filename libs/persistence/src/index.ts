@@ -1,5 +1,7 @@
 export { AuditEvent } from './entities/audit-event.entity.js';
+export { AuthorizationCode } from './entities/authorization-code.entity.js';
 export { Client } from './entities/client.entity.js';
+export { Consent } from './entities/consent.entity.js';
 export { RefreshToken } from './entities/refresh-token.entity.js';
 export { Revocation } from './entities/revocation.entity.js';
 export { Session, type SessionKind } from './entities/session.entity.js';
@@ -18,6 +20,10 @@ export type {
   AuditEventFilter,
   AuditEventRow,
 } from './repositories/audit-event.repository.js';
+export type {
+  AuthorizationCodeState,
+  NewAuthorizationCode,
+} from './repositories/authorization-code.repository.js';
 export type { ClientChanges, NewClient } from './repositories/client.repository.js';
 export type {
   NewRefreshToken,

@@ -8,7 +8,9 @@ import { migrations } from './migrations/index.js';
 
 const TABLES = [
   'audit_events',
+  'authorization_codes',
   'clients',
+  'consents',
   'migrations',
   'refresh_tokens',
   'revocations',

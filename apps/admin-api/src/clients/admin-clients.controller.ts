@@ -16,6 +16,8 @@ function toClient(client: Client) {
     grantTypes: client.grantTypes,
     scopes: client.scopes,
     redirectUris: client.redirectUris,
+    requireConsent: client.requireConsent,
+    requireState: client.requireState,
     createdAt: client.createdAt.toISOString(),
   };
 }
@@ -44,6 +46,8 @@ export class AdminClientsController {
         scopes: body.scopes,
         redirectUris: body.redirectUris,
         public: body.public,
+        requireConsent: body.requireConsent,
+        requireState: body.requireState,
       },
       `user:${operator.userId()}`,
     );
@@ -62,7 +66,9 @@ export class AdminClientsController {
 
   @Patch(':id')
   @ApiCsrfChecked()
-  @ApiOperation({ summary: 'Change name, grant types, scopes or redirect URIs.' })
+  @ApiOperation({
+    summary: 'Change name, grant types, scopes, redirect URIs or the consent and state flags.',
+  })
   async update(
     @Param('id') id: string,
     @Body() body: UpdateClientDto,

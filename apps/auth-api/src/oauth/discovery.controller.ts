@@ -19,14 +19,24 @@ export class DiscoveryController {
     private readonly keys: SigningKeyService,
   ) {
     const issuer = config.issuer;
-    // Exactly what is served: no authorization endpoint yet, so no response types.
+    // Exactly what is served.
     this.metadata = {
       issuer,
+      authorization_endpoint: `${issuer}/oauth/authorize`,
       token_endpoint: `${issuer}/oauth/token`,
       jwks_uri: `${issuer}/.well-known/jwks.json`,
       introspection_endpoint: `${issuer}/oauth/introspect`,
       revocation_endpoint: `${issuer}/oauth/revoke`,
-      grant_types_supported: ['password', 'refresh_token', 'client_credentials'],
+      grant_types_supported: [
+        'authorization_code',
+        'password',
+        'refresh_token',
+        'client_credentials',
+      ],
+      response_types_supported: ['code'],
+      response_modes_supported: ['query'],
+      code_challenge_methods_supported: ['S256'],
+      authorization_response_iss_parameter_supported: true,
       token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS, 'none'],
       introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
       revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS, 'none'],

@@ -2,8 +2,23 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 
 /** Swagger only: OAuth bodies are read parameter by parameter (unknown ones are ignored). */
 export class TokenRequestDto {
-  @ApiProperty({ enum: ['password', 'refresh_token', 'client_credentials'] })
+  @ApiProperty({
+    enum: ['authorization_code', 'password', 'refresh_token', 'client_credentials'],
+  })
   grant_type!: string;
+
+  @ApiPropertyOptional({ description: 'authorization_code grant: the code from the redirect.' })
+  code?: string;
+
+  @ApiPropertyOptional({
+    description: 'authorization_code grant: exactly the redirect_uri of the authorization request.',
+  })
+  redirect_uri?: string;
+
+  @ApiPropertyOptional({
+    description: 'authorization_code grant: the PKCE verifier (RFC 7636) of the code_challenge.',
+  })
+  code_verifier?: string;
 
   @ApiPropertyOptional({ description: 'password grant: the email.' })
   username?: string;

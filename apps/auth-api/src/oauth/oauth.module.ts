@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { IdentityModule } from '@gatehouse/identity';
 
+import { AuthorizationPagesController } from '../pages/authorization-pages.controller.js';
 import { DiscoveryController } from './discovery.controller.js';
 import { TokenBootstrap } from './token-bootstrap.js';
 import { TokenManagementController } from './token-management.controller.js';
@@ -8,7 +9,12 @@ import { TokenController } from './token.controller.js';
 
 @Module({
   imports: [IdentityModule],
-  controllers: [TokenController, TokenManagementController, DiscoveryController],
+  controllers: [
+    TokenController,
+    TokenManagementController,
+    DiscoveryController,
+    AuthorizationPagesController,
+  ],
   providers: [TokenBootstrap],
 })
 export class OAuthModule {}

@@ -40,7 +40,8 @@ export class TokenController {
   @HttpCode(200)
   @Header('pragma', 'no-cache')
   @ApiOperation({
-    summary: 'Token endpoint (RFC 6749 §3.2): password, refresh_token, client_credentials.',
+    summary:
+      'Token endpoint (RFC 6749 §3.2): authorization_code (PKCE), password, refresh_token, client_credentials.',
     description:
       'Form-encoded or JSON. Clients authenticate with client_secret_basic or client_secret_post; public clients send client_id. The password grant is for first-party clients only. Refresh tokens rotate on every use; a reused one revokes its session.',
   })
@@ -69,6 +70,16 @@ export class TokenController {
             username: requiredParam(body, 'username'),
             password: requiredParam(body, 'password'),
             scope,
+          },
+          context,
+        );
+      case 'authorization_code':
+        return this.grants.authorizationCode(
+          client,
+          {
+            code: requiredParam(body, 'code'),
+            redirectUri: requiredParam(body, 'redirect_uri'),
+            codeVerifier: requiredParam(body, 'code_verifier'),
           },
           context,
         );

@@ -18,6 +18,8 @@ export type AuditAction =
   | 'session.logout'
   | 'session.revoked'
   | 'refresh_token.reuse_detected'
+  | 'oauth.authorization_code_reused'
+  | 'oauth.consent_granted'
   | 'admin.session_revoked'
   | 'admin.user_sessions_revoked'
   | 'admin.user_roles_set'

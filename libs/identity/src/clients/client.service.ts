@@ -11,7 +11,7 @@ import { RevocationService } from '../revocations/revocation.service.js';
 import { invalidClient, invalidRequest } from '../oauth/oauth.errors.js';
 import { clientSecretMatches, generateClientSecret, hashClientSecret } from './client-secret.js';
 
-export type GrantType = 'password' | 'refresh_token' | 'client_credentials';
+export type GrantType = 'password' | 'authorization_code' | 'refresh_token' | 'client_credentials';
 
 export interface NewClientRequest {
   readonly name: string;
@@ -20,6 +20,10 @@ export interface NewClientRequest {
   readonly redirectUris?: readonly string[];
   /** Public clients (native apps, CLIs) have no secret (RFC 6749 §2.1). */
   readonly public?: boolean;
+  /** Default true: the consent page for this client's users (first-party clients never see one). */
+  readonly requireConsent?: boolean;
+  /** Default false: authorization requests without `state` are refused. */
+  readonly requireState?: boolean;
 }
 
 export interface CreatedClient {
@@ -68,6 +72,8 @@ export class ClientService {
         scopes: request.scopes ?? [],
         redirectUris: request.redirectUris ?? [],
         firstParty: false,
+        requireConsent: request.requireConsent ?? true,
+        requireState: request.requireState ?? false,
       });
       await this.audit.record(repositories, {
         actor,

@@ -1,6 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
-import { type Client, Database, type RefreshTokenState, type User } from '@gatehouse/persistence';
+import {
+  type Client,
+  Database,
+  type RefreshTokenState,
+  type Repositories,
+  type User,
+} from '@gatehouse/persistence';
 
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../clock.js';
@@ -21,6 +27,9 @@ export interface TokenResponse {
 }
 
 const REUSE_ACTOR = 'system:refresh-token-reuse';
+
+/** Rolls back `startSessionOnce`'s transaction when its condition fails. */
+class ConditionFailed extends Error {}
 
 /**
  * Token sessions and their refresh-token family. Every refresh rotates the token (RFC 9700 §4.14.2):
@@ -57,37 +66,73 @@ export class RefreshTokenService {
     scope: string,
     context: ClientContext,
   ): Promise<TokenResponse> {
+    return (await this.startSessionOnce(user, client, scope, context, () =>
+      Promise.resolve(true),
+    ))!;
+  }
+
+  /**
+   * Like `startSession`, with `condition` run in the same transaction once the session exists: when
+   * it answers false, nothing is created and the answer is null (a code redeemed concurrently).
+   * A refresh token is issued only to a client allowed the refresh_token grant; otherwise the session
+   * lives as long as its access token.
+   */
+  async startSessionOnce(
+    user: Pick<User, 'id' | 'roles'>,
+    client: Client,
+    scope: string,
+    context: ClientContext,
+    condition: (repositories: Repositories, sessionId: string) => Promise<boolean>,
+  ): Promise<TokenResponse | null> {
     const now = this.clock.now();
-    const absoluteExpiresAt = this.after(now, this.policy.refreshFamilyMaxSeconds);
+    const refreshable = client.grantTypes.includes('refresh_token');
+    const absoluteExpiresAt = refreshable
+      ? this.after(now, this.policy.refreshFamilyMaxSeconds)
+      : this.after(now, this.policy.accessTokenTtlSeconds);
     const expiresAt = this.refreshExpiry(now, absoluteExpiresAt);
-    const refreshToken = generateRefreshToken();
-    const sessionId = await this.database.transaction(async (repositories) => {
-      const id = await repositories.sessions.createTokenSession({
-        userId: user.id,
-        clientId: client.id,
-        scope,
-        createdAt: now,
-        idleExpiresAt: expiresAt,
-        absoluteExpiresAt,
-        ip: context.ip,
-        userAgent: context.userAgent?.slice(0, 512) ?? null,
+    const refreshToken = refreshable ? generateRefreshToken() : null;
+    const sessionId = await this.database
+      .transaction(async (repositories) => {
+        const id = await repositories.sessions.createTokenSession({
+          userId: user.id,
+          clientId: client.id,
+          scope,
+          createdAt: now,
+          idleExpiresAt: expiresAt,
+          absoluteExpiresAt,
+          ip: context.ip,
+          userAgent: context.userAgent?.slice(0, 512) ?? null,
+        });
+        if (refreshToken) {
+          await repositories.refreshTokens.insert({
+            sessionId: id,
+            tokenHash: hashRefreshToken(refreshToken),
+            parentId: null,
+            createdAt: now,
+            expiresAt,
+          });
+        }
+        if (!(await condition(repositories, id))) {
+          throw new ConditionFailed();
+        }
+        await this.audit.record(repositories, {
+          actor: `user:${user.id}`,
+          action: 'login.succeeded',
+          subject: `user:${user.id}`,
+          ip: context.ip,
+          details: { sessionId: id, kind: 'token', clientId: client.id },
+        });
+        return id;
+      })
+      .catch((error: unknown) => {
+        if (error instanceof ConditionFailed) {
+          return null;
+        }
+        throw error;
       });
-      await repositories.refreshTokens.insert({
-        sessionId: id,
-        tokenHash: hashRefreshToken(refreshToken),
-        parentId: null,
-        createdAt: now,
-        expiresAt,
-      });
-      await this.audit.record(repositories, {
-        actor: `user:${user.id}`,
-        action: 'login.succeeded',
-        subject: `user:${user.id}`,
-        ip: context.ip,
-        details: { sessionId: id, kind: 'token', clientId: client.id },
-      });
-      return id;
-    });
+    if (sessionId === null) {
+      return null;
+    }
     return this.respond(user.id, user.roles, sessionId, client.id, scope, refreshToken);
   }
 
@@ -219,14 +264,14 @@ export class RefreshTokenService {
     sessionId: string,
     clientId: string,
     scope: string,
-    refreshToken: string,
+    refreshToken: string | null,
   ): Promise<TokenResponse> {
     const access = await this.accessTokens.issue({ subject, sessionId, clientId, scope, roles });
     return {
       access_token: access.token,
       token_type: 'Bearer',
       expires_in: access.expiresIn,
-      refresh_token: refreshToken,
+      ...(refreshToken ? { refresh_token: refreshToken } : {}),
       scope,
     };
   }

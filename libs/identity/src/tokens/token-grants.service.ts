@@ -1,6 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { Client } from '@gatehouse/persistence';
 
+import {
+  AuthorizationCodeService,
+  type CodeRedemption,
+} from '../authorization/authorization-code.service.js';
 import type { GrantType } from '../clients/client.service.js';
 import { InvalidCredentialsError } from '../identity.errors.js';
 import { invalidGrant, invalidScope, unauthorizedClient } from '../oauth/oauth.errors.js';
@@ -22,7 +26,18 @@ export class TokenGrantsService {
     private readonly authenticator: PasswordAuthenticator,
     private readonly refreshTokens: RefreshTokenService,
     private readonly accessTokens: AccessTokenIssuer,
+    private readonly codes: AuthorizationCodeService,
   ) {}
+
+  /** RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.5). */
+  authorizationCode(
+    client: Client,
+    redemption: CodeRedemption,
+    context: ClientContext,
+  ): Promise<TokenResponse> {
+    this.assertAllowed(client, 'authorization_code');
+    return this.codes.redeem(client, redemption, context);
+  }
 
   /**
    * RFC 6749 §4.3, for first-party clients only (RFC 9700 §2.4: never for third parties): the same

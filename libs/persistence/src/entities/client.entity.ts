@@ -26,6 +26,14 @@ export class Client {
   @Column({ type: 'boolean', default: false })
   firstParty!: boolean;
 
+  /** Third-party clients ask the user's consent (remembered per client and scopes); first-party never. */
+  @Column({ type: 'boolean', default: true })
+  requireConsent!: boolean;
+
+  /** Authorization requests without `state` are refused (PKCE is required of every client anyway). */
+  @Column({ type: 'boolean', default: false })
+  requireState!: boolean;
+
   @CreateDateColumn({ type: 'timestamptz' })
   createdAt!: Date;
 

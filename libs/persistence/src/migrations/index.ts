@@ -1,5 +1,10 @@
 import { CreateSchema1763900000000 } from './1763900000000-create-schema.js';
 import { TokenStrategy1764000000000 } from './1764000000000-token-strategy.js';
+import { AuthorizationCode1764100000000 } from './1764100000000-authorization-code.js';
 
 /** Every migration, in order. Imported as classes: globs do not survive bundling. */
-export const migrations = [CreateSchema1763900000000, TokenStrategy1764000000000];
+export const migrations = [
+  CreateSchema1763900000000,
+  TokenStrategy1764000000000,
+  AuthorizationCode1764100000000,
+];

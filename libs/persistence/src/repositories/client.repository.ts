@@ -8,6 +8,8 @@ export interface ClientChanges {
   readonly grantTypes?: readonly string[];
   readonly scopes?: readonly string[];
   readonly redirectUris?: readonly string[];
+  readonly requireConsent?: boolean;
+  readonly requireState?: boolean;
 }
 
 export interface NewClient {
@@ -18,11 +20,15 @@ export interface NewClient {
   readonly scopes: readonly string[];
   readonly redirectUris?: readonly string[];
   readonly firstParty: boolean;
+  /** Default true: a third-party client's users see the consent page. */
+  readonly requireConsent?: boolean;
+  /** Default false. */
+  readonly requireState?: boolean;
 }
 
 const COLUMNS = `id, name, secret_hash AS "secretHash", grant_types AS "grantTypes",
   redirect_uris AS "redirectUris", scopes, first_party AS "firstParty",
-  created_at AS "createdAt", updated_at AS "updatedAt"`;
+  require_consent AS "requireConsent", require_state AS "requireState", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /** Every token request authenticates its client with this one. */
 const FIND_CLIENT = named('find_client', `SELECT ${COLUMNS} FROM clients WHERE id = $1`);
@@ -37,8 +43,9 @@ export class ClientRepository {
 
   async insert(client: NewClient): Promise<Client> {
     const rows: Client[] = await this.manager.query(
-      `INSERT INTO clients (id, name, secret_hash, grant_types, scopes, redirect_uris, first_party)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
+      `INSERT INTO clients (id, name, secret_hash, grant_types, scopes, redirect_uris, first_party,
+         require_consent, require_state)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        RETURNING ${COLUMNS}`,
       [
         client.id,
@@ -48,6 +55,8 @@ export class ClientRepository {
         client.scopes,
         client.redirectUris ?? [],
         client.firstParty,
+        client.requireConsent ?? true,
+        client.requireState ?? false,
       ],
     );
     return rows[0]!;
@@ -56,8 +65,9 @@ export class ClientRepository {
   /** Creates the client unless one with that id exists (start-up of several instances at once). */
   async insertUnlessExists(client: NewClient): Promise<void> {
     await this.manager.query(
-      `INSERT INTO clients (id, name, secret_hash, grant_types, scopes, redirect_uris, first_party)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
+      `INSERT INTO clients (id, name, secret_hash, grant_types, scopes, redirect_uris, first_party,
+         require_consent, require_state)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT ON CONSTRAINT clients_pkey DO NOTHING`,
       [
         client.id,
@@ -67,6 +77,8 @@ export class ClientRepository {
         client.scopes,
         client.redirectUris ?? [],
         client.firstParty,
+        client.requireConsent ?? true,
+        client.requireState ?? false,
       ],
     );
   }
@@ -80,7 +92,8 @@ export class ClientRepository {
       this.manager,
       `UPDATE clients SET name = COALESCE($2, name), grant_types = COALESCE($3, grant_types),
          scopes = COALESCE($4, scopes), redirect_uris = COALESCE($5, redirect_uris),
-         updated_at = now()
+         require_consent = COALESCE($6, require_consent),
+         require_state = COALESCE($7, require_state), updated_at = now()
        WHERE id = $1 RETURNING ${COLUMNS}`,
       [
         id,
@@ -88,6 +101,8 @@ export class ClientRepository {
         changes.grantTypes ?? null,
         changes.scopes ?? null,
         changes.redirectUris ?? null,
+        changes.requireConsent ?? null,
+        changes.requireState ?? null,
       ],
     );
     return rows[0] ?? null;

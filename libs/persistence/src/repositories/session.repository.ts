@@ -14,7 +14,8 @@ export type RevocationReason =
   | 'token_revoked'
   | 'admin'
   | 'user_disabled'
-  | 'client_deleted';
+  | 'client_deleted'
+  | 'authorization_code_reuse';
 
 export interface NewCookieSession {
   readonly userId: string;

@@ -1,0 +1,361 @@
+import { Body, Controller, Get, Header, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiExcludeEndpoint, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
+import { RequestClient } from '@gatehouse/http';
+import {
+  type AuthorizationParams,
+  AuthorizationPageError,
+  AuthorizationRedirectError,
+  type AuthorizationRequest,
+  AuthorizationService,
+  type ClientContext,
+  InteractionSealer,
+  InvalidCredentialsError,
+  PasswordAuthenticator,
+  RateLimitedError,
+  type SignedInUser,
+  SessionService,
+} from '@gatehouse/identity';
+import { isTrustedOrigin, Public } from '@gatehouse/nest-auth';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+import { setSessionCookie } from '../browser-sessions/session-cookie.js';
+import { escapeHtml, pageSecurityPolicy, renderPage, STYLESHEET } from './html.js';
+
+type Form = Record<string, string | undefined>;
+
+const AUTHORIZATION_PARAMS: readonly (keyof AuthorizationParams)[] = [
+  'client_id',
+  'redirect_uri',
+  'response_type',
+  'scope',
+  'state',
+  'code_challenge',
+  'code_challenge_method',
+  'nonce',
+  'prompt',
+  'max_age',
+];
+
+/** Only the parameters we know, each a single string (a repeated parameter is refused). */
+function authorizationParams(query: Record<string, unknown>): AuthorizationParams {
+  const params: Record<string, string> = {};
+  for (const name of AUTHORIZATION_PARAMS) {
+    const value = query[name];
+    if (Array.isArray(value)) {
+      throw new AuthorizationPageError('invalid_request', `${name} is repeated.`);
+    }
+    if (typeof value === 'string') {
+      params[name] = value;
+    }
+  }
+  return params;
+}
+
+/**
+ * The authorization endpoint and its pages (server-rendered, no script): sign-in, consent, error.
+ * A request in progress travels between them as a sealed interaction, re-validated at every step.
+ * Forms are checked to come from our own origin (CSRF); pages cannot be framed (clickjacking).
+ */
+@ApiTags('oauth')
+@Public()
+@Controller()
+export class AuthorizationPagesController {
+  private readonly cookieName: string;
+  private readonly ownOrigin: ReadonlySet<string>;
+
+  constructor(
+    @InjectConfig() config: GatehouseConfig,
+    private readonly authorization: AuthorizationService,
+    private readonly interactions: InteractionSealer,
+    private readonly sessions: SessionService,
+    private readonly authenticator: PasswordAuthenticator,
+  ) {
+    this.cookieName = config.session.cookieName;
+    this.ownOrigin = new Set([new URL(config.issuer).origin]);
+  }
+
+  @Get('assets/gatehouse.css')
+  @Header('content-type', 'text/css; charset=utf-8')
+  @Header('cache-control', 'public, max-age=86400')
+  @ApiExcludeEndpoint()
+  stylesheet(): string {
+    return STYLESHEET;
+  }
+
+  @Get('oauth/authorize')
+  @ApiOperation({
+    summary: 'Authorization endpoint (RFC 6749 §4.1): response_type=code with PKCE S256.',
+    description:
+      'A browser navigation, not an API call. Redirects to the sign-in and consent pages as needed, then to the redirect_uri with code, state and iss (RFC 9207), or with an error. An unknown client or unregistered redirect_uri is shown on an error page, never redirected.',
+  })
+  async authorize(
+    @Query() query: Record<string, unknown>,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    // No interaction yet: whoever is signed in signed in before this request.
+    await this.step(reply, request, () => authorizationParams(query), {
+      startedAt: Number.POSITIVE_INFINITY,
+      consented: false,
+      sealed: undefined,
+    });
+  }
+
+  @Get('oauth/authorize/resume')
+  @ApiExcludeEndpoint()
+  async resume(
+    @Query('interaction') sealed: string | undefined,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const interaction = this.interactions.resume(sealed);
+    await this.step(
+      reply,
+      request,
+      () => {
+        if (!interaction) {
+          throw new AuthorizationPageError(
+            'invalid_request',
+            'This sign-in request has expired. Go back to the application and start again.',
+          );
+        }
+        return interaction.params;
+      },
+      { startedAt: interaction?.startedAt ?? 0, consented: false, sealed },
+    );
+  }
+
+  @Post('oauth/authorize/consent')
+  @ApiExcludeEndpoint()
+  async consent(
+    @Body() form: Form,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const interaction = this.interactions.resume(form['interaction']);
+    await this.step(
+      reply,
+      request,
+      () => {
+        this.assertOwnOrigin(request);
+        if (!interaction) {
+          throw new AuthorizationPageError('invalid_request', 'This request has expired.');
+        }
+        return interaction.params;
+      },
+      {
+        startedAt: interaction?.startedAt ?? 0,
+        consented: form['decision'] === 'approve',
+        denied: form['decision'] !== 'approve',
+        sealed: form['interaction'],
+      },
+    );
+  }
+
+  @Get('signin')
+  @ApiExcludeEndpoint()
+  signInPage(
+    @Query('interaction') sealed: string | undefined,
+    @Res() reply: FastifyReply,
+  ): FastifyReply {
+    return this.sendSignIn(reply, sealed, null, 200);
+  }
+
+  @Post('signin')
+  @ApiExcludeEndpoint()
+  async signIn(
+    @Body() form: Form,
+    @RequestClient() client: ClientContext,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<FastifyReply> {
+    const sealed = form['interaction'];
+    if (!isTrustedOrigin(request.headers, this.ownOrigin)) {
+      return this.sendError(reply, 403, 'This form must be sent from the sign-in page.');
+    }
+    try {
+      const user = await this.authenticator.authenticate({
+        email: form['email'] ?? '',
+        password: form['password'] ?? '',
+        ip: client.ip,
+      });
+      const started = await this.sessions.startCookieSession(
+        user,
+        client,
+        request.cookies[this.cookieName],
+      );
+      setSessionCookie(reply, this.cookieName, started.token, started.maxAgeSeconds);
+    } catch (error) {
+      if (error instanceof InvalidCredentialsError) {
+        return this.sendSignIn(reply, sealed, 'The email or password is incorrect.', 401);
+      }
+      if (error instanceof RateLimitedError) {
+        return this.sendSignIn(reply, sealed, 'Too many attempts. Try again later.', 429);
+      }
+      throw error;
+    }
+    if (!this.interactions.resume(sealed)) {
+      return this.sendPage(reply, 200, {
+        title: 'Signed in',
+        main: '<p>You are signed in. You can close this page.</p>',
+      });
+    }
+    return reply.redirect(`/oauth/authorize/resume?interaction=${sealed}`, 303);
+  }
+
+  /** Validate, then sign in, consent or redirect, whichever comes next. */
+  private async step(
+    reply: FastifyReply,
+    request: FastifyRequest,
+    params: () => AuthorizationParams,
+    progress: {
+      readonly startedAt: number;
+      readonly consented: boolean;
+      readonly denied?: boolean;
+      readonly sealed: string | undefined;
+    },
+  ): Promise<void> {
+    let valid: AuthorizationRequest | undefined;
+    try {
+      const given = params();
+      valid = await this.authorization.validate(given);
+      if (progress.denied) {
+        throw new AuthorizationRedirectError(valid, 'access_denied', 'The user declined.');
+      }
+      const user = await this.signedInUser(request);
+      const next = await this.authorization.next(valid, user, {
+        signedInDuringRequest: user !== null && user.authTime.getTime() >= progress.startedAt,
+        consented: progress.consented,
+      });
+      const sealed = progress.sealed ?? this.interactions.start(given);
+      switch (next.next) {
+        case 'redirect':
+          void reply.redirect(next.location, 303);
+          return;
+        case 'sign-in':
+          void reply.redirect(`/signin?interaction=${sealed}`, 303);
+          return;
+        case 'consent':
+          this.sendConsent(reply, valid, next.scopes, sealed);
+          return;
+      }
+    } catch (error) {
+      if (error instanceof AuthorizationRedirectError) {
+        const location = this.authorization.redirectLocation(error.request, {
+          error: error.error,
+          error_description: error.description,
+        });
+        void reply.redirect(location, 303);
+        return;
+      }
+      if (error instanceof AuthorizationPageError) {
+        this.sendError(reply, 400, error.description);
+        return;
+      }
+      throw error;
+    }
+  }
+
+  private async signedInUser(request: FastifyRequest): Promise<SignedInUser | null> {
+    const token = request.cookies[this.cookieName];
+    if (!token) {
+      return null;
+    }
+    const result = await this.sessions.authenticateCookie(token);
+    return result.status === 'active'
+      ? { userId: result.session.userId, authTime: result.session.createdAt }
+      : null;
+  }
+
+  private assertOwnOrigin(request: FastifyRequest): void {
+    if (!isTrustedOrigin(request.headers, this.ownOrigin)) {
+      throw new AuthorizationPageError('invalid_request', 'This form must be sent from our page.');
+    }
+  }
+
+  private sendSignIn(
+    reply: FastifyReply,
+    sealed: string | undefined,
+    problem: string | null,
+    status: number,
+  ): FastifyReply {
+    const interaction = this.interactions.resume(sealed);
+    const redirectOrigin = originOf(interaction?.params.redirect_uri);
+    return this.sendPage(
+      reply,
+      status,
+      {
+        title: 'Sign in',
+        main: `${problem ? `<p class="error" role="alert">${escapeHtml(problem)}</p>` : ''}
+<form method="post" action="/signin">
+${interaction && sealed ? `<input type="hidden" name="interaction" value="${escapeHtml(sealed)}">` : ''}
+<label for="email">Email</label>
+<input id="email" name="email" type="email" autocomplete="username" required autofocus>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button>
+</form>`,
+      },
+      redirectOrigin ? [redirectOrigin] : [],
+    );
+  }
+
+  private sendConsent(
+    reply: FastifyReply,
+    request: AuthorizationRequest,
+    scopes: readonly string[],
+    sealed: string,
+  ): void {
+    const list =
+      scopes.length > 0
+        ? `<ul class="scopes">${scopes.map((scope) => `<li>${escapeHtml(scope)}</li>`).join('')}</ul>`
+        : '<p>Only to know who you are.</p>';
+    this.sendPage(
+      reply,
+      200,
+      {
+        title: `Allow ${request.client.name}?`,
+        main: `<p><strong>${escapeHtml(request.client.name)}</strong> asks for access to your account:</p>
+${list}
+<form method="post" action="/oauth/authorize/consent">
+<input type="hidden" name="interaction" value="${escapeHtml(sealed)}">
+<div class="actions">
+<button type="submit" name="decision" value="approve">Allow</button>
+<button type="submit" name="decision" value="deny">Deny</button>
+</div>
+</form>`,
+      },
+      [new URL(request.redirectUri).origin],
+    );
+  }
+
+  private sendError(reply: FastifyReply, status: number, message: string): FastifyReply {
+    return this.sendPage(reply, status, {
+      title: 'Something went wrong',
+      main: `<p class="error" role="alert">${escapeHtml(message)}</p>`,
+    });
+  }
+
+  private sendPage(
+    reply: FastifyReply,
+    status: number,
+    page: { title: string; main: string },
+    formTargets: readonly string[] = [],
+  ): FastifyReply {
+    return reply
+      .status(status)
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('content-security-policy', pageSecurityPolicy(formTargets))
+      .header('cache-control', 'no-store')
+      .send(renderPage(page));
+  }
+}
+
+function originOf(uri: string | undefined): string | null {
+  try {
+    return uri ? new URL(uri).origin : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * The sign-in pages are server-rendered HTML without a line of script, so their Content Security
+ * Policy can forbid scripts altogether. Every dynamic value goes through `escapeHtml`.
+ */
+export function escapeHtml(value: string): string {
+  return value.replace(
+    /[&<>"']/g,
+    (character) =>
+      ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[character]!,
+  );
+}
+
+/**
+ * No script, no frames, no plugins; styles only from our own stylesheet; forms may post to us and,
+ * where a page ends in a redirect to a client, to that client's origin (browsers apply form-action
+ * to the redirects that follow a form submission).
+ */
+export function pageSecurityPolicy(formTargets: readonly string[] = []): string {
+  return [
+    "default-src 'none'",
+    "style-src 'self'",
+    "img-src 'self'",
+    `form-action 'self'${formTargets.map((origin) => ` ${origin}`).join('')}`,
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+}
+
+export interface Page {
+  readonly title: string;
+  /** Trusted markup: build it with `escapeHtml` for every value. */
+  readonly main: string;
+}
+
+export function renderPage({ title, main }: Page): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${escapeHtml(title)} · Gatehouse</title>
+<link rel="stylesheet" href="/assets/gatehouse.css">
+</head>
+<body>
+<main>
+<h1>${escapeHtml(title)}</h1>
+${main}
+</main>
+</body>
+</html>
+`;
+}
+
+/** The pages' only stylesheet (served from /assets, so no inline style is needed either). */
+export const STYLESHEET = `:root { color-scheme: light dark; font-family: system-ui, sans-serif; }
+body { margin: 0; display: grid; place-items: center; min-height: 100vh; }
+main { width: min(26rem, 92vw); padding: 2rem; border: 1px solid #8884; border-radius: 0.75rem; }
+h1 { font-size: 1.4rem; margin-top: 0; }
+label { display: block; margin: 1rem 0 0.25rem; font-weight: 600; }
+input { width: 100%; box-sizing: border-box; padding: 0.6rem; font-size: 1rem; }
+button { margin-top: 1.25rem; padding: 0.6rem 1.2rem; font-size: 1rem; cursor: pointer; }
+.actions { display: flex; gap: 0.75rem; }
+.error { color: #b00020; }
+ul.scopes { padding-left: 1.2rem; }
+:focus-visible { outline: 3px solid #2f6fdf; outline-offset: 2px; }
+`;

@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
+
+import { Clock } from '../clock.js';
+import { deriveKey, open, seal } from '../signing-keys/key-encryption.js';
+import type { AuthorizationParams } from './authorization.service.js';
+
+/** How long a user may take between the authorization request and its sign-in or consent page. */
+export const INTERACTION_TTL_SECONDS = 600;
+
+/** An authorization request in progress, carried through the sign-in and consent pages. */
+export interface Interaction {
+  readonly params: AuthorizationParams;
+  /** Epoch ms when the request arrived: a sign-in after it satisfies prompt=login and max_age. */
+  readonly startedAt: number;
+}
+
+/**
+ * Seals an interaction into an opaque URL-safe string (AES-256-GCM under a key derived from
+ * KEY_ENCRYPTION_KEY): no server-side state, any instance can resume it, and a user cannot edit the
+ * request (or its start time) between pages. The request is validated again on every resume.
+ */
+@Injectable()
+export class InteractionSealer {
+  private readonly key: Buffer;
+
+  constructor(
+    @InjectConfig() config: GatehouseConfig,
+    private readonly clock: Clock,
+  ) {
+    if (!config.keys.encryptionKey) {
+      throw new Error(
+        'KEY_ENCRYPTION_KEY is not set: authorization interactions cannot be sealed.',
+      );
+    }
+    this.key = deriveKey(config.keys.encryptionKey, 'authorization-interactions');
+  }
+
+  start(params: AuthorizationParams): string {
+    const interaction: Interaction = { params, startedAt: this.clock.now().getTime() };
+    return seal(this.key, Buffer.from(JSON.stringify(interaction)), 'interaction').toString(
+      'base64url',
+    );
+  }
+
+  /** The interaction, or null when it was tampered with, is not ours or has expired. */
+  resume(sealed: string | undefined): Interaction | null {
+    if (!sealed || sealed.length > 8192) {
+      return null;
+    }
+    try {
+      const interaction = JSON.parse(
+        open(this.key, Buffer.from(sealed, 'base64url'), 'interaction').toString('utf8'),
+      ) as Interaction;
+      const age = this.clock.now().getTime() - interaction.startedAt;
+      return age >= 0 && age <= INTERACTION_TTL_SECONDS * 1000 ? interaction : null;
+    } catch {
+      return null;
+    }
+  }
+}

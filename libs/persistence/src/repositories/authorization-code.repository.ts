@@ -1,0 +1,103 @@
+import type { EntityManager } from 'typeorm';
+
+import { select, updateReturning } from './returning.js';
+
+export interface NewAuthorizationCode {
+  readonly codeHash: Buffer;
+  readonly clientId: string;
+  readonly userId: string;
+  readonly redirectUri: string;
+  readonly scope: string;
+  readonly codeChallenge: string;
+  readonly nonce: string | null;
+  readonly authTime: Date;
+  readonly createdAt: Date;
+  readonly expiresAt: Date;
+}
+
+/** A code as the token endpoint needs it, with the user's status. */
+export interface AuthorizationCodeState {
+  readonly id: string;
+  readonly clientId: string;
+  readonly userId: string;
+  readonly userRoles: string[];
+  readonly userDisabledAt: Date | null;
+  readonly redirectUri: string;
+  readonly scope: string;
+  readonly codeChallenge: string;
+  readonly nonce: string | null;
+  readonly authTime: Date;
+  readonly expiresAt: Date;
+  readonly usedAt: Date | null;
+  readonly tokenSessionId: string | null;
+}
+
+export class AuthorizationCodeRepository {
+  constructor(private readonly manager: EntityManager) {}
+
+  async insert(code: NewAuthorizationCode): Promise<string> {
+    const rows = await select<{ id: string }>(
+      this.manager,
+      `INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope,
+         code_challenge, nonce, auth_time, created_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+      [
+        code.codeHash,
+        code.clientId,
+        code.userId,
+        code.redirectUri,
+        code.scope,
+        code.codeChallenge,
+        code.nonce,
+        code.authTime,
+        code.createdAt,
+        code.expiresAt,
+      ],
+    );
+    return rows[0]!.id;
+  }
+
+  async findByCodeHash(codeHash: Buffer): Promise<AuthorizationCodeState | null> {
+    const rows = await select<AuthorizationCodeState>(
+      this.manager,
+      `SELECT c.id, c.client_id AS "clientId", c.user_id AS "userId", u.roles AS "userRoles",
+         u.disabled_at AS "userDisabledAt", c.redirect_uri AS "redirectUri", c.scope,
+         c.code_challenge AS "codeChallenge", c.nonce, c.auth_time AS "authTime",
+         c.expires_at AS "expiresAt", c.used_at AS "usedAt", c.token_session_id AS "tokenSessionId"
+       FROM authorization_codes c JOIN users u ON u.id = c.user_id
+       WHERE c.code_hash = $1`,
+      [codeHash],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Marks the code used, only if it was not: of concurrent redemptions exactly one wins. */
+  async markUsed(id: string, usedAt: Date): Promise<boolean> {
+    const rows = await updateReturning(
+      this.manager,
+      `UPDATE authorization_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL RETURNING id`,
+      [id, usedAt],
+    );
+    return rows.length > 0;
+  }
+
+  /** Which token session the redemption created: a second redemption revokes it. */
+  async setTokenSession(id: string, sessionId: string): Promise<void> {
+    await this.manager.query('UPDATE authorization_codes SET token_session_id = $2 WHERE id = $1', [
+      id,
+      sessionId,
+    ]);
+  }
+
+  /** Housekeeping: codes past their expiry are of no use, used or not. */
+  async deleteExpired(before: Date, limit: number): Promise<number> {
+    const rows = await updateReturning(
+      this.manager,
+      `DELETE FROM authorization_codes WHERE id IN (
+         SELECT id FROM authorization_codes WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED
+       ) RETURNING id`,
+      [before, limit],
+    );
+    return rows.length;
+  }
+}
