@@ -201,7 +201,10 @@ export class AuthorizationPagesController {
         main: '<p>You are signed in. You can close this page.</p>',
       });
     }
-    return reply.redirect(`/oauth/authorize/resume?interaction=${sealed}`, 303);
+    return reply.redirect(
+      `/oauth/authorize/resume?interaction=${encodeURIComponent(sealed!)}`,
+      303,
+    );
   }
 
   /** Validate, then sign in, consent or redirect, whichever comes next. */
@@ -234,7 +237,7 @@ export class AuthorizationPagesController {
           void reply.redirect(next.location, 303);
           return;
         case 'sign-in':
-          void reply.redirect(`/signin?interaction=${sealed}`, 303);
+          void reply.redirect(`/signin?interaction=${encodeURIComponent(sealed)}`, 303);
           return;
         case 'consent':
           this.sendConsent(reply, valid, next.scopes, sealed);

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 import { Injectable } from '@nestjs/common';
-import { Database, type Client } from '@gatehouse/persistence';
+import { type Client, Database, type Repositories } from '@gatehouse/persistence';
 
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../clock.js';
@@ -62,10 +62,14 @@ export class AuthorizationCodeService {
     private readonly audit: AuditService,
   ) {}
 
-  async issue(approved: ApprovedAuthorization): Promise<string> {
+  /** `repositories`: the caller's unit of work (the consent given with it), else the pool. */
+  async issue(
+    approved: ApprovedAuthorization,
+    repositories: Repositories = this.database,
+  ): Promise<string> {
     const code = randomBytes(32).toString('base64url');
     const now = this.clock.now();
-    await this.database.authorizationCodes.insert({
+    await repositories.authorizationCodes.insert({
       codeHash: hashCode(code),
       clientId: approved.client.id,
       userId: approved.userId,

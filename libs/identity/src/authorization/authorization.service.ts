@@ -4,6 +4,7 @@ import { type Client, Database } from '@gatehouse/persistence';
 
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../clock.js';
+import { CLIENT_ID_SHAPE } from '../clients/client.service.js';
 import { AuthorizationCodeService } from './authorization-code.service.js';
 
 /** The query of `GET /oauth/authorize`, as received (every value optional until checked). */
@@ -72,6 +73,9 @@ export type AuthorizationStep =
   | { readonly next: 'redirect'; readonly location: string };
 
 const CHALLENGE_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+/** `state` and `nonce` are opaque to us, but bounded (they are stored and sealed) and printable. */
+const OPAQUE_MAX = 512;
+const OPAQUE_VALUE = new RegExp(`^[\\x20-\\x7e]{1,${OPAQUE_MAX}}$`);
 const PROMPTS: readonly Prompt[] = ['none', 'login', 'consent'];
 
 /**
@@ -95,7 +99,10 @@ export class AuthorizationService {
   }
 
   async validate(params: AuthorizationParams): Promise<AuthorizationRequest> {
-    const client = params.client_id ? await this.database.clients.findById(params.client_id) : null;
+    const client =
+      params.client_id && CLIENT_ID_SHAPE.test(params.client_id)
+        ? await this.database.clients.findById(params.client_id)
+        : null;
     if (!client) {
       throw new AuthorizationPageError('invalid_request', 'The client is not registered.');
     }
@@ -107,9 +114,20 @@ export class AuthorizationService {
         'The redirect_uri is not registered for this client.',
       );
     }
+    if (params.state !== undefined && !OPAQUE_VALUE.test(params.state)) {
+      // Not echoed: it is what is wrong.
+      throw new AuthorizationRedirectError(
+        { redirectUri, state: null },
+        'invalid_request',
+        `state must be 1 to ${OPAQUE_MAX} printable characters.`,
+      );
+    }
     const state = params.state ?? null;
     const fail = (error: string, description: string) =>
       new AuthorizationRedirectError({ redirectUri, state }, error, description);
+    if (params.nonce !== undefined && !OPAQUE_VALUE.test(params.nonce)) {
+      throw fail('invalid_request', `nonce must be 1 to ${OPAQUE_MAX} printable characters.`);
+    }
     if (params.response_type !== 'code') {
       throw fail('unsupported_response_type', 'Only response_type=code is supported.');
     }
@@ -169,10 +187,12 @@ export class AuthorizationService {
     flags: { readonly signedInDuringRequest: boolean; readonly consented: boolean },
   ): Promise<AuthorizationStep> {
     const promptNone = request.prompts.includes('none');
+    // OIDC Core §3.1.2.1: max_age=0 is prompt=login.
     const tooOld =
       request.maxAgeSeconds !== null &&
       user !== null &&
-      this.clock.now().getTime() - user.authTime.getTime() > request.maxAgeSeconds * 1000;
+      (request.maxAgeSeconds === 0 ||
+        this.clock.now().getTime() - user.authTime.getTime() > request.maxAgeSeconds * 1000);
     const mustSignIn =
       user === null ||
       (!flags.signedInDuringRequest && (request.prompts.includes('login') || tooOld));
@@ -193,8 +213,9 @@ export class AuthorizationService {
       }
       return { next: 'consent', scopes };
     }
-    if (flags.consented) {
-      await this.database.transaction(async (repositories) => {
+    // The consent and the code land together or not at all.
+    const code = await this.database.transaction(async (repositories) => {
+      if (flags.consented) {
         await repositories.consents.grant(user.userId, request.client.id, scopes, this.clock.now());
         await this.audit.record(repositories, {
           actor: `user:${user.userId}`,
@@ -203,16 +224,19 @@ export class AuthorizationService {
           ip: null,
           details: { scopes },
         });
-      });
-    }
-    const code = await this.codes.issue({
-      client: request.client,
-      userId: user.userId,
-      redirectUri: request.redirectUri,
-      scope: request.scope,
-      codeChallenge: request.codeChallenge,
-      nonce: request.nonce,
-      authTime: user.authTime,
+      }
+      return this.codes.issue(
+        {
+          client: request.client,
+          userId: user.userId,
+          redirectUri: request.redirectUri,
+          scope: request.scope,
+          codeChallenge: request.codeChallenge,
+          nonce: request.nonce,
+          authTime: user.authTime,
+        },
+        repositories,
+      );
     });
     return { next: 'redirect', location: this.redirectLocation(request, { code }) };
   }

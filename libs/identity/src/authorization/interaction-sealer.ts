@@ -45,7 +45,9 @@ export class InteractionSealer {
 
   /** The interaction, or null when it was tampered with, is not ours or has expired. */
   resume(sealed: string | undefined): Interaction | null {
-    if (!sealed || sealed.length > 8192) {
+    // base64url only: Node's decoder would skip other characters, so one value could be spelled
+    // several ways (and carry CR LF into a Location header).
+    if (!sealed || sealed.length > 8192 || !/^[A-Za-z0-9_-]+$/.test(sealed)) {
       return null;
     }
     try {

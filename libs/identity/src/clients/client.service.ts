@@ -6,12 +6,31 @@ import { type Client, type ClientChanges, Database } from '@gatehouse/persistenc
 
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../clock.js';
-import { ClientNotFoundError, ClientProtectedError } from '../identity.errors.js';
+import {
+  ClientNotFoundError,
+  ClientProtectedError,
+  ValidationFailedError,
+} from '../identity.errors.js';
 import { RevocationService } from '../revocations/revocation.service.js';
 import { invalidClient, invalidRequest } from '../oauth/oauth.errors.js';
 import { clientSecretMatches, generateClientSecret, hashClientSecret } from './client-secret.js';
 
 export type GrantType = 'password' | 'authorization_code' | 'refresh_token' | 'client_credentials';
+
+/** RFC 6749 Appendix A.1: client_id is VSCHAR (%x20-7E); at most the column's 128 characters. */
+export const CLIENT_ID_SHAPE = /^[\x20-\x7e]{1,128}$/;
+
+/** The authorization code grant redirects: a client with it needs somewhere to redirect to. */
+function assertRedirectable(grantTypes: readonly string[], redirectUris: readonly string[]): void {
+  if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
+    throw new ValidationFailedError([
+      {
+        field: 'redirectUris',
+        messages: ['redirectUris must not be empty with the authorization_code grant'],
+      },
+    ]);
+  }
+}
 
 export interface NewClientRequest {
   readonly name: string;
@@ -62,6 +81,7 @@ export class ClientService {
 
   /** `actor`: the operator creating it (audited), or system code and tests. */
   async create(request: NewClientRequest, actor = 'system'): Promise<CreatedClient> {
+    assertRedirectable(request.grantTypes, request.redirectUris ?? []);
     const clientSecret = request.public ? null : generateClientSecret();
     const client = await this.database.transaction(async (repositories) => {
       const created = await repositories.clients.insert({
@@ -105,6 +125,8 @@ export class ClientService {
       if (!client) {
         throw new ClientNotFoundError();
       }
+      // Checked on the result, inside the transaction: a bad combination rolls the change back.
+      assertRedirectable(client.grantTypes, client.redirectUris);
       await this.audit.record(repositories, {
         actor,
         action: 'admin.client_updated',
@@ -169,7 +191,9 @@ export class ClientService {
     if (!credentials) {
       throw invalidClient('Client authentication is required.');
     }
-    const client = await this.database.clients.findById(credentials.clientId);
+    const client = CLIENT_ID_SHAPE.test(credentials.clientId)
+      ? await this.database.clients.findById(credentials.clientId)
+      : null;
     if (!client) {
       throw invalidClient();
     }
