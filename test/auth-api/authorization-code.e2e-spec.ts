@@ -1,6 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ClientService } from '@gatehouse/identity';
-import { decodeJwt } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import * as client from 'openid-client';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -477,6 +477,67 @@ describe('authorization code flow with openid-client as the relying party', () =
         active: false,
         revokedReason: 'token_revoked',
       });
+    });
+  });
+
+  describe('OpenID Connect: scope openid', () => {
+    it('adds an ID token that openid-client validates (signature, iss, aud, nonce, at_hash), and userinfo', async () => {
+      const rp = await givenRelyingParty({ scopes: ['openid', 'email', 'notes:read'] });
+      const user = await givenUser(auth);
+      const browser = new Browser(issuer);
+      const nonce = client.randomNonce();
+      const authorization = await startAuthorization(rp, {
+        scope: 'openid email',
+        nonce,
+        max_age: '600',
+      });
+      const consent = await expectConsentPage(
+        await signIn(browser, expectSignInRedirect(await browser.get(authorization.url)), user),
+      );
+      expect(listedScopes(consent)).toEqual(['openid', 'email']);
+      const callback = expectCallback(await approve(browser, consent), authorization);
+      const tokens = await client.authorizationCodeGrant(rp.config, callback, {
+        pkceCodeVerifier: authorization.codeVerifier,
+        expectedState: authorization.state,
+        expectedNonce: nonce,
+        maxAge: 600,
+      });
+      const idToken = tokens.claims()!;
+      const access = decodeJwt(tokens.access_token);
+      expect(idToken).toMatchObject({
+        iss: issuer,
+        sub: user.id,
+        aud: rp.id,
+        nonce,
+        sid: access['sid'],
+        email: user.email,
+        email_verified: false,
+        auth_time: expect.any(Number),
+        at_hash: expect.any(String),
+      });
+      expect(decodeProtectedHeader(tokens.id_token!)).toMatchObject({ typ: 'JWT' });
+      const info = await client.fetchUserInfo(rp.config, tokens.access_token, user.id);
+      expect(info).toEqual({ sub: user.id, email: user.email, email_verified: false });
+    });
+
+    it('answers userinfo 403 to a token without the openid scope', async () => {
+      const rp = await givenRelyingParty();
+      const user = await givenUser(auth);
+      const browser = new Browser(issuer);
+      const authorization = await startAuthorization(rp);
+      const consent = await expectConsentPage(
+        await signIn(browser, expectSignInRedirect(await browser.get(authorization.url)), user),
+      );
+      const tokens = await exchange(
+        rp,
+        expectCallback(await approve(browser, consent), authorization),
+        authorization,
+      );
+      expect(tokens.id_token).toBeUndefined();
+      const response = await fetch(`${issuer}/oauth/userinfo`, {
+        headers: { authorization: `Bearer ${tokens.access_token}` },
+      });
+      expect(response.status).toBe(403);
     });
   });
 

@@ -87,6 +87,7 @@ describe('auth-api route protection', () => {
         'DELETE /me/sessions/{id}',
         'GET /me',
         'GET /me/sessions',
+        'GET /oauth/userinfo',
         'POST /auth/logout',
         'POST /me/password',
         'POST /me/sessions/revoke-others',

@@ -81,6 +81,7 @@ export {
 export {
   AUTHORIZATION_CODE_TTL_SECONDS,
   AuthorizationCodeService,
+  claimsFor,
   type CodeRedemption,
 } from './authorization/authorization-code.service.js';
 export {

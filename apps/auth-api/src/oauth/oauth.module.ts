@@ -6,6 +6,7 @@ import { DiscoveryController } from './discovery.controller.js';
 import { TokenBootstrap } from './token-bootstrap.js';
 import { TokenManagementController } from './token-management.controller.js';
 import { TokenController } from './token.controller.js';
+import { UserInfoController } from './userinfo.controller.js';
 
 @Module({
   imports: [IdentityModule],
@@ -14,6 +15,7 @@ import { TokenController } from './token.controller.js';
     TokenManagementController,
     DiscoveryController,
     AuthorizationPagesController,
+    UserInfoController,
   ],
   providers: [TokenBootstrap],
 })

@@ -39,6 +39,18 @@ export interface CodeRedemption {
 
 const hashCode = (code: string) => createHash('sha256').update(code).digest();
 
+/**
+ * OIDC Core §5.4: the claims a scope releases, in the ID token and at userinfo. Gatehouse keeps an
+ * email and nothing else about a person; the email is not verified (no verification flow yet).
+ */
+export function claimsFor(
+  scope: string,
+  user: { readonly email: string },
+): Record<string, unknown> {
+  const scopes = scope.split(' ');
+  return scopes.includes('email') ? { email: user.email, email_verified: false } : {};
+}
+
 /** RFC 7636 §4.6, S256: BASE64URL(SHA-256(ASCII(code_verifier))) == code_challenge. */
 function verifierMatches(verifier: string, challenge: string): boolean {
   const computed = Buffer.from(createHash('sha256').update(verifier).digest('base64url'));
@@ -132,6 +144,11 @@ export class AuthorizationCodeService {
         }
         await repositories.authorizationCodes.setTokenSession(state.id, sessionId);
         return true;
+      },
+      {
+        nonce: state.nonce,
+        authTime: state.authTime,
+        claims: claimsFor(state.scope, { email: state.userEmail }),
       },
     );
     if (!started) {

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 
 import { Injectable } from '@nestjs/common';
 import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
@@ -14,6 +14,19 @@ export interface AccessTokenSubject {
   readonly clientId: string;
   readonly scope: string;
   readonly roles: readonly string[];
+}
+
+/** OpenID Connect Core §2: who signed in, for which client, in which browser sign-in. */
+export interface IdTokenSubject {
+  readonly subject: string;
+  readonly clientId: string;
+  readonly sessionId: string;
+  readonly nonce: string | null;
+  readonly authTime: Date;
+  /** The access token issued with it, for `at_hash` (§3.1.3.6). */
+  readonly accessToken: string;
+  /** Claims of the granted scopes (`email`, …). */
+  readonly claims: Readonly<Record<string, unknown>>;
 }
 
 export interface IssuedAccessToken {
@@ -41,6 +54,17 @@ const CLOCK_TOLERANCE_SECONDS = 30;
 const KEY_SET_CACHE_MS = 30_000;
 
 type KeySet = ReturnType<typeof createLocalJWKSet>;
+
+/**
+ * OIDC Core §3.1.3.6: the left half of the hash of the access token's ASCII, base64url; the hash is
+ * the one of the signing algorithm (SHA-256 for ES256/RS256, SHA-512 for Ed25519).
+ */
+function atHash(accessToken: string, alg: string): string {
+  const digest = createHash(alg === 'EdDSA' ? 'sha512' : 'sha256')
+    .update(accessToken)
+    .digest();
+  return digest.subarray(0, digest.length / 2).toString('base64url');
+}
 
 /** Signs access tokens with the active key; verifies them for introspection and revocation. */
 @Injectable()
@@ -72,6 +96,26 @@ export class AccessTokenIssuer {
       .setJti(randomUUID())
       .sign(key);
     return { token, expiresIn };
+  }
+
+  /** An ID token, signed like access tokens but typed `JWT` with the client as audience. */
+  async issueIdToken(subject: IdTokenSubject): Promise<string> {
+    const { kid, alg, key } = await this.keys.activeKey();
+    const now = Math.floor(this.clock.now().getTime() / 1000);
+    return new SignJWT({
+      ...subject.claims,
+      auth_time: Math.floor(subject.authTime.getTime() / 1000),
+      sid: subject.sessionId,
+      at_hash: atHash(subject.accessToken, alg),
+      ...(subject.nonce !== null ? { nonce: subject.nonce } : {}),
+    })
+      .setProtectedHeader({ alg, kid, typ: 'JWT' })
+      .setIssuer(this.config.issuer)
+      .setSubject(subject.subject)
+      .setAudience(subject.clientId)
+      .setIssuedAt(now)
+      .setExpirationTime(now + this.config.tokens.accessTokenTtlSeconds)
+      .sign(key);
   }
 
   /** The claims of a valid token of ours, or null for anything else (forged, expired, foreign). */

@@ -24,6 +24,15 @@ export interface TokenResponse {
   readonly expires_in: number;
   readonly refresh_token?: string;
   readonly scope: string;
+  /** OpenID Connect, when `openid` was granted at the authorization endpoint. */
+  readonly id_token?: string;
+}
+
+/** What an authorization-code redemption adds for an ID token. */
+export interface OpenIdRequest {
+  readonly nonce: string | null;
+  readonly authTime: Date;
+  readonly claims: Readonly<Record<string, unknown>>;
 }
 
 const REUSE_ACTOR = 'system:refresh-token-reuse';
@@ -83,6 +92,7 @@ export class RefreshTokenService {
     scope: string,
     context: ClientContext,
     condition: (repositories: Repositories, sessionId: string) => Promise<boolean>,
+    openId?: OpenIdRequest,
   ): Promise<TokenResponse | null> {
     const now = this.clock.now();
     const refreshable = client.grantTypes.includes('refresh_token');
@@ -133,7 +143,27 @@ export class RefreshTokenService {
     if (sessionId === null) {
       return null;
     }
-    return this.respond(user.id, user.roles, sessionId, client.id, scope, refreshToken);
+    const response = await this.respond(
+      user.id,
+      user.roles,
+      sessionId,
+      client.id,
+      scope,
+      refreshToken,
+    );
+    if (!openId || !scope.split(' ').includes('openid')) {
+      return response;
+    }
+    const idToken = await this.accessTokens.issueIdToken({
+      subject: user.id,
+      clientId: client.id,
+      sessionId,
+      nonce: openId.nonce,
+      authTime: openId.authTime,
+      accessToken: response.access_token,
+      claims: openId.claims,
+    });
+    return { ...response, id_token: idToken };
   }
 
   /** The refresh_token grant (RFC 6749 §6). */

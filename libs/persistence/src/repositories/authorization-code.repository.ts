@@ -20,6 +20,7 @@ export interface AuthorizationCodeState {
   readonly id: string;
   readonly clientId: string;
   readonly userId: string;
+  readonly userEmail: string;
   readonly userRoles: string[];
   readonly userDisabledAt: Date | null;
   readonly redirectUri: string;
@@ -60,7 +61,8 @@ export class AuthorizationCodeRepository {
   async findByCodeHash(codeHash: Buffer): Promise<AuthorizationCodeState | null> {
     const rows = await select<AuthorizationCodeState>(
       this.manager,
-      `SELECT c.id, c.client_id AS "clientId", c.user_id AS "userId", u.roles AS "userRoles",
+      `SELECT c.id, c.client_id AS "clientId", c.user_id AS "userId", u.email AS "userEmail",
+         u.roles AS "userRoles",
          u.disabled_at AS "userDisabledAt", c.redirect_uri AS "redirectUri", c.scope,
          c.code_challenge AS "codeChallenge", c.nonce, c.auth_time AS "authTime",
          c.expires_at AS "expiresAt", c.used_at AS "usedAt", c.token_session_id AS "tokenSessionId"
