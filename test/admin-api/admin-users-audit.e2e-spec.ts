@@ -163,9 +163,16 @@ describe('admin-api users (disable, enable, search, roles) and the audit log', (
         userView(user, { disabled: true, disabledAt: expect.stringMatching(ISO) }),
       );
 
-      // Every session is dead.
+      // Every session is dead. auth-api is another process in production: its session cache hears
+      // of the revocation through the feed (PostgreSQL NOTIFY) within milliseconds, not before
+      // admin-api's answer.
+      await expect
+        .poll(async () => (await me({ cookie: cookie.cookie })).statusCode, {
+          timeout: 2000,
+          interval: 5,
+        })
+        .toBe(401);
       const cookieMe = await me({ cookie: cookie.cookie });
-      expect(cookieMe.statusCode).toBe(401);
       expect(cookieMe.json()).toEqual(SESSION_REVOKED);
       const bearerMe = await me({ authorization: `Bearer ${tokens.access_token}` });
       expect(bearerMe.statusCode).toBe(401);

