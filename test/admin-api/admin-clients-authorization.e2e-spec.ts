@@ -1,8 +1,7 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { givenCookieSession, givenUser, TRUSTED_ORIGIN } from '../support/http.js';
+import { givenOperatorSession, TRUSTED_ORIGIN } from '../support/http.js';
 import { givenAdminApi, givenAuthApi } from '../support/test-app.js';
 
 const REDIRECT_URI = 'https://client.example/cb';
@@ -25,11 +24,7 @@ describe('admin-api clients: the authorization code grant and its consent and st
   beforeAll(async () => {
     auth = await givenAuthApi();
     admin = await givenAdminApi();
-    const operator = await givenUser(auth);
-    await auth
-      .get(DataSource)
-      .query(`UPDATE users SET roles = '{admin}' WHERE id = $1`, [operator.id]);
-    ({ cookie } = await givenCookieSession(auth, operator));
+    ({ cookie } = await givenOperatorSession(auth));
   });
   afterAll(async () => {
     await admin.close();

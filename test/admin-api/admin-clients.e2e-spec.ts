@@ -4,7 +4,12 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { givenCookieSession, givenUser, TRUSTED_ORIGIN } from '../support/http.js';
+import {
+  givenCookieSession,
+  givenOperatorSession,
+  givenUser,
+  TRUSTED_ORIGIN,
+} from '../support/http.js';
 import { givenAdminApi, givenAuthApi } from '../support/test-app.js';
 
 interface CreatedClient {
@@ -166,11 +171,7 @@ describe('admin-api list fields', () => {
   beforeAll(async () => {
     auth = await givenAuthApi();
     admin = await givenAdminApi();
-    const operator = await givenUser(auth);
-    await auth
-      .get(DataSource)
-      .query(`UPDATE users SET roles = '{admin}' WHERE id = $1`, [operator.id]);
-    ({ cookie } = await givenCookieSession(auth, operator));
+    ({ cookie } = await givenOperatorSession(auth));
   });
   afterAll(async () => {
     await admin.close();

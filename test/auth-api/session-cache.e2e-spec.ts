@@ -9,6 +9,7 @@ import {
   COOKIE_NAME,
   type CookieSession,
   givenCookieSession,
+  givenOperatorSession,
   givenUser,
   login,
   setCookies,
@@ -393,11 +394,7 @@ describe('session cache across processes (auth-api and admin-api on one database
   beforeAll(async () => {
     auth = await givenAuthApi();
     admin = await givenAdminApi();
-    const operator = await givenUser(auth);
-    await auth
-      .get(DataSource)
-      .query('UPDATE users SET roles = $2 WHERE id = $1', [operator.id, ['admin']]);
-    operatorCookie = await givenCookieSession(auth, operator);
+    operatorCookie = await givenOperatorSession(auth);
   });
   afterEach(() => vi.restoreAllMocks());
   afterAll(async () => {

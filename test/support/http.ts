@@ -1,5 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { LightMyRequestResponse } from 'fastify';
+import { DataSource } from 'typeorm';
 import { expect } from 'vitest';
 
 import { STRONG_PASSWORD, uniqueEmail } from './factories.js';
@@ -87,6 +88,15 @@ export async function givenCookieSession(
     token: token!,
     cookie: `${COOKIE_NAME}=${token!}`,
   };
+}
+
+/** A registered user given the admin role in the database, signed in with a cookie. */
+export async function givenOperatorSession(app: NestFastifyApplication): Promise<CookieSession> {
+  const operator = await givenUser(app);
+  await app
+    .get(DataSource)
+    .query('UPDATE users SET roles = $2 WHERE id = $1', [operator.id, ['admin']]);
+  return givenCookieSession(app, operator);
 }
 
 /** A cookie-authenticated request from the trusted origin. */
