@@ -4,6 +4,7 @@ import { AuditEvent } from './entities/audit-event.entity.js';
 import { AuthorizationCode } from './entities/authorization-code.entity.js';
 import { Client } from './entities/client.entity.js';
 import { Consent } from './entities/consent.entity.js';
+import { DeviceAuthorization } from './entities/device-authorization.entity.js';
 import { RefreshToken } from './entities/refresh-token.entity.js';
 import { Revocation } from './entities/revocation.entity.js';
 import { Session } from './entities/session.entity.js';
@@ -23,6 +24,7 @@ export const entities = [
   AuditEvent,
   AuthorizationCode,
   Consent,
+  DeviceAuthorization,
 ];
 
 export interface DatabaseOptions {

@@ -6,6 +6,7 @@ import { AuditEventRepository } from './repositories/audit-event.repository.js';
 import { AuthorizationCodeRepository } from './repositories/authorization-code.repository.js';
 import { ClientRepository } from './repositories/client.repository.js';
 import { ConsentRepository } from './repositories/consent.repository.js';
+import { DeviceAuthorizationRepository } from './repositories/device-authorization.repository.js';
 import { RefreshTokenRepository } from './repositories/refresh-token.repository.js';
 import { RevocationRepository } from './repositories/revocation.repository.js';
 import { SessionRepository } from './repositories/session.repository.js';
@@ -23,6 +24,7 @@ export interface Repositories {
   readonly auditEvents: AuditEventRepository;
   readonly authorizationCodes: AuthorizationCodeRepository;
   readonly consents: ConsentRepository;
+  readonly deviceAuthorizations: DeviceAuthorizationRepository;
   /**
    * Runs `callback` once the unit of work has committed (at once outside a transaction), e.g. a
    * broadcast that must never announce a change that was rolled back. Failures are the callback's own.
@@ -49,6 +51,7 @@ function repositoriesFor(
     auditEvents: new AuditEventRepository(manager),
     authorizationCodes: new AuthorizationCodeRepository(manager),
     consents: new ConsentRepository(manager),
+    deviceAuthorizations: new DeviceAuthorizationRepository(manager),
   };
 }
 
@@ -67,6 +70,7 @@ export class Database implements Repositories {
   readonly auditEvents: AuditEventRepository;
   readonly authorizationCodes: AuthorizationCodeRepository;
   readonly consents: ConsentRepository;
+  readonly deviceAuthorizations: DeviceAuthorizationRepository;
   readonly afterCommit: AfterCommit = immediately;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
@@ -80,6 +84,7 @@ export class Database implements Repositories {
       auditEvents: this.auditEvents,
       authorizationCodes: this.authorizationCodes,
       consents: this.consents,
+      deviceAuthorizations: this.deviceAuthorizations,
     } = repositoriesFor(dataSource.manager));
   }
 

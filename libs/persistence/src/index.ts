@@ -2,6 +2,10 @@ export { AuditEvent } from './entities/audit-event.entity.js';
 export { AuthorizationCode } from './entities/authorization-code.entity.js';
 export { Client } from './entities/client.entity.js';
 export { Consent } from './entities/consent.entity.js';
+export {
+  DeviceAuthorization,
+  type DeviceAuthorizationStatus,
+} from './entities/device-authorization.entity.js';
 export { RefreshToken } from './entities/refresh-token.entity.js';
 export { Revocation } from './entities/revocation.entity.js';
 export { Session, type SessionKind } from './entities/session.entity.js';
@@ -25,6 +29,12 @@ export type {
   NewAuthorizationCode,
 } from './repositories/authorization-code.repository.js';
 export type { ClientChanges, NewClient } from './repositories/client.repository.js';
+export {
+  type NewDeviceAuthorization,
+  type PendingDeviceAuthorization,
+  type PolledDeviceAuthorization,
+  SLOW_DOWN_STEP_SECONDS,
+} from './repositories/device-authorization.repository.js';
 export type {
   NewRefreshToken,
   RefreshRotation,

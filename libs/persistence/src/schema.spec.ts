@@ -11,6 +11,7 @@ const TABLES = [
   'authorization_codes',
   'clients',
   'consents',
+  'device_authorizations',
   'migrations',
   'refresh_tokens',
   'revocations',

@@ -23,6 +23,10 @@ export class Client {
   @Column({ type: 'text', array: true, default: () => "'{}'" })
   scopes!: string[];
 
+  /** Where RP-initiated logout may send the browser back to (exact match, like redirectUris). */
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  postLogoutRedirectUris!: string[];
+
   @Column({ type: 'boolean', default: false })
   firstParty!: boolean;
 

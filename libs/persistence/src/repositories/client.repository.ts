@@ -8,6 +8,7 @@ export interface ClientChanges {
   readonly grantTypes?: readonly string[];
   readonly scopes?: readonly string[];
   readonly redirectUris?: readonly string[];
+  readonly postLogoutRedirectUris?: readonly string[];
   readonly requireConsent?: boolean;
   readonly requireState?: boolean;
 }
@@ -19,6 +20,7 @@ export interface NewClient {
   readonly grantTypes: readonly string[];
   readonly scopes: readonly string[];
   readonly redirectUris?: readonly string[];
+  readonly postLogoutRedirectUris?: readonly string[];
   readonly firstParty: boolean;
   /** Default true: a third-party client's users see the consent page. */
   readonly requireConsent?: boolean;
@@ -27,7 +29,7 @@ export interface NewClient {
 }
 
 const COLUMNS = `id, name, secret_hash AS "secretHash", grant_types AS "grantTypes",
-  redirect_uris AS "redirectUris", scopes, first_party AS "firstParty",
+  redirect_uris AS "redirectUris", post_logout_redirect_uris AS "postLogoutRedirectUris", scopes, first_party AS "firstParty",
   require_consent AS "requireConsent", require_state AS "requireState", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /** Every token request authenticates its client with this one. */
@@ -44,8 +46,8 @@ export class ClientRepository {
   async insert(client: NewClient): Promise<Client> {
     const rows: Client[] = await this.manager.query(
       `INSERT INTO clients (id, name, secret_hash, grant_types, scopes, redirect_uris, first_party,
-         require_consent, require_state)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         require_consent, require_state, post_logout_redirect_uris)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
        RETURNING ${COLUMNS}`,
       [
         client.id,
@@ -57,6 +59,7 @@ export class ClientRepository {
         client.firstParty,
         client.requireConsent ?? true,
         client.requireState ?? false,
+        client.postLogoutRedirectUris ?? [],
       ],
     );
     return rows[0]!;
@@ -93,7 +96,8 @@ export class ClientRepository {
       `UPDATE clients SET name = COALESCE($2, name), grant_types = COALESCE($3, grant_types),
          scopes = COALESCE($4, scopes), redirect_uris = COALESCE($5, redirect_uris),
          require_consent = COALESCE($6, require_consent),
-         require_state = COALESCE($7, require_state), updated_at = now()
+         require_state = COALESCE($7, require_state),
+         post_logout_redirect_uris = COALESCE($8, post_logout_redirect_uris), updated_at = now()
        WHERE id = $1 RETURNING ${COLUMNS}`,
       [
         id,
@@ -103,6 +107,7 @@ export class ClientRepository {
         changes.redirectUris ?? null,
         changes.requireConsent ?? null,
         changes.requireState ?? null,
+        changes.postLogoutRedirectUris ?? null,
       ],
     );
     return rows[0] ?? null;
