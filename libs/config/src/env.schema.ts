@@ -308,6 +308,20 @@ export const envSchema = {
     default: '10',
     parse: integer(0, 60),
   }),
+  DEVICE_CODE_TTL_SECONDS: variable({
+    expectation: 'an integer from 60 to 1800',
+    description:
+      'Lifetime of a device authorization request (RFC 8628): the user has this long to enter the code.',
+    default: '600',
+    parse: integer(60, 1800),
+  }),
+  DEVICE_CODE_INTERVAL_SECONDS: variable({
+    expectation: 'an integer from 1 to 60',
+    description:
+      'Seconds a device must wait between polls of the token endpoint; a device that polls faster gets `slow_down` and 5 s more.',
+    default: '5',
+    parse: integer(1, 60),
+  }),
   JWT_ALG: variable({
     expectation: 'one of ES256, RS256, EdDSA',
     description: 'Algorithm of newly generated signing keys (existing keys keep theirs).',

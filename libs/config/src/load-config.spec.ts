@@ -109,6 +109,8 @@ describe(loadConfig.name, () => {
       refreshFamilyMaxSeconds: 2_592_000,
       refreshReuseGraceSeconds: 10,
       firstPartyClientId: 'gatehouse-first-party',
+      deviceCodeTtlSeconds: 600,
+      deviceCodeIntervalSeconds: 5,
     });
     expect(loadConfig({}).keys).toEqual({ algorithm: 'ES256', encryptionKey: undefined });
   });

@@ -46,6 +46,8 @@ export interface GatehouseConfig {
     readonly refreshFamilyMaxSeconds: number;
     readonly refreshReuseGraceSeconds: number;
     readonly firstPartyClientId: string;
+    readonly deviceCodeTtlSeconds: number;
+    readonly deviceCodeIntervalSeconds: number;
   };
   readonly keys: {
     readonly algorithm: Env['JWT_ALG'];
@@ -185,6 +187,8 @@ export function loadConfig(raw: RawEnv = process.env): GatehouseConfig {
       refreshFamilyMaxSeconds: valid.REFRESH_FAMILY_MAX_SECONDS,
       refreshReuseGraceSeconds: valid.REFRESH_REUSE_GRACE_SECONDS,
       firstPartyClientId: valid.FIRST_PARTY_CLIENT_ID,
+      deviceCodeTtlSeconds: valid.DEVICE_CODE_TTL_SECONDS,
+      deviceCodeIntervalSeconds: valid.DEVICE_CODE_INTERVAL_SECONDS,
     },
     keys: { algorithm: valid.JWT_ALG, encryptionKey: valid.KEY_ENCRYPTION_KEY },
     bootstrapOperator:
