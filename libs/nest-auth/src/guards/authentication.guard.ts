@@ -96,7 +96,7 @@ export class AuthenticationGuard implements CanActivate {
     }
     const caller = await this.authenticate(exchange);
     exchange.request[CALLER_KEY] = caller;
-    this.authorize(caller, policy);
+    this.authorize(exchange, caller, policy);
     return true;
   }
 
@@ -122,14 +122,23 @@ export class AuthenticationGuard implements CanActivate {
     return policy;
   }
 
-  /** `@RequireCapabilities` / `@RequireScopes`: 403 FORBIDDEN naming what is missing. */
-  private authorize(caller: Caller, policy: RoutePolicy): void {
+  /**
+   * `@RequireCapabilities` / `@RequireScopes`: 403 FORBIDDEN naming what is missing; a bearer token
+   * short of scope also gets RFC 6750 §3.1's `error="insufficient_scope"` challenge with the scopes.
+   */
+  private authorize(exchange: HttpExchange, caller: Caller, policy: RoutePolicy): void {
     const missingCapability = policy.capabilities.find((capability) => !caller.can(capability));
     if (missingCapability) {
       throw new ForbiddenError(`Missing capability: ${missingCapability}.`);
     }
     const missingScope = policy.scopes.find((scope) => !caller.scopes.includes(scope));
     if (missingScope) {
+      if (caller.credential === 'bearer') {
+        exchange.setHeader(
+          'WWW-Authenticate',
+          `${this.challenge}, error="insufficient_scope", scope="${policy.scopes.join(' ')}"`,
+        );
+      }
       throw new ForbiddenError(`Missing scope: ${missingScope}.`);
     }
   }
