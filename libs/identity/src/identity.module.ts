@@ -3,6 +3,8 @@ import { Module } from '@nestjs/common';
 import { AuditService } from './audit/audit.service.js';
 import { AuthorizationCodeService } from './authorization/authorization-code.service.js';
 import { AuthorizationService } from './authorization/authorization.service.js';
+import { DeviceAuthorizationService } from './authorization/device-authorization.service.js';
+import { EndSessionService } from './authorization/end-session.service.js';
 import { InteractionSealer } from './authorization/interaction-sealer.js';
 import { ClientService } from './clients/client.service.js';
 import { Clock } from './clock.js';
@@ -46,6 +48,8 @@ const services = [
   AuthorizationCodeService,
   AuthorizationService,
   InteractionSealer,
+  DeviceAuthorizationService,
+  EndSessionService,
 ];
 
 /** The product's rules. Needs `PersistenceModule` and `ConfigModule` (global) in the importing app. */

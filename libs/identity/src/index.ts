@@ -93,4 +93,23 @@ export {
   type AuthorizationStep,
   type SignedInUser,
 } from './authorization/authorization.service.js';
-export { type Interaction, InteractionSealer } from './authorization/interaction-sealer.js';
+export {
+  type Interaction,
+  InteractionSealer,
+  type LogoutInteraction,
+} from './authorization/interaction-sealer.js';
+export {
+  DEVICE_CODE_GRANT_TYPE,
+  type DeviceAuthorizationResponse,
+  DeviceAuthorizationService,
+  type DeviceRequestForUser,
+  formatUserCode,
+  normalizeUserCode,
+  USER_CODE_ALPHABET,
+} from './authorization/device-authorization.service.js';
+export {
+  type BrowserSignIn,
+  type EndSessionParams,
+  type EndSessionRequest,
+  EndSessionService,
+} from './authorization/end-session.service.js';

@@ -20,6 +20,8 @@ export type AuditAction =
   | 'refresh_token.reuse_detected'
   | 'oauth.authorization_code_reused'
   | 'oauth.consent_granted'
+  | 'oauth.device_approved'
+  | 'oauth.device_denied'
   | 'admin.session_revoked'
   | 'admin.user_sessions_revoked'
   | 'admin.user_roles_set'

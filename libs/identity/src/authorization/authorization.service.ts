@@ -74,8 +74,8 @@ export type AuthorizationStep =
 
 const CHALLENGE_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 /** `state` and `nonce` are opaque to us, but bounded (they are stored and sealed) and printable. */
-const OPAQUE_MAX = 512;
-const OPAQUE_VALUE = new RegExp(`^[\\x20-\\x7e]{1,${OPAQUE_MAX}}$`);
+export const OPAQUE_MAX = 512;
+export const OPAQUE_VALUE = new RegExp(`^[\\x20-\\x7e]{1,${OPAQUE_MAX}}$`);
 const PROMPTS: readonly Prompt[] = ['none', 'login', 'consent'];
 
 /**

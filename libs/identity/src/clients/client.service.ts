@@ -15,7 +15,12 @@ import { RevocationService } from '../revocations/revocation.service.js';
 import { invalidClient, invalidRequest } from '../oauth/oauth.errors.js';
 import { clientSecretMatches, generateClientSecret, hashClientSecret } from './client-secret.js';
 
-export type GrantType = 'password' | 'authorization_code' | 'refresh_token' | 'client_credentials';
+export type GrantType =
+  | 'password'
+  | 'authorization_code'
+  | 'refresh_token'
+  | 'client_credentials'
+  | 'urn:ietf:params:oauth:grant-type:device_code';
 
 /** RFC 6749 Appendix A.1: client_id is VSCHAR (%x20-7E); at most the column's 128 characters. */
 export const CLIENT_ID_SHAPE = /^[\x20-\x7e]{1,128}$/;
@@ -37,6 +42,8 @@ export interface NewClientRequest {
   readonly grantTypes: readonly GrantType[];
   readonly scopes?: readonly string[];
   readonly redirectUris?: readonly string[];
+  /** Where RP-initiated logout may return the browser to (exact match). */
+  readonly postLogoutRedirectUris?: readonly string[];
   /** Public clients (native apps, CLIs) have no secret (RFC 6749 §2.1). */
   readonly public?: boolean;
   /** Default true: the consent page for this client's users (first-party clients never see one). */
@@ -67,13 +74,13 @@ export class ClientService {
     private readonly clock: Clock,
   ) {}
 
-  /** The platform's own public client for its mobile and CLI apps (password grant). */
+  /** The platform's own public client for its mobile and CLI apps (password and device grants). */
   async ensureFirstPartyClient(): Promise<void> {
     await this.database.clients.insertUnlessExists({
       id: this.config.tokens.firstPartyClientId,
       name: 'Gatehouse first-party apps',
       secretHash: null,
-      grantTypes: ['password', 'refresh_token'],
+      grantTypes: ['password', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
       scopes: [],
       firstParty: true,
     });
@@ -91,6 +98,7 @@ export class ClientService {
         grantTypes: request.grantTypes,
         scopes: request.scopes ?? [],
         redirectUris: request.redirectUris ?? [],
+        postLogoutRedirectUris: request.postLogoutRedirectUris ?? [],
         firstParty: false,
         requireConsent: request.requireConsent ?? true,
         requireState: request.requireState ?? false,

@@ -13,6 +13,13 @@ import {
 import { RateLimitedError } from '../identity.errors.js';
 
 const KEY_PREFIX = 'gatehouse:login';
+/**
+ * RFC 8628 §5.1: user codes have about 34 bits of entropy, so wrong guesses are limited per signed-in
+ * user and per IP (a correct code gives its point back). Ten per quarter-hour is plenty for typos.
+ */
+const USER_CODE_ATTEMPTS_PER_USER = 10;
+const USER_CODE_ATTEMPTS_PER_IP = 30;
+const USER_CODE_WINDOW_SECONDS = 900;
 
 /** Emails become a hash in the counter key: the store never holds who was attacked in clear. */
 function accountKey(email: string): string {
@@ -33,6 +40,8 @@ export class LoginLimiter implements OnModuleDestroy {
   private readonly redis: Redis | undefined;
   private readonly perAccount: RateLimiterAbstract;
   private readonly perIp: RateLimiterAbstract;
+  private readonly userCodesPerUser: RateLimiterAbstract;
+  private readonly userCodesPerIp: RateLimiterAbstract;
   private lastStoreWarning = 0;
 
   constructor(@InjectConfig() config: GatehouseConfig) {
@@ -40,6 +49,32 @@ export class LoginLimiter implements OnModuleDestroy {
     this.redis = config.redisUrl ? this.connect(config.redisUrl) : undefined;
     this.perAccount = this.limiter('account', attemptsPerAccount, windowSeconds);
     this.perIp = this.limiter('ip', attemptsPerIp, windowSeconds);
+    this.userCodesPerUser = this.limiter(
+      'user-code:user',
+      USER_CODE_ATTEMPTS_PER_USER,
+      USER_CODE_WINDOW_SECONDS,
+    );
+    this.userCodesPerIp = this.limiter(
+      'user-code:ip',
+      USER_CODE_ATTEMPTS_PER_IP,
+      USER_CODE_WINDOW_SECONDS,
+    );
+  }
+
+  /** One device user-code lookup by a signed-in user, or 429 once the guesses are spent. */
+  async takeUserCode(userId: string, ip: string | null): Promise<void> {
+    // The user's own budget first: a user already refused does not spend the budget of everyone
+    // behind the same address.
+    await this.consume(this.userCodesPerUser, userId);
+    await this.consume(this.userCodesPerIp, ip ?? 'unknown');
+  }
+
+  /** The code was a real one: the lookup does not count as a guess. */
+  async userCodeFound(userId: string, ip: string | null): Promise<void> {
+    await Promise.all([
+      this.userCodesPerUser.reward(userId, 1),
+      this.userCodesPerIp.reward(ip ?? 'unknown', 1),
+    ]);
   }
 
   /** Takes one attempt for the IP and the account, or throws 429 with the time until the next one. */

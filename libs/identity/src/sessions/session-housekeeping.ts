@@ -9,6 +9,8 @@ export interface HousekeepingResult {
   readonly revocations: number;
   /** Sealed refresh-token successors erased once their grace window was over. */
   readonly successors: number;
+  /** Authorization codes and device authorization requests past their expiry. */
+  readonly grants: number;
 }
 
 /** Small enough that one DELETE holds its row locks for milliseconds. */
@@ -46,9 +48,22 @@ export class SessionHousekeeping {
       }
     }
     const revocations = await this.database.revocations.deleteExpired(now);
+    let grants = 0;
+    for (const table of [
+      this.database.authorizationCodes,
+      this.database.deviceAuthorizations,
+    ] as const) {
+      for (;;) {
+        const deleted = await table.deleteExpired(now, batchSize);
+        grants += deleted;
+        if (deleted < batchSize) {
+          break;
+        }
+      }
+    }
     const successors = await this.database.refreshTokens.eraseSuccessorsUsedBefore(
       new Date(now.getTime() - this.graceSeconds * 1000),
     );
-    return { sessions, revocations, successors };
+    return { sessions, revocations, successors, grants };
   }
 }

@@ -136,6 +136,38 @@ export class AccessTokenIssuer {
     }
   }
 
+  /**
+   * An ID token of ours sent back as `id_token_hint` (RP-initiated logout): signature and issuer are
+   * checked, expiry is not (OIDC RP-Initiated Logout §2: an expired one is still a fine hint), up to
+   * the longest a token session can last — as long as its signing key is still published (a key
+   * leaves the JWKS ACCESS_TOKEN_TTL + 5 minutes after it retires). Null for anything else.
+   */
+  async verifyIdTokenHint(
+    token: string,
+  ): Promise<{ subject: string; clientId: string; sessionId: string | null } | null> {
+    try {
+      const { payload } = await jwtVerify(token, (header, jwt) => this.resolveKey(header, jwt), {
+        issuer: this.config.issuer,
+        algorithms: VERIFIABLE_ALGORITHMS,
+        typ: 'JWT',
+        clockTolerance: this.config.tokens.refreshFamilyMaxSeconds,
+        currentDate: this.clock.now(),
+        requiredClaims: ['sub', 'aud'],
+      });
+      const audience = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+      if (audience.length !== 1 || typeof audience[0] !== 'string') {
+        return null;
+      }
+      return {
+        subject: payload.sub!,
+        clientId: audience[0],
+        sessionId: typeof payload['sid'] === 'string' ? payload['sid'] : null,
+      };
+    } catch {
+      return null;
+    }
+  }
+
   private async resolveKey(...[header, token]: Parameters<KeySet>): ReturnType<KeySet> {
     const cached = this.keySet;
     const fresh = cached && Date.now() - cached.loadedAt < KEY_SET_CACHE_MS;

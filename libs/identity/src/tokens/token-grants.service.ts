@@ -5,9 +5,11 @@ import {
   AuthorizationCodeService,
   type CodeRedemption,
 } from '../authorization/authorization-code.service.js';
+import { DeviceAuthorizationService } from '../authorization/device-authorization.service.js';
 import type { GrantType } from '../clients/client.service.js';
 import { InvalidCredentialsError } from '../identity.errors.js';
-import { invalidGrant, invalidScope, unauthorizedClient } from '../oauth/oauth.errors.js';
+import { grantedScope } from '../oauth/granted-scope.js';
+import { invalidGrant, unauthorizedClient } from '../oauth/oauth.errors.js';
 import type { ClientContext } from '../sessions/session.service.js';
 import { PasswordAuthenticator } from '../users/password-authenticator.js';
 import { AccessTokenIssuer } from './access-token.issuer.js';
@@ -27,7 +29,14 @@ export class TokenGrantsService {
     private readonly refreshTokens: RefreshTokenService,
     private readonly accessTokens: AccessTokenIssuer,
     private readonly codes: AuthorizationCodeService,
+    private readonly devices: DeviceAuthorizationService,
   ) {}
+
+  /** RFC 8628 §3.4: the device polls until the user answers on the device page. */
+  deviceCode(client: Client, deviceCode: string, context: ClientContext): Promise<TokenResponse> {
+    this.assertAllowed(client, 'urn:ietf:params:oauth:grant-type:device_code');
+    return this.devices.poll(client, deviceCode, context);
+  }
 
   /** RFC 6749 §4.1.3 with PKCE (RFC 7636 §4.5). */
   authorizationCode(
@@ -52,7 +61,7 @@ export class TokenGrantsService {
     if (!client.firstParty) {
       throw unauthorizedClient('The password grant is reserved to first-party clients.');
     }
-    const scope = this.grantedScope(client, request.scope);
+    const scope = grantedScope(client, request.scope);
     const user = await this.authenticator
       .authenticate({ email: request.username, password: request.password, ip: context.ip })
       .catch((error: unknown) => {
@@ -74,7 +83,7 @@ export class TokenGrantsService {
     if (client.secretHash === null) {
       throw unauthorizedClient('A public client cannot use client credentials.');
     }
-    const granted = this.grantedScope(client, scope);
+    const granted = grantedScope(client, scope);
     const access = await this.accessTokens.issue({
       subject: client.id,
       sessionId: null,
@@ -94,17 +103,5 @@ export class TokenGrantsService {
     if (!client.grantTypes.includes(grantType)) {
       throw unauthorizedClient(`The client may not use the ${grantType} grant.`);
     }
-  }
-
-  /** RFC 6749 §3.3: no scope asked means the client's default (all it registered). */
-  private grantedScope(client: Client, requested: string | undefined): string {
-    if (requested === undefined) {
-      return client.scopes.join(' ');
-    }
-    const asked = [...new Set(requested.split(' ').filter(Boolean))];
-    if (asked.some((scope) => !client.scopes.includes(scope))) {
-      throw invalidScope('The requested scope is not registered for this client.');
-    }
-    return asked.join(' ');
   }
 }
