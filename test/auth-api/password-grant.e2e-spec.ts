@@ -703,7 +703,7 @@ describe('FIRST_PARTY_CLIENT_ID', () => {
       {
         name: 'Gatehouse first-party apps',
         secret_hash: null,
-        grant_types: ['password', 'refresh_token'],
+        grant_types: ['password', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
         scopes: [],
         first_party: true,
       },

@@ -132,8 +132,20 @@ export class AuditQueryDto extends PageQueryDto {
   to?: Date;
 }
 
+/** Redirect URIs are compared as strings, but must be absolute http(s) URLs to be one. */
+const ABSOLUTE_HTTP_URL = {
+  require_tld: false,
+  require_protocol: true,
+  protocols: ['http', 'https'],
+};
+
 /** The grants an operator may give a registered client (the password grant is first-party only). */
-const CLIENT_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+const CLIENT_GRANT_TYPES = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+  'urn:ietf:params:oauth:grant-type:device_code',
+] as const;
 type ClientGrantType = (typeof CLIENT_GRANT_TYPES)[number];
 
 export class CreateClientDto {
@@ -146,7 +158,8 @@ export class CreateClientDto {
     type: [String],
     enum: CLIENT_GRANT_TYPES,
     example: ['client_credentials'],
-    description: '`authorization_code` also needs `redirectUris`.',
+    description:
+      '`authorization_code` also needs `redirectUris`. `urn:ietf:params:oauth:grant-type:device_code` is the device authorization grant (RFC 8628) for CLIs and TVs.',
   })
   @IsArray()
   @IsIn(CLIENT_GRANT_TYPES, { each: true })
@@ -162,8 +175,19 @@ export class CreateClientDto {
   @ApiPropertyOptional({ type: [String], example: ['https://app.example.com/callback'] })
   @IsOptional()
   @IsArray()
-  @IsUrl({ require_tld: false, protocols: ['http', 'https'] }, { each: true })
+  @IsUrl(ABSOLUTE_HTTP_URL, { each: true })
   redirectUris?: string[];
+
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['https://app.example.com/signed-out'],
+    description:
+      'Where RP-initiated logout (`/oauth/end_session`) may send the browser back to; exact match.',
+  })
+  @IsOptional()
+  @IsArray()
+  @IsUrl(ABSOLUTE_HTTP_URL, { each: true })
+  postLogoutRedirectUris?: string[];
 
   @ApiPropertyOptional({ description: 'A public client has no secret.' })
   @IsOptional()
@@ -210,8 +234,19 @@ export class UpdateClientDto {
   @ApiPropertyOptional({ type: [String] })
   @IsOptional()
   @IsArray()
-  @IsUrl({ require_tld: false, protocols: ['http', 'https'] }, { each: true })
+  @IsUrl(ABSOLUTE_HTTP_URL, { each: true })
   redirectUris?: string[];
+
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['https://app.example.com/signed-out'],
+    description:
+      'Where RP-initiated logout (`/oauth/end_session`) may send the browser back to; exact match.',
+  })
+  @IsOptional()
+  @IsArray()
+  @IsUrl(ABSOLUTE_HTTP_URL, { each: true })
+  postLogoutRedirectUris?: string[];
 
   @ApiPropertyOptional({
     description:

@@ -16,6 +16,7 @@ function toClient(client: Client) {
     grantTypes: client.grantTypes,
     scopes: client.scopes,
     redirectUris: client.redirectUris,
+    postLogoutRedirectUris: client.postLogoutRedirectUris,
     requireConsent: client.requireConsent,
     requireState: client.requireState,
     createdAt: client.createdAt.toISOString(),
@@ -45,6 +46,7 @@ export class AdminClientsController {
         grantTypes: body.grantTypes,
         scopes: body.scopes,
         redirectUris: body.redirectUris,
+        postLogoutRedirectUris: body.postLogoutRedirectUris,
         public: body.public,
         requireConsent: body.requireConsent,
         requireState: body.requireState,
@@ -67,7 +69,8 @@ export class AdminClientsController {
   @Patch(':id')
   @ApiCsrfChecked()
   @ApiOperation({
-    summary: 'Change name, grant types, scopes, redirect URIs or the consent and state flags.',
+    summary:
+      'Change name, grant types, scopes, redirect URIs (also post-logout) or the consent and state flags.',
   })
   async update(
     @Param('id') id: string,

@@ -1,7 +1,7 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
-import { SigningKeyService } from '@gatehouse/identity';
+import { DEVICE_CODE_GRANT_TYPE, SigningKeyService } from '@gatehouse/identity';
 import { Public } from '@gatehouse/nest-auth';
 import type { JSONWebKeySet } from 'jose';
 
@@ -28,11 +28,14 @@ export class DiscoveryController {
       userinfo_endpoint: `${issuer}/oauth/userinfo`,
       introspection_endpoint: `${issuer}/oauth/introspect`,
       revocation_endpoint: `${issuer}/oauth/revoke`,
+      device_authorization_endpoint: `${issuer}/oauth/device_authorization`,
+      end_session_endpoint: `${issuer}/oauth/end_session`,
       grant_types_supported: [
         'authorization_code',
         'password',
         'refresh_token',
         'client_credentials',
+        DEVICE_CODE_GRANT_TYPE,
       ],
       response_types_supported: ['code'],
       response_modes_supported: ['query'],

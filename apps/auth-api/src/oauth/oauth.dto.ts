@@ -3,9 +3,18 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 /** Swagger only: OAuth bodies are read parameter by parameter (unknown ones are ignored). */
 export class TokenRequestDto {
   @ApiProperty({
-    enum: ['authorization_code', 'password', 'refresh_token', 'client_credentials'],
+    enum: [
+      'authorization_code',
+      'password',
+      'refresh_token',
+      'client_credentials',
+      'urn:ietf:params:oauth:grant-type:device_code',
+    ],
   })
   grant_type!: string;
+
+  @ApiPropertyOptional({ description: 'device code grant: the device_code to poll with.' })
+  device_code?: string;
 
   @ApiPropertyOptional({ description: 'authorization_code grant: the code from the redirect.' })
   code?: string;
@@ -113,4 +122,36 @@ export class OAuthErrorResponseDto {
 
   @ApiProperty({ example: 'The refresh token has already been used.' })
   error_description!: string;
+}
+
+/** Swagger only, like the token request. */
+export class DeviceAuthorizationRequestDto {
+  @ApiPropertyOptional({ description: 'A public client names itself; or client_secret_basic.' })
+  client_id?: string;
+
+  @ApiPropertyOptional({ description: 'client_secret_post.' })
+  client_secret?: string;
+
+  @ApiPropertyOptional({ description: 'Space-separated; at most what the client has.' })
+  scope?: string;
+}
+
+export class DeviceAuthorizationResponseDto {
+  @ApiProperty({ description: 'Opaque; the device polls the token endpoint with it.' })
+  device_code!: string;
+
+  @ApiProperty({ example: 'BDFG-HJKL', description: '8 letters, no vowels, grouped by 4.' })
+  user_code!: string;
+
+  @ApiProperty({ example: 'http://localhost:3000/device' })
+  verification_uri!: string;
+
+  @ApiProperty({ example: 'http://localhost:3000/device?user_code=BDFG-HJKL' })
+  verification_uri_complete!: string;
+
+  @ApiProperty({ example: 600 })
+  expires_in!: number;
+
+  @ApiProperty({ example: 5, description: 'Seconds between polls; add 5 at every slow_down.' })
+  interval!: number;
 }

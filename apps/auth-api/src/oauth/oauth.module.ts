@@ -2,6 +2,10 @@ import { Module } from '@nestjs/common';
 import { IdentityModule } from '@gatehouse/identity';
 
 import { AuthorizationPagesController } from '../pages/authorization-pages.controller.js';
+import { BrowserSignInReader } from '../pages/browser-sign-in.js';
+import { DevicePagesController } from '../pages/device-pages.controller.js';
+import { EndSessionPagesController } from '../pages/end-session-pages.controller.js';
+import { DeviceAuthorizationController } from './device-authorization.controller.js';
 import { DiscoveryController } from './discovery.controller.js';
 import { TokenBootstrap } from './token-bootstrap.js';
 import { TokenManagementController } from './token-management.controller.js';
@@ -16,7 +20,10 @@ import { UserInfoController } from './userinfo.controller.js';
     DiscoveryController,
     AuthorizationPagesController,
     UserInfoController,
+    DeviceAuthorizationController,
+    DevicePagesController,
+    EndSessionPagesController,
   ],
-  providers: [TokenBootstrap],
+  providers: [TokenBootstrap, BrowserSignInReader],
 })
 export class OAuthModule {}

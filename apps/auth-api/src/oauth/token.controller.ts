@@ -13,6 +13,7 @@ import { RequestClient } from '@gatehouse/http';
 import {
   type ClientContext,
   ClientService,
+  DEVICE_CODE_GRANT_TYPE,
   TokenGrantsService,
   type TokenResponse,
   unsupportedGrantType,
@@ -41,9 +42,9 @@ export class TokenController {
   @Header('pragma', 'no-cache')
   @ApiOperation({
     summary:
-      'Token endpoint (RFC 6749 §3.2): authorization_code (PKCE), password, refresh_token, client_credentials.',
+      'Token endpoint (RFC 6749 §3.2): authorization_code (PKCE), password, refresh_token, client_credentials, device_code (RFC 8628).',
     description:
-      'Form-encoded or JSON. Clients authenticate with client_secret_basic or client_secret_post; public clients send client_id. The password grant is for first-party clients only. Refresh tokens rotate on every use; a reused one revokes its session.',
+      'Form-encoded or JSON. The device code grant answers `authorization_pending`, `slow_down` (poll less often: 5 s more), `access_denied` or `expired_token` until the user approves. Clients authenticate with client_secret_basic or client_secret_post; public clients send client_id. The password grant is for first-party clients only. Refresh tokens rotate on every use; a reused one revokes its session.',
   })
   @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
   @ApiBody({ type: TokenRequestDto })
@@ -87,6 +88,8 @@ export class TokenController {
         return this.grants.refresh(client, requiredParam(body, 'refresh_token'), scope);
       case 'client_credentials':
         return this.grants.clientCredentials(client, scope);
+      case DEVICE_CODE_GRANT_TYPE:
+        return this.grants.deviceCode(client, requiredParam(body, 'device_code'), context);
       default:
         throw unsupportedGrantType(grantType);
     }

@@ -1,6 +1,5 @@
 import { Body, Controller, Get, Header, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
 import { RequestClient } from '@gatehouse/http';
 import {
   type AuthorizationParams,
@@ -11,16 +10,18 @@ import {
   type ClientContext,
   InteractionSealer,
   InvalidCredentialsError,
+  normalizeUserCode,
+  formatUserCode,
   PasswordAuthenticator,
   RateLimitedError,
-  type SignedInUser,
   SessionService,
 } from '@gatehouse/identity';
-import { isTrustedOrigin, Public } from '@gatehouse/nest-auth';
+import { Public } from '@gatehouse/nest-auth';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { setSessionCookie } from '../browser-sessions/session-cookie.js';
-import { escapeHtml, pageSecurityPolicy, renderPage, STYLESHEET } from './html.js';
+import { BrowserSignInReader } from './browser-sign-in.js';
+import { escapeHtml, originOf, sendErrorPage, sendPage, STYLESHEET } from './html.js';
 
 type Form = Record<string, string | undefined>;
 
@@ -61,19 +62,13 @@ function authorizationParams(query: Record<string, unknown>): AuthorizationParam
 @Public()
 @Controller()
 export class AuthorizationPagesController {
-  private readonly cookieName: string;
-  private readonly ownOrigin: ReadonlySet<string>;
-
   constructor(
-    @InjectConfig() config: GatehouseConfig,
     private readonly authorization: AuthorizationService,
     private readonly interactions: InteractionSealer,
     private readonly sessions: SessionService,
     private readonly authenticator: PasswordAuthenticator,
-  ) {
-    this.cookieName = config.session.cookieName;
-    this.ownOrigin = new Set([new URL(config.issuer).origin]);
-  }
+    private readonly browser: BrowserSignInReader,
+  ) {}
 
   @Get('assets/gatehouse.css')
   @Header('content-type', 'text/css; charset=utf-8')
@@ -157,9 +152,15 @@ export class AuthorizationPagesController {
   @ApiExcludeEndpoint()
   signInPage(
     @Query('interaction') sealed: string | undefined,
+    @Query('device') device: string | undefined,
     @Res() reply: FastifyReply,
   ): FastifyReply {
-    return this.sendSignIn(reply, sealed, null, 200);
+    return this.sendSignIn(
+      reply,
+      { sealed, device: typeof device === 'string' ? device : undefined },
+      null,
+      200,
+    );
   }
 
   @Post('signin')
@@ -171,8 +172,10 @@ export class AuthorizationPagesController {
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
     const sealed = form['interaction'];
-    if (!isTrustedOrigin(request.headers, this.ownOrigin)) {
-      return this.sendError(reply, 403, 'This form must be sent from the sign-in page.');
+    const device = form['device'];
+    const next = { sealed, device: typeof device === 'string' ? device : undefined };
+    if (!this.browser.fromOwnPage(request)) {
+      return sendErrorPage(reply, 403, 'This form must be sent from the sign-in page.');
     }
     try {
       const user = await this.authenticator.authenticate({
@@ -183,20 +186,28 @@ export class AuthorizationPagesController {
       const started = await this.sessions.startCookieSession(
         user,
         client,
-        request.cookies[this.cookieName],
+        request.cookies[this.browser.cookieName],
       );
-      setSessionCookie(reply, this.cookieName, started.token, started.maxAgeSeconds);
+      setSessionCookie(reply, this.browser.cookieName, started.token, started.maxAgeSeconds);
     } catch (error) {
       if (error instanceof InvalidCredentialsError) {
-        return this.sendSignIn(reply, sealed, 'The email or password is incorrect.', 401);
+        return this.sendSignIn(reply, next, 'The email or password is incorrect.', 401);
       }
       if (error instanceof RateLimitedError) {
-        return this.sendSignIn(reply, sealed, 'Too many attempts. Try again later.', 429);
+        return this.sendSignIn(reply, next, 'Too many attempts. Try again later.', 429);
       }
       throw error;
     }
+    if (next.device !== undefined) {
+      // Back to the device page, with the code typed so far if it is one (never a URL of the form's).
+      const userCode = normalizeUserCode(next.device);
+      return reply.redirect(
+        userCode ? `/device?user_code=${formatUserCode(userCode)}` : '/device',
+        303,
+      );
+    }
     if (!this.interactions.resume(sealed)) {
-      return this.sendPage(reply, 200, {
+      return sendPage(reply, 200, {
         title: 'Signed in',
         main: '<p>You are signed in. You can close this page.</p>',
       });
@@ -226,7 +237,7 @@ export class AuthorizationPagesController {
       if (progress.denied) {
         throw new AuthorizationRedirectError(valid, 'access_denied', 'The user declined.');
       }
-      const user = await this.signedInUser(request);
+      const user = await this.browser.current(request);
       const next = await this.authorization.next(valid, user, {
         signedInDuringRequest: user !== null && user.authTime.getTime() >= progress.startedAt,
         consented: progress.consented,
@@ -253,39 +264,30 @@ export class AuthorizationPagesController {
         return;
       }
       if (error instanceof AuthorizationPageError) {
-        this.sendError(reply, 400, error.description);
+        sendErrorPage(reply, 400, error.description);
         return;
       }
       throw error;
     }
   }
 
-  private async signedInUser(request: FastifyRequest): Promise<SignedInUser | null> {
-    const token = request.cookies[this.cookieName];
-    if (!token) {
-      return null;
-    }
-    const result = await this.sessions.authenticateCookie(token);
-    return result.status === 'active'
-      ? { userId: result.session.userId, authTime: result.session.createdAt }
-      : null;
-  }
-
   private assertOwnOrigin(request: FastifyRequest): void {
-    if (!isTrustedOrigin(request.headers, this.ownOrigin)) {
+    if (!this.browser.fromOwnPage(request)) {
       throw new AuthorizationPageError('invalid_request', 'This form must be sent from our page.');
     }
   }
 
+  /** The sign-in form; `next` is where it goes on: an authorization request or the device page. */
   private sendSignIn(
     reply: FastifyReply,
-    sealed: string | undefined,
+    next: { readonly sealed: string | undefined; readonly device: string | undefined },
     problem: string | null,
     status: number,
   ): FastifyReply {
+    const { sealed, device } = next;
     const interaction = this.interactions.resume(sealed);
     const redirectOrigin = originOf(interaction?.params.redirect_uri);
-    return this.sendPage(
+    return sendPage(
       reply,
       status,
       {
@@ -293,6 +295,7 @@ export class AuthorizationPagesController {
         main: `${problem ? `<p class="error" role="alert">${escapeHtml(problem)}</p>` : ''}
 <form method="post" action="/signin">
 ${interaction && sealed ? `<input type="hidden" name="interaction" value="${escapeHtml(sealed)}">` : ''}
+${device !== undefined ? `<input type="hidden" name="device" value="${escapeHtml(normalizeUserCode(device) ?? '')}">` : ''}
 <label for="email">Email</label>
 <input id="email" name="email" type="email" autocomplete="username" required autofocus>
 <label for="password">Password</label>
@@ -314,7 +317,7 @@ ${interaction && sealed ? `<input type="hidden" name="interaction" value="${esca
       scopes.length > 0
         ? `<ul class="scopes">${scopes.map((scope) => `<li>${escapeHtml(scope)}</li>`).join('')}</ul>`
         : '<p>Only to know who you are.</p>';
-    this.sendPage(
+    sendPage(
       reply,
       200,
       {
@@ -331,34 +334,5 @@ ${list}
       },
       [new URL(request.redirectUri).origin],
     );
-  }
-
-  private sendError(reply: FastifyReply, status: number, message: string): FastifyReply {
-    return this.sendPage(reply, status, {
-      title: 'Something went wrong',
-      main: `<p class="error" role="alert">${escapeHtml(message)}</p>`,
-    });
-  }
-
-  private sendPage(
-    reply: FastifyReply,
-    status: number,
-    page: { title: string; main: string },
-    formTargets: readonly string[] = [],
-  ): FastifyReply {
-    return reply
-      .status(status)
-      .header('content-type', 'text/html; charset=utf-8')
-      .header('content-security-policy', pageSecurityPolicy(formTargets))
-      .header('cache-control', 'no-store')
-      .send(renderPage(page));
-  }
-}
-
-function originOf(uri: string | undefined): string | null {
-  try {
-    return uri ? new URL(uri).origin : null;
-  } catch {
-    return null;
   }
 }

@@ -1,3 +1,5 @@
+import type { FastifyReply } from 'fastify';
+
 /**
  * The sign-in pages are server-rendered HTML without a line of script, so their Content Security
  * Policy can forbid scripts altogether. Every dynamic value goes through `escapeHtml`.
@@ -38,7 +40,7 @@ export function renderPage({ title, main }: Page): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${escapeHtml(title)} · Gatehouse</title>
 <link rel="stylesheet" href="/assets/gatehouse.css">
 </head>
@@ -65,3 +67,39 @@ button { margin-top: 1.25rem; padding: 0.6rem 1.2rem; font-size: 1rem; cursor: p
 ul.scopes { padding-left: 1.2rem; }
 :focus-visible { outline: 3px solid #2f6fdf; outline-offset: 2px; }
 `;
+
+/** Sends a page with the policy above; pages are never cached (they carry sealed requests). */
+export function sendPage(
+  reply: FastifyReply,
+  status: number,
+  page: Page,
+  formTargets: readonly string[] = [],
+): FastifyReply {
+  return (
+    reply
+      .status(status)
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('content-security-policy', pageSecurityPolicy(formTargets))
+      // Not the API's no-referrer: under it browsers send `Origin: null` with the pages' own form posts,
+      // and the CSRF check needs the real origin. Cross-origin requests still get no referrer.
+      .header('referrer-policy', 'same-origin')
+      .header('cache-control', 'no-store')
+      .send(renderPage(page))
+  );
+}
+
+export function sendErrorPage(reply: FastifyReply, status: number, message: string): FastifyReply {
+  return sendPage(reply, status, {
+    title: 'Something went wrong',
+    main: `<p class="error" role="alert">${escapeHtml(message)}</p>`,
+  });
+}
+
+/** The origin of a URI, or null if it is none. */
+export function originOf(uri: string | null | undefined): string | null {
+  try {
+    return uri ? new URL(uri).origin : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,190 @@
+import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiExcludeEndpoint, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RequestClient } from '@gatehouse/http';
+import {
+  AuthorizationPageError,
+  type ClientContext,
+  type EndSessionParams,
+  type EndSessionRequest,
+  EndSessionService,
+  InteractionSealer,
+} from '@gatehouse/identity';
+import { Public } from '@gatehouse/nest-auth';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+import { clearSessionCookie } from '../browser-sessions/session-cookie.js';
+import { BrowserSignInReader } from './browser-sign-in.js';
+import { escapeHtml, originOf, sendErrorPage, sendPage } from './html.js';
+
+const END_SESSION_PARAMS: readonly (keyof EndSessionParams)[] = [
+  'id_token_hint',
+  'post_logout_redirect_uri',
+  'state',
+  'client_id',
+];
+
+/** Only the parameters we know, each a single string (a repeated parameter is refused). */
+function endSessionParams(input: Record<string, unknown> | undefined): EndSessionParams {
+  const params: Record<string, string> = {};
+  for (const name of END_SESSION_PARAMS) {
+    const value = input?.[name];
+    if (Array.isArray(value)) {
+      throw new AuthorizationPageError('invalid_request', `${name} is repeated.`);
+    }
+    if (typeof value === 'string') {
+      params[name] = value;
+    }
+  }
+  return params;
+}
+
+/** What confirming will end, in words. */
+function ending(browser: boolean, application: boolean): string {
+  if (browser && application) {
+    return 'This ends your sign-in on this browser and the application’s session.';
+  }
+  return browser
+    ? 'This ends your sign-in on this browser.'
+    : 'This ends the application’s session.';
+}
+
+/**
+ * RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): the end-session endpoint, by GET or
+ * POST, and its confirmation page. Nothing ends until the user confirms on our page, with a form that
+ * must come from our origin: a link on another site cannot sign anyone out.
+ */
+@ApiTags('oauth')
+@Public()
+@Controller('oauth/end_session')
+export class EndSessionPagesController {
+  constructor(
+    private readonly endSessions: EndSessionService,
+    private readonly interactions: InteractionSealer,
+    private readonly browser: BrowserSignInReader,
+  ) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'End-session endpoint (OpenID Connect RP-Initiated Logout): a browser navigation.',
+    description:
+      'Parameters: id_token_hint (an ID token of ours, expired or not), post_logout_redirect_uri (registered for the client, exact match), state, client_id. Shows a confirmation page; confirming ends the browser sign-in and the session the ID token was issued in, then redirects to post_logout_redirect_uri with state. Invalid parameters are shown on an error page, never redirected.',
+  })
+  start(
+    @Query() query: Record<string, unknown>,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<FastifyReply> {
+    return this.confirmationPage(query, request, reply);
+  }
+
+  @Post()
+  @ApiExcludeEndpoint()
+  startByPost(
+    @Body() form: Record<string, unknown> | undefined,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<FastifyReply> {
+    // A form posted from the client's site arrives without our SameSite=Lax cookie: whether the
+    // browser is signed in cannot be told, so the user is always asked (the confirmation form is
+    // posted from our own page, cookie included).
+    return this.confirmationPage(form, request, reply, { alwaysConfirm: true });
+  }
+
+  @Post('confirm')
+  @ApiExcludeEndpoint()
+  async confirm(
+    @Body() form: Record<string, unknown> | undefined,
+    @RequestClient() client: ClientContext,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<FastifyReply> {
+    if (!this.browser.fromOwnPage(request)) {
+      return sendErrorPage(reply, 403, 'This form must be sent from the sign-out page.');
+    }
+    const sealed = form?.['logout'];
+    const logout = this.interactions.resumeLogout(typeof sealed === 'string' ? sealed : undefined);
+    if (!logout) {
+      return sendErrorPage(reply, 400, 'This sign-out request has expired. Sign out again.');
+    }
+    return this.withPageErrors(reply, async () => {
+      const valid = await this.endSessions.validate(logout.params);
+      const signedIn = await this.browser.current(request);
+      const location = await this.endSessions.end(valid, signedIn, client);
+      clearSessionCookie(reply, this.browser.cookieName);
+      if (location !== null) {
+        return reply.redirect(location, 303);
+      }
+      return sendPage(reply, 200, {
+        title: 'Signed out',
+        main: '<p role="status">You are signed out. You can close this page.</p>',
+      });
+    });
+  }
+
+  private confirmationPage(
+    input: Record<string, unknown> | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    { alwaysConfirm = false }: { alwaysConfirm?: boolean } = {},
+  ): Promise<FastifyReply> {
+    return this.withPageErrors(reply, async () => {
+      const params = endSessionParams(input);
+      const valid = await this.endSessions.validate(params);
+      const signedIn = await this.browser.current(request);
+      if (!signedIn && !valid.hint && !alwaysConfirm) {
+        // Nothing to end, nothing to forge: straight back to the client (or our signed-out page).
+        const location = this.endSessions.locationAfter(valid);
+        return location !== null
+          ? reply.redirect(location, 303)
+          : sendPage(reply, 200, {
+              title: 'Signed out',
+              main: '<p role="status">You are not signed in.</p>',
+            });
+      }
+      // A cross-site POST carries no cookie (SameSite=Lax): the browser may well be signed in.
+      const browserToo = signedIn !== null || alwaysConfirm;
+      return this.sendConfirmation(reply, valid, browserToo, this.interactions.startLogout(params));
+    });
+  }
+
+  private sendConfirmation(
+    reply: FastifyReply,
+    request: EndSessionRequest,
+    browserToo: boolean,
+    sealed: string,
+  ): FastifyReply {
+    const asker = request.client
+      ? `<p><strong>${escapeHtml(request.client.name)}</strong> asks to sign you out.</p>`
+      : '';
+    const redirectOrigin = originOf(request.redirectUri);
+    return sendPage(
+      reply,
+      200,
+      {
+        title: 'Sign out?',
+        main: `${asker}
+<p>${ending(browserToo, request.hint !== null)}</p>
+<form method="post" action="/oauth/end_session/confirm">
+<input type="hidden" name="logout" value="${escapeHtml(sealed)}">
+<button type="submit">Sign out</button>
+</form>
+<p>If you did not ask to sign out, close this page.</p>`,
+      },
+      redirectOrigin ? [redirectOrigin] : [],
+    );
+  }
+
+  private async withPageErrors(
+    reply: FastifyReply,
+    work: () => Promise<FastifyReply>,
+  ): Promise<FastifyReply> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof AuthorizationPageError) {
+        return sendErrorPage(reply, 400, error.description);
+      }
+      throw error;
+    }
+  }
+}
