@@ -88,13 +88,20 @@ export default tseslint.config(
   { files: ['libs/persistence/**', 'libs/nest-auth/**', 'libs/config/**'], rules: boundaries([]) },
   { files: ['scripts/**'], rules: boundaries(ALL_LIBS) },
   {
-    files: ['libs/config/**', 'test/**', '*.config.ts', 'bench/**', 'apps/notes-api/src/main.ts'],
+    files: [
+      'libs/config/**',
+      'test/**',
+      '*.config.ts',
+      'bench/**',
+      'examples/**',
+      'apps/notes-api/src/main.ts',
+    ],
     rules: { 'no-restricted-properties': 'off' },
   },
-  // The benchmark's peers are plain JavaScript against libraries without types in the bench folder:
-  // lint them untyped, as Node modules.
+  // The benchmark's peers and the examples are plain JavaScript (run by node, no build): lint them
+  // untyped, as Node modules.
   {
-    files: ['bench/peers/**/*.mjs'],
+    files: ['bench/peers/**/*.mjs', 'examples/**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       ...tseslint.configs.disableTypeChecked.languageOptions,
