@@ -5,6 +5,7 @@ import { givenOperatorSession, TRUSTED_ORIGIN } from '../support/http.js';
 import { givenAdminApi, givenAuthApi } from '../support/test-app.js';
 
 const REDIRECT_URI = 'https://client.example/cb';
+const POST_LOGOUT_URI = 'https://client.example/signed-out';
 
 interface ClientBody {
   clientId: string;
@@ -12,6 +13,7 @@ interface ClientBody {
   public: boolean;
   grantTypes: string[];
   redirectUris: string[];
+  postLogoutRedirectUris: string[];
   requireConsent: boolean;
   requireState: boolean;
 }
@@ -169,6 +171,136 @@ describe('admin-api clients: the authorization code grant and its consent and st
     // Rolled back: the client is unchanged.
     expect((await call('GET', `/admin/clients/${clientId}`)).json()).toMatchObject({
       grantTypes: ['client_credentials'],
+    });
+  });
+
+  describe('postLogoutRedirectUris (RP-initiated logout)', () => {
+    /** What auth-api's end-session endpoint does with the URI for this client, no one signed in. */
+    async function endSession(clientId: string, uri: string): Promise<number> {
+      const response = await auth.inject({
+        method: 'GET',
+        url: `/oauth/end_session?${new URLSearchParams({
+          client_id: clientId,
+          post_logout_redirect_uri: uri,
+        }).toString()}`,
+      });
+      if (response.statusCode === 303) {
+        expect(response.headers.location).toBe(uri);
+      }
+      return response.statusCode;
+    }
+
+    it('registers them with the client and shows them back; none unless given', async () => {
+      const client = await created({
+        name: 'logout aware',
+        grantTypes: ['authorization_code'],
+        redirectUris: [REDIRECT_URI],
+        postLogoutRedirectUris: [POST_LOGOUT_URI, 'http://localhost:8080/bye'],
+      });
+      expect(client.postLogoutRedirectUris).toEqual([POST_LOGOUT_URI, 'http://localhost:8080/bye']);
+      const shown = await call('GET', `/admin/clients/${client.clientId}`);
+      expect(shown.json()).toMatchObject({
+        postLogoutRedirectUris: [POST_LOGOUT_URI, 'http://localhost:8080/bye'],
+      });
+      const listed = (await call('GET', '/admin/clients')).json<ClientBody[]>();
+      expect(listed.find(({ clientId }) => clientId === client.clientId)).toMatchObject({
+        postLogoutRedirectUris: [POST_LOGOUT_URI, 'http://localhost:8080/bye'],
+      });
+      expect(await endSession(client.clientId, POST_LOGOUT_URI)).toBe(303);
+
+      const plain = await created({
+        name: 'no logout',
+        grantTypes: ['authorization_code'],
+        redirectUris: [REDIRECT_URI],
+      });
+      expect(plain.postLogoutRedirectUris).toEqual([]);
+      expect(await endSession(plain.clientId, POST_LOGOUT_URI)).toBe(400);
+    });
+
+    it('replaces them with PATCH, leaves them alone when other fields change, and clears them with []', async () => {
+      const { clientId } = await created({
+        name: 'changing',
+        grantTypes: ['authorization_code'],
+        redirectUris: [REDIRECT_URI],
+        postLogoutRedirectUris: [POST_LOGOUT_URI],
+      });
+      const moved = await call('PATCH', `/admin/clients/${clientId}`, {
+        postLogoutRedirectUris: ['https://client.example/goodbye'],
+      });
+      expect(moved.statusCode).toBe(200);
+      expect(moved.json()).toMatchObject({
+        postLogoutRedirectUris: ['https://client.example/goodbye'],
+        redirectUris: [REDIRECT_URI],
+      });
+      // auth-api reads the client afresh: the old URI is refused at once, the new one accepted.
+      expect(await endSession(clientId, POST_LOGOUT_URI)).toBe(400);
+      expect(await endSession(clientId, 'https://client.example/goodbye')).toBe(303);
+
+      const renamed = await call('PATCH', `/admin/clients/${clientId}`, { name: 'renamed' });
+      expect(renamed.json()).toMatchObject({
+        name: 'renamed',
+        postLogoutRedirectUris: ['https://client.example/goodbye'],
+      });
+
+      const cleared = await call('PATCH', `/admin/clients/${clientId}`, {
+        postLogoutRedirectUris: [],
+      });
+      expect(cleared.json()).toMatchObject({ postLogoutRedirectUris: [] });
+      expect(await endSession(clientId, 'https://client.example/goodbye')).toBe(400);
+    });
+
+    it.each([
+      ['a value that is no URL', ['not a url']],
+      ['a javascript: URI', ['javascript:alert(1)']],
+      ['a custom scheme', ['myapp://signed-out']],
+      ['a string instead of an array', POST_LOGOUT_URI],
+      ['a non-string entry', [42]],
+    ])('refuses %s with 400 naming the field, on create and on update', async (_name, value) => {
+      const base = {
+        name: 'invalid logout',
+        grantTypes: ['authorization_code'],
+        redirectUris: [REDIRECT_URI],
+      };
+      const expected = {
+        statusCode: 400,
+        error: 'VALIDATION_FAILED',
+        message: 'The request is invalid.',
+        details: [{ field: 'postLogoutRedirectUris', messages: expect.any(Array) }],
+      };
+      const create = await call('POST', '/admin/clients', {
+        ...base,
+        postLogoutRedirectUris: value,
+      });
+      expect(create.statusCode).toBe(400);
+      expect(create.json()).toEqual(expected);
+      const { clientId } = await created({ ...base, postLogoutRedirectUris: [POST_LOGOUT_URI] });
+      const update = await call('PATCH', `/admin/clients/${clientId}`, {
+        postLogoutRedirectUris: value,
+      });
+      expect(update.statusCode).toBe(400);
+      expect(update.json()).toEqual(expected);
+      // Unchanged.
+      expect((await call('GET', `/admin/clients/${clientId}`)).json()).toMatchObject({
+        postLogoutRedirectUris: [POST_LOGOUT_URI],
+      });
+    });
+
+    it('names the bad entry in the message', async () => {
+      const response = await call('POST', '/admin/clients', {
+        name: 'message',
+        grantTypes: ['authorization_code'],
+        redirectUris: [REDIRECT_URI],
+        postLogoutRedirectUris: [POST_LOGOUT_URI, 'not a url'],
+      });
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toMatchObject({
+        details: [
+          {
+            field: 'postLogoutRedirectUris',
+            messages: ['each value in postLogoutRedirectUris must be a URL address'],
+          },
+        ],
+      });
     });
   });
 });
