@@ -13,6 +13,7 @@ import {
   givenRedirectTarget,
   launchChromium,
   type RedirectTarget,
+  submitForm,
 } from './chromium.js';
 
 const CLIENT_NAME = 'Chromium Test App';
@@ -74,32 +75,6 @@ describe.runIf(browserTestsEnabled())('authorization code flow in headless Chrom
     await context?.close();
   });
 
-  /**
-   * Clicks a form's submit button and waits for the page it leads to (after any redirects); if that
-   * is not where expected, says where it is, what it says, and the Origin the browser sent with the
-   * form (what the pages' CSRF check reads).
-   */
-  async function submit(
-    page: Page,
-    button: string,
-    expected: (url: URL) => boolean,
-  ): Promise<void> {
-    const posted = page.waitForRequest(
-      (request) => request.method() === 'POST' && request.isNavigationRequest(),
-    );
-    const loaded = page.waitForEvent('load');
-    await page.getByRole('button', { name: button, exact: true }).click();
-    const [post] = await Promise.all([posted, loaded]);
-    if (!expected(new URL(page.url()))) {
-      const alert = (await page.getByRole('alert').allTextContents()).join(' ');
-      throw new Error(
-        `After "${button}" (POST ${new URL(post.url()).pathname}, Origin: ` +
-          `${(await post.headerValue('origin')) ?? '(none)'}) the browser is at ${page.url()}, ` +
-          `"${await page.title()}"${alert ? `: ${alert}` : ''}`,
-      );
-    }
-  }
-
   /** The relying party's authorization request (PKCE S256), as a link the user follows. */
   function authorizationUrl(): { url: string; authorization: Authorization } {
     const codeVerifier = randomBytes(32).toString('base64url');
@@ -123,7 +98,7 @@ describe.runIf(browserTestsEnabled())('authorization code flow in headless Chrom
     await page.locator('#email').fill(user.email);
     await page.locator('#password').fill(user.password);
     // Signed in, the browser is sent back to the authorization request, which asks for consent.
-    await submit(page, 'Sign in', (url) => url.pathname.startsWith('/oauth/authorize'));
+    await submitForm(page, 'Sign in', (url) => url.pathname.startsWith('/oauth/authorize'));
   }
 
   async function expectConsentPage(page: Page): Promise<void> {
@@ -137,7 +112,7 @@ describe.runIf(browserTestsEnabled())('authorization code flow in headless Chrom
 
   async function allow(page: Page): Promise<URL> {
     const redirect = new URL(target.uri);
-    await submit(page, 'Allow', (url) => url.origin === redirect.origin);
+    await submitForm(page, 'Allow', (url) => url.origin === redirect.origin);
     return new URL(page.url());
   }
 
