@@ -5,10 +5,10 @@ import * as client from 'openid-client';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { COOKIE_NAME, givenUser, type TestUser } from '../support/http.js';
+import { HttpBrowser } from '../support/http-browser.js';
+import { givenTokens, givenUser, type TestUser } from '../support/http.js';
 import { givenAdminApi, givenListeningAuthApi } from '../support/test-app.js';
 
-const FIRST_PARTY = 'gatehouse-first-party';
 /** Where the relying party receives its answer: never dereferenced, only read from `Location`. */
 const REDIRECT_URI = 'https://rp.example/callback';
 /** 32 random bytes, base64url. */
@@ -54,54 +54,6 @@ interface AdminSession {
   readonly revokedReason: string | null;
 }
 
-/**
- * The user's browser, reduced to what the flow needs: follows nothing by itself (`redirect:
- * 'manual'`), keeps the `gh_session` cookie, and posts forms from the issuer's own pages (`Origin`).
- */
-class Browser {
-  private cookie: string | null = null;
-
-  constructor(private readonly origin: string) {}
-
-  get signedIn(): boolean {
-    return this.cookie !== null;
-  }
-
-  async get(url: string | URL): Promise<Response> {
-    return this.remember(
-      await fetch(new URL(url, this.origin), {
-        redirect: 'manual',
-        headers: this.cookie ? { cookie: this.cookie } : {},
-      }),
-    );
-  }
-
-  async post(path: string, form: Record<string, string>): Promise<Response> {
-    return this.remember(
-      await fetch(new URL(path, this.origin), {
-        method: 'POST',
-        redirect: 'manual',
-        headers: {
-          origin: this.origin,
-          'content-type': 'application/x-www-form-urlencoded',
-          ...(this.cookie ? { cookie: this.cookie } : {}),
-        },
-        body: new URLSearchParams(form).toString(),
-      }),
-    );
-  }
-
-  private remember(response: Response): Response {
-    for (const setCookie of response.headers.getSetCookie()) {
-      const value = new RegExp(`^${COOKIE_NAME}=([^;]*)`).exec(setCookie)?.[1];
-      if (value !== undefined) {
-        this.cookie = value ? `${COOKIE_NAME}=${value}` : null;
-      }
-    }
-    return response;
-  }
-}
-
 /** The value of the hidden `interaction` input of a sign-in or consent page. */
 function hiddenInteraction(html: string): string {
   const value = /<input type="hidden" name="interaction" value="([^"]+)">/.exec(html)?.[1];
@@ -137,18 +89,7 @@ describe('authorization code flow with openid-client as the relying party', () =
     db = auth.get(DataSource);
     const operator = await givenUser(auth);
     await db.query('UPDATE users SET roles = $2 WHERE id = $1', [operator.id, ['admin']]);
-    const grant = await auth.inject({
-      method: 'POST',
-      url: '/oauth/token',
-      payload: {
-        grant_type: 'password',
-        client_id: FIRST_PARTY,
-        username: operator.email,
-        password: operator.password,
-      },
-    });
-    expect(grant.statusCode).toBe(200);
-    operatorToken = grant.json<{ access_token: string }>().access_token;
+    operatorToken = (await givenTokens(auth, operator)).access_token;
   });
   afterAll(async () => {
     await admin?.close();
@@ -231,7 +172,7 @@ describe('authorization code flow with openid-client as the relying party', () =
   }
 
   /** Fills in the sign-in page's form; answers the resumed authorization request. */
-  async function signIn(browser: Browser, signInPage: URL, user: TestUser): Promise<Response> {
+  async function signIn(browser: HttpBrowser, signInPage: URL, user: TestUser): Promise<Response> {
     const page = await browser.get(signInPage);
     expect(page.status).toBe(200);
     const interaction = hiddenInteraction(await page.text());
@@ -256,7 +197,7 @@ describe('authorization code flow with openid-client as the relying party', () =
     return html;
   }
 
-  function approve(browser: Browser, consentPage: string): Promise<Response> {
+  function approve(browser: HttpBrowser, consentPage: string): Promise<Response> {
     return browser.post('/oauth/authorize/consent', {
       interaction: hiddenInteraction(consentPage),
       decision: 'approve',
@@ -278,8 +219,8 @@ describe('authorization code flow with openid-client as the relying party', () =
    * A signed-in browser that has consented to `notes:read` for the relying party (when it asks):
    * the whole first authorization, code exchange included.
    */
-  async function givenConsentedBrowser(rp: RelyingParty, user: TestUser): Promise<Browser> {
-    const browser = new Browser(issuer);
+  async function givenConsentedBrowser(rp: RelyingParty, user: TestUser): Promise<HttpBrowser> {
+    const browser = new HttpBrowser(issuer);
     const authorization = await startAuthorization(rp);
     let response = await signIn(
       browser,
@@ -343,7 +284,7 @@ describe('authorization code flow with openid-client as the relying party', () =
   describe('a third-party public client, from the first request to revocation', () => {
     let rp: RelyingParty;
     let user: TestUser;
-    let browser: Browser;
+    let browser: HttpBrowser;
     let authorization: Authorization;
     let signInPage: URL;
     let consentPage: string;
@@ -354,7 +295,7 @@ describe('authorization code flow with openid-client as the relying party', () =
     beforeAll(async () => {
       rp = await givenRelyingParty();
       user = await givenUser(auth);
-      browser = new Browser(issuer);
+      browser = new HttpBrowser(issuer);
       authorization = await startAuthorization(rp);
     });
 
@@ -484,7 +425,7 @@ describe('authorization code flow with openid-client as the relying party', () =
     it('adds an ID token that openid-client validates (signature, iss, aud, nonce, at_hash), and userinfo', async () => {
       const rp = await givenRelyingParty({ scopes: ['openid', 'email', 'notes:read'] });
       const user = await givenUser(auth);
-      const browser = new Browser(issuer);
+      const browser = new HttpBrowser(issuer);
       const nonce = client.randomNonce();
       const authorization = await startAuthorization(rp, {
         scope: 'openid email',
@@ -523,7 +464,7 @@ describe('authorization code flow with openid-client as the relying party', () =
     it('answers userinfo 403 to a token without the openid scope', async () => {
       const rp = await givenRelyingParty();
       const user = await givenUser(auth);
-      const browser = new Browser(issuer);
+      const browser = new HttpBrowser(issuer);
       const authorization = await startAuthorization(rp);
       const consent = await expectConsentPage(
         await signIn(browser, expectSignInRedirect(await browser.get(authorization.url)), user),
@@ -579,7 +520,7 @@ describe('authorization code flow with openid-client as the relying party', () =
     ])('%s: from sign-in straight to the callback', async (_, options) => {
       const rp = await givenRelyingParty(options);
       const user = await givenUser(auth);
-      const browser = new Browser(issuer);
+      const browser = new HttpBrowser(issuer);
       const authorization = await startAuthorization(rp);
 
       const signInPage = expectSignInRedirect(await browser.get(authorization.url));
@@ -600,7 +541,7 @@ describe('authorization code flow with openid-client as the relying party', () =
   describe('a confidential client', () => {
     let rp: RelyingParty & { readonly secret: string | null };
     let user: TestUser;
-    let browser: Browser;
+    let browser: HttpBrowser;
 
     beforeAll(async () => {
       rp = await givenRelyingParty({ confidential: true });
@@ -659,7 +600,7 @@ describe('authorization code flow with openid-client as the relying party', () =
   it('a client without the refresh_token grant gets no refresh token; its session is listed and dies with revocation', async () => {
     const rp = await givenRelyingParty({ grantTypes: ['authorization_code'] });
     const user = await givenUser(auth);
-    const browser = new Browser(issuer);
+    const browser = new HttpBrowser(issuer);
     const authorization = await startAuthorization(rp);
     const consentPage = await expectConsentPage(
       await signIn(browser, expectSignInRedirect(await browser.get(authorization.url)), user),
@@ -695,7 +636,7 @@ describe('authorization code flow with openid-client as the relying party', () =
   describe('re-authentication', () => {
     let rp: RelyingParty;
     let user: TestUser;
-    let browser: Browser;
+    let browser: HttpBrowser;
 
     beforeAll(async () => {
       rp = await givenRelyingParty();

@@ -16,6 +16,7 @@ import {
   type TestUser,
   TRUSTED_ORIGIN,
 } from '../support/http.js';
+import { HttpBrowser } from '../support/http-browser.js';
 import { givenAdminApi, givenListeningAuthApi, testConfig } from '../support/test-app.js';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -405,53 +406,6 @@ class PageBrowser {
     headers?: FormHeaders,
   ): Promise<LightMyRequestResponse> {
     return this.post('/device/decision', { user_code: userCode, decision }, headers);
-  }
-}
-
-/**
- * A browser over real HTTP (fetch): follows nothing by itself, keeps the session cookie, and posts
- * forms from the issuer's own pages (`Origin`).
- */
-class HttpBrowser {
-  private cookie: string | null = null;
-
-  constructor(
-    private readonly origin: string,
-    private readonly cookieName: string,
-  ) {}
-
-  async get(url: string | URL): Promise<Response> {
-    return this.remember(
-      await fetch(new URL(url, this.origin), {
-        redirect: 'manual',
-        headers: this.cookie ? { cookie: this.cookie } : {},
-      }),
-    );
-  }
-
-  async post(path: string, form: Record<string, string>): Promise<Response> {
-    return this.remember(
-      await fetch(new URL(path, this.origin), {
-        method: 'POST',
-        redirect: 'manual',
-        headers: {
-          origin: this.origin,
-          'content-type': 'application/x-www-form-urlencoded',
-          ...(this.cookie ? { cookie: this.cookie } : {}),
-        },
-        body: formEncoded(form),
-      }),
-    );
-  }
-
-  private remember(response: Response): Response {
-    for (const setCookie of response.headers.getSetCookie()) {
-      const value = new RegExp(`^${this.cookieName}=([^;]*)`).exec(setCookie)?.[1];
-      if (value !== undefined) {
-        this.cookie = value ? `${this.cookieName}=${value}` : null;
-      }
-    }
-    return response;
   }
 }
 

@@ -5,10 +5,10 @@ import * as client from 'openid-client';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { COOKIE_NAME, givenUser } from '../support/http.js';
+import { HttpBrowser } from '../support/http-browser.js';
+import { givenTokens, givenUser } from '../support/http.js';
 import { givenAdminApi, givenListeningAuthApi } from '../support/test-app.js';
 
-const FIRST_PARTY = 'gatehouse-first-party';
 /** The relying party's callbacks: never dereferenced, only read from `Location`. */
 const REDIRECT_URI = 'https://rp.example/callback';
 const POST_LOGOUT_REDIRECT_URI = 'https://rp.example/signed-out';
@@ -36,55 +36,6 @@ interface AdminSession {
   readonly client: { id: string; name: string } | null;
   readonly active: boolean;
   readonly revokedReason: string | null;
-}
-
-/**
- * The user's browser, reduced to what the flow needs: follows nothing by itself (`redirect:
- * 'manual'`), keeps the `gh_session` cookie, and posts forms from the issuer's own pages (`Origin`).
- */
-class Browser {
-  private cookie: string | null = null;
-
-  constructor(private readonly origin: string) {}
-
-  /** The `cookie` header it sends now (null: none). */
-  get sessionCookie(): string | null {
-    return this.cookie;
-  }
-
-  async get(url: string | URL): Promise<Response> {
-    return this.remember(
-      await fetch(new URL(url, this.origin), {
-        redirect: 'manual',
-        headers: this.cookie ? { cookie: this.cookie } : {},
-      }),
-    );
-  }
-
-  async post(path: string, form: Record<string, string>): Promise<Response> {
-    return this.remember(
-      await fetch(new URL(path, this.origin), {
-        method: 'POST',
-        redirect: 'manual',
-        headers: {
-          origin: this.origin,
-          'content-type': 'application/x-www-form-urlencoded',
-          ...(this.cookie ? { cookie: this.cookie } : {}),
-        },
-        body: new URLSearchParams(form).toString(),
-      }),
-    );
-  }
-
-  private remember(response: Response): Response {
-    for (const setCookie of response.headers.getSetCookie()) {
-      const value = new RegExp(`^${COOKIE_NAME}=([^;]*)`).exec(setCookie)?.[1];
-      if (value !== undefined) {
-        this.cookie = value ? `${COOKIE_NAME}=${value}` : null;
-      }
-    }
-    return response;
-  }
 }
 
 /** The value of a page's hidden input `name`. */
@@ -126,18 +77,7 @@ describe('OpenID Connect acceptance: openid-client from discovery to RP-initiate
     await auth
       .get(DataSource)
       .query('UPDATE users SET roles = $2 WHERE id = $1', [operator.id, ['admin']]);
-    const grant = await auth.inject({
-      method: 'POST',
-      url: '/oauth/token',
-      payload: {
-        grant_type: 'password',
-        client_id: FIRST_PARTY,
-        username: operator.email,
-        password: operator.password,
-      },
-    });
-    expect(grant.statusCode).toBe(200);
-    operatorToken = grant.json<{ access_token: string }>().access_token;
+    operatorToken = (await givenTokens(auth, operator)).access_token;
   });
   afterAll(async () => {
     await admin?.close();
@@ -171,7 +111,7 @@ describe('OpenID Connect acceptance: openid-client from discovery to RP-initiate
       public: true,
     });
     const user = await givenUser(auth);
-    const browser = new Browser(issuer);
+    const browser = new HttpBrowser(issuer);
 
     // 1. Discovery.
     const config = await client.discovery(

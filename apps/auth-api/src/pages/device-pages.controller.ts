@@ -58,14 +58,9 @@ export class DevicePagesController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
-    if (!this.browser.fromOwnPage(request)) {
-      return sendErrorPage(reply, 403, 'This form must be sent from the device page.');
-    }
-    const user = await this.browser.current(request);
-    if (!user) {
-      return this.toSignIn(reply, form['user_code']);
-    }
-    return this.confirmOrRetry(reply, form['user_code'], user, client);
+    return this.signedInForm(request, reply, form, (user) =>
+      this.confirmOrRetry(reply, form['user_code'], user, client),
+    );
   }
 
   @Post('decision')
@@ -76,27 +71,36 @@ export class DevicePagesController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
+    return this.signedInForm(request, reply, form, async (user) => {
+      const found = await this.find(reply, form['user_code'], user, client);
+      if (found === 'answered') {
+        return reply;
+      }
+      const approve = form['decision'] === 'approve';
+      if (!found || !(await this.devices.decide(found, user, approve, client))) {
+        return this.sendEntry(reply, UNKNOWN_CODE, 400);
+      }
+      return sendPage(reply, 200, {
+        title: approve ? 'Device connected' : 'Request denied',
+        main: approve
+          ? `<p role="status"><strong>${escapeHtml(found.client.name)}</strong> is now signed in on your device. You can close this page and go back to it.</p>`
+          : '<p role="status">The device was not signed in. You can close this page.</p>',
+      });
+    });
+  }
+
+  /** A form of the device page: from our origin (else 403), by a signed-in user (else sign in). */
+  private async signedInForm(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    form: Form,
+    work: (user: PageUser) => Promise<FastifyReply>,
+  ): Promise<FastifyReply> {
     if (!this.browser.fromOwnPage(request)) {
       return sendErrorPage(reply, 403, 'This form must be sent from the device page.');
     }
     const user = await this.browser.current(request);
-    if (!user) {
-      return this.toSignIn(reply, form['user_code']);
-    }
-    const found = await this.find(reply, form['user_code'], user, client);
-    if (found === 'answered') {
-      return reply;
-    }
-    const approve = form['decision'] === 'approve';
-    if (!found || !(await this.devices.decide(found, user, approve, client))) {
-      return this.sendEntry(reply, UNKNOWN_CODE, 400);
-    }
-    return sendPage(reply, 200, {
-      title: approve ? 'Device connected' : 'Request denied',
-      main: approve
-        ? `<p role="status"><strong>${escapeHtml(found.client.name)}</strong> is now signed in on your device. You can close this page and go back to it.</p>`
-        : '<p role="status">The device was not signed in. You can close this page.</p>',
-    });
+    return user ? work(user) : this.toSignIn(reply, form['user_code']);
   }
 
   private async confirmOrRetry(
