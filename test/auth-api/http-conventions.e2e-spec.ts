@@ -143,6 +143,38 @@ describe.each([
 });
 
 describe('auth-api request logs', () => {
+  it('never contain a device user code or an id_token_hint from a page URL', async () => {
+    const app = await givenAuthApi(env, { logDestination: logs });
+    try {
+      for (const [id, url] of [
+        ['log-check-3', '/device?user_code=BCDF-GHJK'],
+        ['log-check-4', '/signin?device=BCDF-GHJK'],
+        ['log-check-5', '/oauth/end_session?id_token_hint=eyJ.hint-secret.sig&state=s1'],
+      ] as const) {
+        await app.inject({ method: 'GET', url, headers: { 'x-request-id': id } });
+      }
+      const lines = logs.lines
+        .map((text) => JSON.parse(text) as { req?: { id?: string; url?: string; query?: object } })
+        .filter((entry) => entry.req?.id?.startsWith('log-check-'));
+      const logged = (id: string) => lines.find((entry) => entry.req?.id === id)?.req;
+      expect(logged('log-check-3')).toMatchObject({
+        url: '/device?user_code=%5Bredacted%5D',
+        query: { user_code: '[redacted]' },
+      });
+      expect(logged('log-check-4')).toMatchObject({
+        url: '/signin?device=%5Bredacted%5D',
+        query: { device: '[redacted]' },
+      });
+      expect(logged('log-check-5')).toMatchObject({
+        url: '/oauth/end_session?id_token_hint=%5Bredacted%5D&state=s1',
+        query: { id_token_hint: '[redacted]', state: 's1' },
+      });
+      expect(logs.lines.join('\n')).not.toMatch(/BCDF-GHJK|hint-secret/);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('never contain a submitted password', async () => {
     const app = await givenAuthApi(env, { logDestination: logs });
     try {

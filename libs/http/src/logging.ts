@@ -22,6 +22,44 @@ const REDACTED_PATHS = [
   '*.clientSecret',
 ];
 
+/**
+ * Query parameters that carry a credential or a person's data in page URLs: the device user code
+ * (and the sign-in page's copy of it), and the ID token of RP-initiated logout. Their values never
+ * reach the log, in `url` or in `query`.
+ */
+const REDACTED_QUERY_PARAMS = new Set(['user_code', 'device', 'id_token_hint']);
+
+interface SerializedRequest {
+  url?: string;
+  query?: Record<string, unknown>;
+}
+
+function redactQueryOf(request: SerializedRequest): SerializedRequest {
+  const url = request.url;
+  const mark = url?.indexOf('?') ?? -1;
+  if (url !== undefined && mark >= 0) {
+    const params = new URLSearchParams(url.slice(mark + 1));
+    let redacted = false;
+    for (const name of new Set(params.keys())) {
+      if (REDACTED_QUERY_PARAMS.has(name)) {
+        params.set(name, '[redacted]');
+        redacted = true;
+      }
+    }
+    if (redacted) {
+      request.url = `${url.slice(0, mark)}?${params.toString()}`;
+    }
+  }
+  if (request.query) {
+    request.query = Object.fromEntries(
+      Object.entries(request.query).map(([name, value]) =>
+        REDACTED_QUERY_PARAMS.has(name) ? [name, '[redacted]'] : [name, value],
+      ),
+    );
+  }
+  return request;
+}
+
 function pathOf(request: IncomingMessage): string {
   return (request as IncomingMessage & { originalUrl?: string }).originalUrl ?? request.url ?? '';
 }
@@ -43,6 +81,8 @@ export function loggerParams(
     // Probes every few seconds would drown the log. Middie rewrites `url` for mounted middleware.
     autoLogging: { ignore: (request) => pathOf(request).startsWith('/health/') },
     serializers: {
+      // pino-http hands custom serializers the standard-serialized request.
+      req: redactQueryOf,
       res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
     },
     customLogLevel: (_request, response, error) =>
