@@ -46,6 +46,9 @@ class PollingProxy {
         },
       );
     });
+    // Fastify's keep-alive (72 s), not node:http's 5 s: the CLI waits 6 s after slow_down, and a
+    // pooled connection the proxy closes just as the CLI reuses it fails its POST ("fetch failed").
+    this.server.keepAliveTimeout = 72_000;
     await new Promise<void>((done) => this.server!.listen(port, '127.0.0.1', done));
   }
 
