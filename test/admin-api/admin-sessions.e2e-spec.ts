@@ -10,6 +10,7 @@ import {
   type CookieSession,
   givenCookieSession,
   givenUser,
+  SESSION_REVOKED,
   type TestUser,
   TRUSTED_ORIGIN,
 } from '../support/http.js';
@@ -18,11 +19,6 @@ import { givenAdminApi, givenListeningAuthApi, givenNotesApi } from '../support/
 const FIRST_PARTY = 'gatehouse-first-party';
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-const SESSION_REVOKED = {
-  statusCode: 401,
-  error: 'SESSION_REVOKED',
-  message: 'The session has been ended. Sign in again.',
-};
 const REFRESH_REVOKED = {
   error: 'invalid_grant',
   error_description: 'The refresh token has been revoked.',

@@ -11,6 +11,7 @@ import {
   givenCookieSession,
   givenUser,
   login,
+  SESSION_REVOKED,
   type TestUser,
   TRUSTED_ORIGIN,
 } from '../support/http.js';
@@ -21,11 +22,6 @@ const FIRST_PARTY = 'gatehouse-first-party';
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const WRONG_PASSWORD = 'not the right password at all';
 
-const SESSION_REVOKED = {
-  statusCode: 401,
-  error: 'SESSION_REVOKED',
-  message: 'The session has been ended. Sign in again.',
-};
 const INVALID_CREDENTIALS = {
   statusCode: 401,
   error: 'INVALID_CREDENTIALS',

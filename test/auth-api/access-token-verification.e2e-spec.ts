@@ -19,7 +19,7 @@ import {
 } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { givenCookieSession, givenUser, type TestUser } from '../support/http.js';
+import { givenCookieSession, givenUser, SESSION_REVOKED, type TestUser } from '../support/http.js';
 import { givenAuthApi } from '../support/test-app.js';
 
 const FIRST_PARTY = 'gatehouse-first-party';
@@ -42,12 +42,6 @@ const TOKEN_EXPIRED = {
   error: 'TOKEN_EXPIRED',
   message: 'The access token has expired.',
 };
-const SESSION_REVOKED = {
-  statusCode: 401,
-  error: 'SESSION_REVOKED',
-  message: 'The session has been ended. Sign in again.',
-};
-
 interface TokenResponse {
   access_token: string;
   token_type: string;

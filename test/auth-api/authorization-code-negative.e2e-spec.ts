@@ -11,6 +11,7 @@ import { uniqueEmail } from '../support/factories.js';
 import {
   givenCookieSession,
   givenUser,
+  SESSION_REVOKED,
   setCookies,
   type TestUser,
   TRUSTED_ORIGIN,
@@ -26,12 +27,6 @@ const INTERACTION_TTL_SECONDS = 600;
 
 const PAGE_CSP = (formTargets = '') =>
   `default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'${formTargets}; frame-ancestors 'none'; base-uri 'none'`;
-
-const SESSION_REVOKED = {
-  statusCode: 401,
-  error: 'SESSION_REVOKED',
-  message: 'The session has been ended. Sign in again.',
-};
 
 interface Pkce {
   readonly verifier: string;

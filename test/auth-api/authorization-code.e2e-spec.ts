@@ -6,7 +6,14 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { HttpBrowser } from '../support/http-browser.js';
-import { givenTokens, givenUser, type TestUser } from '../support/http.js';
+import {
+  type AdminSessionRow,
+  givenTokens,
+  givenUser,
+  type ListedSession,
+  SESSION_REVOKED,
+  type TestUser,
+} from '../support/http.js';
 import { givenAdminApi, givenListeningAuthApi } from '../support/test-app.js';
 
 /** Where the relying party receives its answer: never dereferenced, only read from `Location`. */
@@ -17,12 +24,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Plain http on 127.0.0.1: openid-client refuses it unless told otherwise. */
 const INSECURE = { execute: [client.allowInsecureRequests] };
-
-const SESSION_REVOKED = {
-  statusCode: 401,
-  error: 'SESSION_REVOKED',
-  message: 'The session has been ended. Sign in again.',
-};
 
 /** A relying party registered for the test: its client_id, name and openid-client configuration. */
 interface RelyingParty {
@@ -36,22 +37,6 @@ interface Authorization {
   readonly url: URL;
   readonly codeVerifier: string;
   readonly state: string;
-}
-
-interface ListedSession {
-  readonly id: string;
-  readonly kind: 'cookie' | 'token';
-  readonly client: { id: string; name: string } | null;
-  readonly current: boolean;
-}
-
-interface AdminSession {
-  readonly id: string;
-  readonly user: { id: string; email: string };
-  readonly kind: 'cookie' | 'token';
-  readonly client: { id: string; name: string } | null;
-  readonly active: boolean;
-  readonly revokedReason: string | null;
 }
 
 /** The value of the hidden `interaction` input of a sign-in or consent page. */
@@ -252,14 +237,14 @@ describe('authorization code flow with openid-client as the relying party', () =
     return (await response.json()) as ListedSession[];
   }
 
-  async function adminSessions(userId: string): Promise<AdminSession[]> {
+  async function adminSessions(userId: string): Promise<AdminSessionRow[]> {
     const response = await admin.inject({
       method: 'GET',
       url: `/admin/sessions?${new URLSearchParams({ userId }).toString()}`,
       headers: { authorization: `Bearer ${operatorToken}` },
     });
     expect(response.statusCode).toBe(200);
-    return response.json<{ items: AdminSession[] }>().items;
+    return response.json<{ items: AdminSessionRow[] }>().items;
   }
 
   async function me(accessToken: string): Promise<{ status: number; body: unknown }> {

@@ -13,6 +13,7 @@ import {
   givenCookieSession,
   givenTokens,
   givenUser,
+  SESSION_REVOKED,
   setCookies,
   type TestUser,
 } from '../support/http.js';
@@ -25,12 +26,6 @@ const FOREIGN_ORIGIN = 'https://evil.example';
 
 const PAGE_CSP = (formTargets = '') =>
   `default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'${formTargets}; frame-ancestors 'none'; base-uri 'none'`;
-
-const SESSION_REVOKED = {
-  statusCode: 401,
-  error: 'SESSION_REVOKED',
-  message: 'The session has been ended. Sign in again.',
-};
 
 const HINT_REFUSED = 'The id_token_hint is not an ID token issued to this client.';
 const CLIENT_UNKNOWN = 'The client is not registered.';

@@ -6,7 +6,13 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { HttpBrowser } from '../support/http-browser.js';
-import { givenTokens, givenUser } from '../support/http.js';
+import {
+  type AdminSessionRow,
+  givenTokens,
+  givenUser,
+  type ListedSession,
+  SESSION_REVOKED,
+} from '../support/http.js';
 import { givenAdminApi, givenListeningAuthApi } from '../support/test-app.js';
 
 /** The relying party's callbacks: never dereferenced, only read from `Location`. */
@@ -15,28 +21,6 @@ const POST_LOGOUT_REDIRECT_URI = 'https://rp.example/signed-out';
 
 /** Plain http on 127.0.0.1: openid-client refuses it unless told otherwise. */
 const INSECURE = { execute: [client.allowInsecureRequests] };
-
-const SESSION_REVOKED = {
-  statusCode: 401,
-  error: 'SESSION_REVOKED',
-  message: 'The session has been ended. Sign in again.',
-};
-
-interface ListedSession {
-  readonly id: string;
-  readonly kind: 'cookie' | 'token';
-  readonly client: { id: string; name: string } | null;
-  readonly current: boolean;
-}
-
-interface AdminSession {
-  readonly id: string;
-  readonly user: { id: string; email: string };
-  readonly kind: 'cookie' | 'token';
-  readonly client: { id: string; name: string } | null;
-  readonly active: boolean;
-  readonly revokedReason: string | null;
-}
 
 /** The value of a page's hidden input `name`. */
 function hidden(html: string, name: string): string {
@@ -84,14 +68,14 @@ describe('OpenID Connect acceptance: openid-client from discovery to RP-initiate
     await auth?.close();
   });
 
-  async function adminSessions(userId: string): Promise<AdminSession[]> {
+  async function adminSessions(userId: string): Promise<AdminSessionRow[]> {
     const response = await admin.inject({
       method: 'GET',
       url: `/admin/sessions?${new URLSearchParams({ userId }).toString()}`,
       headers: { authorization: `Bearer ${operatorToken}` },
     });
     expect(response.statusCode).toBe(200);
-    return response.json<{ items: AdminSession[] }>().items;
+    return response.json<{ items: AdminSessionRow[] }>().items;
   }
 
   async function me(headers: Record<string, string>): Promise<{ status: number; body: unknown }> {

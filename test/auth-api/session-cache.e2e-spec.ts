@@ -12,6 +12,7 @@ import {
   givenOperatorSession,
   givenUser,
   login,
+  SESSION_REVOKED,
   setCookies,
   type TestUser,
   TRUSTED_ORIGIN,
@@ -25,12 +26,6 @@ const TOUCH_INTERVAL_SECONDS = 60;
 const IDLE_TIMEOUT_SECONDS = 86_400;
 /** Past the cache TTL, far before the touch interval and the idle timeout. */
 const PAST_TTL = CACHE_TTL_SECONDS + 1;
-
-const SESSION_REVOKED = {
-  statusCode: 401,
-  error: 'SESSION_REVOKED',
-  message: 'The session has been ended. Sign in again.',
-};
 
 interface MeBody {
   readonly user: { id: string; email: string; roles: string[]; createdAt: string };

@@ -7,7 +7,7 @@ import { decodeJwt } from 'jose';
 import { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { givenUser, type TestUser } from '../support/http.js';
+import { givenUser, SESSION_REVOKED, type TestUser } from '../support/http.js';
 import { givenAuthApi } from '../support/test-app.js';
 
 const ISSUER = 'http://localhost:3000';
@@ -41,12 +41,6 @@ const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const form = (params: Record<string, string>) => new URLSearchParams(params).toString();
 const basic = (id: string, secret: string) =>
   `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
-
-const SESSION_REVOKED = {
-  statusCode: 401,
-  error: 'SESSION_REVOKED',
-  message: 'The session has been ended. Sign in again.',
-};
 
 function expectOAuthError(response: LightMyRequestResponse, body: object, status = 400): void {
   expect(response.json()).toEqual(body);

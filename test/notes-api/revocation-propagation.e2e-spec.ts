@@ -8,19 +8,13 @@ import {
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { givenTokens, givenUser, type TestUser } from '../support/http.js';
+import { givenTokens, givenUser, SESSION_REVOKED, type TestUser } from '../support/http.js';
 import { freePort, givenListeningAuthApi, givenNotesApi } from '../support/test-app.js';
 
 interface Tokens {
   readonly access_token: string;
   readonly refresh_token: string;
 }
-
-const SESSION_REVOKED = {
-  statusCode: 401,
-  error: 'SESSION_REVOKED',
-  message: 'The session has been ended. Sign in again.',
-};
 
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;

@@ -9,6 +9,31 @@ import { STRONG_PASSWORD, uniqueEmail } from './factories.js';
 export const TRUSTED_ORIGIN = 'http://localhost:3000';
 export const COOKIE_NAME = 'gh_session';
 
+/** The 401 body for a credential whose session has been ended. */
+export const SESSION_REVOKED = {
+  statusCode: 401,
+  error: 'SESSION_REVOKED',
+  message: 'The session has been ended. Sign in again.',
+};
+
+/** A session as `GET /me/sessions` lists it (the fields these tests read). */
+export interface ListedSession {
+  readonly id: string;
+  readonly kind: 'cookie' | 'token';
+  readonly client: { id: string; name: string } | null;
+  readonly current: boolean;
+}
+
+/** A session as admin-api's `GET /admin/sessions` lists it (the fields these tests read). */
+export interface AdminSessionRow {
+  readonly id: string;
+  readonly user: { id: string; email: string };
+  readonly kind: 'cookie' | 'token';
+  readonly client: { id: string; name: string } | null;
+  readonly active: boolean;
+  readonly revokedReason: string | null;
+}
+
 export interface TestUser {
   readonly id: string;
   readonly email: string;
