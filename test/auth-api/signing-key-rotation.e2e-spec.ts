@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -14,7 +15,8 @@ import {
 import { afterAll, afterEach, describe, expect, inject, it, vi } from 'vitest';
 
 import { givenUser, type TestUser } from '../support/http.js';
-import { givenAuthApi } from '../support/test-app.js';
+import { createAuthApi } from '../../apps/auth-api/src/auth-api.factory.js';
+import { givenAuthApi, testConfig } from '../support/test-app.js';
 import { freshDatabaseUrl } from '../support/test-database.js';
 
 const FIRST_PARTY = 'gatehouse-first-party';
@@ -369,3 +371,21 @@ describe('JWT_ALG', () => {
 function bearer(token: string): Record<string, string> {
   return { authorization: `Bearer ${token}` };
 }
+
+describe('a KEY_ENCRYPTION_KEY that does not open the stored keys', () => {
+  it('stops auth-api at start with a message naming the variable, not at the first token request', async () => {
+    // The worker's database holds keys sealed under the suite's key once any auth-api has started.
+    await (await givenAuthApi()).close();
+    const app = await createAuthApi(
+      await testConfig({ KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64') }),
+    );
+    try {
+      await expect(app.init()).rejects.toThrow(
+        'KEY_ENCRYPTION_KEY does not decrypt the signing keys in the database: it is not the key ' +
+          'they were stored with. Start with that key; if it is lost, see README "Signing keys".',
+      );
+    } finally {
+      await app.close();
+    }
+  });
+});

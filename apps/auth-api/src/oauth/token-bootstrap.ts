@@ -1,7 +1,10 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { ClientService, SigningKeyService } from '@gatehouse/identity';
 
-/** Before serving: a signing key to sign with (and the next one published), the first-party client. */
+/**
+ * Before serving: a signing key to sign with (and the next one published) that KEY_ENCRYPTION_KEY
+ * decrypts, and the first-party client.
+ */
 @Injectable()
 export class TokenBootstrap implements OnApplicationBootstrap {
   constructor(
@@ -11,6 +14,7 @@ export class TokenBootstrap implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     await this.keys.ensureKeys();
+    await this.keys.assertKeysReadable();
     await this.clients.ensureFirstPartyClient();
   }
 }

@@ -110,6 +110,25 @@ export class SigningKeyService {
     return key;
   }
 
+  /**
+   * At start-up of the app that signs: the active key must decrypt under KEY_ENCRYPTION_KEY. A wrong
+   * key would otherwise surface as a 500 at the first token request, long after a deploy went green.
+   */
+  async assertKeysReadable(): Promise<void> {
+    const row = await this.database.signingKeys.findByStatus('active');
+    if (!row) {
+      throw new Error('No active signing key: the app did not run SigningKeyService.ensureKeys().');
+    }
+    try {
+      await this.privateKeyOf(row);
+    } catch {
+      throw new Error(
+        'KEY_ENCRYPTION_KEY does not decrypt the signing keys in the database: it is not the key ' +
+          'they were stored with. Start with that key; if it is lost, see README "Signing keys".',
+      );
+    }
+  }
+
   /** The public keys a verifier may meet (RFC 7517 JWK Set). */
   async jwks(): Promise<JSONWebKeySet> {
     const retiredAfter = new Date(
