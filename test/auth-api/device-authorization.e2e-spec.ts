@@ -17,7 +17,12 @@ import {
   TRUSTED_ORIGIN,
 } from '../support/http.js';
 import { HttpBrowser } from '../support/http-browser.js';
-import { givenAdminApi, givenListeningAuthApi, testConfig } from '../support/test-app.js';
+import {
+  givenAdminApi,
+  givenAuthApi,
+  givenListeningAuthApi,
+  testConfig,
+} from '../support/test-app.js';
 
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const FIRST_PARTY = 'gatehouse-first-party';
@@ -1374,5 +1379,41 @@ describe('device authorization grant (RFC 8628)', () => {
       });
       expect(response.statusCode).toBe(400);
     });
+  });
+});
+
+describe('device authorization requests per IP', () => {
+  let app: NestFastifyApplication;
+
+  beforeAll(async () => {
+    app = await givenAuthApi();
+  });
+  afterAll(() => app.close());
+
+  it('allows 60 per client and IP in 15 minutes, then 429 rate_limited with Retry-After; other IPs go on', async () => {
+    const { client } = await app.get(ClientService).create({
+      name: 'Busy TV',
+      grantTypes: ['urn:ietf:params:oauth:grant-type:device_code'],
+      public: true,
+    });
+    const request = (remoteAddress: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/oauth/device_authorization',
+        remoteAddress,
+        payload: { client_id: client.id },
+      });
+    const ip = `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
+    for (let n = 1; n <= 60; n += 1) {
+      expect((await request(ip)).statusCode, `request ${n}`).toBe(200);
+    }
+    const refused = await request(ip);
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json()).toEqual({
+      error: 'rate_limited',
+      error_description: 'Too many attempts. Retry later.',
+    });
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await request(`${ip.slice(0, ip.lastIndexOf('.'))}.255`)).statusCode).toBe(200);
   });
 });

@@ -6,9 +6,12 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
+import { RequestClient } from '@gatehouse/http';
 import {
+  type ClientContext,
   ClientService,
   type DeviceAuthorizationResponse,
   DeviceAuthorizationService,
@@ -44,11 +47,17 @@ export class DeviceAuthorizationController {
   @ApiOkResponse({ type: DeviceAuthorizationResponseDto })
   @ApiBadRequestResponse({ type: OAuthErrorResponseDto })
   @ApiUnauthorizedResponse({ type: OAuthErrorResponseDto, description: '`invalid_client`.' })
+  @ApiTooManyRequestsResponse({
+    type: OAuthErrorResponseDto,
+    description:
+      '`rate_limited`: 60 requests per client and IP per 15 minutes, with `Retry-After`.',
+  })
   async deviceAuthorization(
     @Body() body: OAuthBody,
     @Headers('authorization') authorization: string | undefined,
+    @RequestClient() context: ClientContext,
   ): Promise<DeviceAuthorizationResponse> {
     const client = await this.clients.authenticate(clientCredentialsOf(authorization, body));
-    return this.devices.start(client, optionalParam(body, 'scope'));
+    return this.devices.start(client, optionalParam(body, 'scope'), context.ip);
   }
 }

@@ -103,11 +103,13 @@ export class DeviceAuthorizationService {
   async start(
     client: Client,
     requestedScope: string | undefined,
+    ip: string | null,
   ): Promise<DeviceAuthorizationResponse> {
     if (!client.grantTypes.includes(DEVICE_CODE_GRANT_TYPE)) {
       throw unauthorizedClient('The client may not use the device authorization grant.');
     }
     const scope = grantedScope(client, requestedScope);
+    await this.limiter.takeDeviceRequest(client.id, ip);
     const now = this.clock.now();
     const deviceCode = randomBytes(32).toString('base64url');
     for (let attempt = 0; attempt < INSERT_ATTEMPTS; attempt += 1) {

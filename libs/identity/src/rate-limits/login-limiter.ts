@@ -20,6 +20,11 @@ const KEY_PREFIX = 'gatehouse:login';
 const USER_CODE_ATTEMPTS_PER_USER = 10;
 const USER_CODE_ATTEMPTS_PER_IP = 30;
 const USER_CODE_WINDOW_SECONDS = 900;
+/**
+ * Device authorization requests per IP and client in the same window: each one holds a user code for
+ * ten minutes, so an unbounded stream from one address would fill the table (and the code space).
+ */
+const DEVICE_REQUESTS_PER_IP = 60;
 
 /** Emails become a hash in the counter key: the store never holds who was attacked in clear. */
 function accountKey(email: string): string {
@@ -42,6 +47,7 @@ export class LoginLimiter implements OnModuleDestroy {
   private readonly perIp: RateLimiterAbstract;
   private readonly userCodesPerUser: RateLimiterAbstract;
   private readonly userCodesPerIp: RateLimiterAbstract;
+  private readonly deviceRequestsPerIp: RateLimiterAbstract;
   private lastStoreWarning = 0;
 
   constructor(@InjectConfig() config: GatehouseConfig) {
@@ -59,6 +65,16 @@ export class LoginLimiter implements OnModuleDestroy {
       USER_CODE_ATTEMPTS_PER_IP,
       USER_CODE_WINDOW_SECONDS,
     );
+    this.deviceRequestsPerIp = this.limiter(
+      'device-request:ip',
+      DEVICE_REQUESTS_PER_IP,
+      USER_CODE_WINDOW_SECONDS,
+    );
+  }
+
+  /** One device authorization request (RFC 8628 §3.1) of a client, or 429 past the IP's budget. */
+  takeDeviceRequest(clientId: string, ip: string | null): Promise<void> {
+    return this.consume(this.deviceRequestsPerIp, `${ip ?? 'unknown'}:${clientId}`);
   }
 
   /** One device user-code lookup by a signed-in user, or 429 once the guesses are spent. */
