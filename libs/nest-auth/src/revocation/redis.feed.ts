@@ -16,12 +16,22 @@ export interface RedisRevocationFeedOptions {
   readonly backfillEveryMs?: number;
 }
 
-/** The feed over Redis pub/sub (when `REDIS_URL` is set), with backfill from PostgreSQL. */
+/** How long start() waits for the subscription before going on without it (Redis down). */
+const SUBSCRIBE_WAIT_MS = 2_000;
+/** Redis errors repeat at every reconnect attempt: one warning a minute is enough. */
+const WARNING_EVERY_MS = 60_000;
+
+/**
+ * The feed over Redis pub/sub (when `REDIS_URL` is set), with backfill from PostgreSQL. If Redis is
+ * down at start, the app starts anyway: revocations arrive by the backfill until Redis is back, when
+ * the queued subscription goes through.
+ */
 export class RedisRevocationFeed implements RevocationFeed {
   private readonly logger = new Logger(RedisRevocationFeed.name);
   private subscriber: Redis | undefined;
   private pool: pg.Pool | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private lastWarning = 0;
 
   constructor(private readonly options: RedisRevocationFeedOptions) {}
 
@@ -34,21 +44,42 @@ export class RedisRevocationFeed implements RevocationFeed {
       backfillRevocations(pool, sink).catch((error: unknown) =>
         this.logger.warn(`Revocation backfill failed: ${(error as Error).message}`),
       );
-    const subscriber = new Redis(this.options.redisUrl);
+    // No retry limit: a subscription queued while Redis is down waits for it, instead of failing
+    // after 20 reconnects and never being sent.
+    const subscriber = new Redis(this.options.redisUrl, { maxRetriesPerRequest: null });
     subscriber.on('message', (_channel: string, message: string) => {
       const event = parseRevocation(message);
       if (event) {
         sink.revoked(event);
       }
     });
-    subscriber.on('error', (error: Error) =>
-      this.logger.warn(`Revocation feed (Redis): ${error.message}`),
-    );
+    subscriber.on('error', (error: Error) => {
+      if (Date.now() - this.lastWarning > WARNING_EVERY_MS) {
+        this.lastWarning = Date.now();
+        this.logger.warn(`Revocation feed (Redis): ${error.message}`);
+      }
+    });
     // ioredis re-subscribes by itself after a reconnect; each `ready` catches up what was missed.
     subscriber.on('ready', () => void backfill());
-    await subscriber.subscribe(REVOCATION_CHANNEL);
+    const backfillEveryMs = this.options.backfillEveryMs ?? 10_000;
+    // Queued while Redis is unreachable (ioredis' offline queue); sent as soon as it connects.
+    const subscribed = subscriber.subscribe(REVOCATION_CHANNEL).then(
+      () => true,
+      () => false,
+    );
+    let waiting: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<false>((resolve) => {
+      waiting = setTimeout(() => resolve(false), SUBSCRIBE_WAIT_MS);
+    });
+    const ready = await Promise.race([subscribed, gaveUp]);
+    clearTimeout(waiting);
+    if (!ready) {
+      this.logger.warn(
+        `Revocation feed: Redis is unreachable; revocations arrive by the PostgreSQL backfill (every ${backfillEveryMs} ms) until it is back.`,
+      );
+    }
     await backfillRevocations(pool, sink);
-    this.timer = setInterval(() => void backfill(), this.options.backfillEveryMs ?? 10_000).unref();
+    this.timer = setInterval(() => void backfill(), backfillEveryMs).unref();
     this.subscriber = subscriber;
     this.pool = pool;
   }
