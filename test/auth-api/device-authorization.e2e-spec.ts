@@ -230,12 +230,7 @@ class Harness {
     fields: Record<string, string>,
     headers: Record<string, string> = {},
   ): Promise<LightMyRequestResponse> {
-    return this.app.inject({
-      method: 'POST',
-      url: '/oauth/device_authorization',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-      payload: formEncoded(fields),
-    });
+    return this.postForm('/oauth/device_authorization', fields, headers);
   }
 
   /** A pending device request of a public client (scope: the client's default unless given). */
@@ -252,9 +247,18 @@ class Harness {
     fields: Record<string, string>,
     headers: Record<string, string> = {},
   ): Promise<LightMyRequestResponse> {
+    return this.postForm('/oauth/token', fields, headers);
+  }
+
+  /** A form-encoded POST to an OAuth endpoint. */
+  private postForm(
+    url: string,
+    fields: Record<string, string>,
+    headers: Record<string, string>,
+  ): Promise<LightMyRequestResponse> {
     return this.app.inject({
       method: 'POST',
-      url: '/oauth/token',
+      url,
       headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
       payload: formEncoded(fields),
     });

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
   IsArray,
@@ -211,56 +211,5 @@ export class CreateClientDto {
   requireState?: boolean;
 }
 
-export class UpdateClientDto {
-  @ApiPropertyOptional({ maxLength: 200 })
-  @IsOptional()
-  @IsString()
-  @MaxLength(200)
-  name?: string;
-
-  @ApiPropertyOptional({ type: [String], enum: CLIENT_GRANT_TYPES })
-  @IsOptional()
-  @IsArray()
-  @IsIn(CLIENT_GRANT_TYPES, { each: true })
-  grantTypes?: ClientGrantType[];
-
-  @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
-  @IsArray()
-  @IsString({ each: true })
-  @MaxLength(64, { each: true })
-  scopes?: string[];
-
-  @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
-  @IsArray()
-  @IsUrl(ABSOLUTE_HTTP_URL, { each: true })
-  redirectUris?: string[];
-
-  @ApiPropertyOptional({
-    type: [String],
-    example: ['https://app.example.com/signed-out'],
-    description:
-      'Where RP-initiated logout (`/oauth/end_session`) may send the browser back to; exact match.',
-  })
-  @IsOptional()
-  @IsArray()
-  @IsUrl(ABSOLUTE_HTTP_URL, { each: true })
-  postLogoutRedirectUris?: string[];
-
-  @ApiPropertyOptional({
-    description:
-      'Ask the user before issuing tokens to this client (remembered per client and scopes). Default true; first-party clients are never asked.',
-  })
-  @IsOptional()
-  @IsBoolean()
-  requireConsent?: boolean;
-
-  @ApiPropertyOptional({
-    description:
-      'Refuse authorization requests without `state`. Default false (PKCE is always required).',
-  })
-  @IsOptional()
-  @IsBoolean()
-  requireState?: boolean;
-}
+/** Every field of a registration but `public` (a secret is rotated, never added or removed). */
+export class UpdateClientDto extends PartialType(OmitType(CreateClientDto, ['public'] as const)) {}
