@@ -32,6 +32,7 @@ interface RefreshTokenRow {
   parent_id: string | null;
   created_at: Date;
   used_at: Date | null;
+  used_ip: string | null;
   expires_at: Date;
   successor_ciphertext: Buffer | null;
 }
@@ -43,6 +44,20 @@ interface SessionRow {
   last_seen_at: Date;
   idle_expires_at: Date;
   absolute_expires_at: Date;
+}
+
+interface AuditRow {
+  actor: string;
+  action: string;
+  subject: string;
+  ip: string | null;
+  details: object;
+}
+
+/** Where a request comes from: the socket peer, and headers such as `X-Forwarded-For`. */
+interface RequestOrigin {
+  readonly remoteAddress?: string;
+  readonly headers?: Record<string, string>;
 }
 
 const sha256 = (token: string) => createHash('sha256').update(token).digest();
@@ -81,12 +96,13 @@ class Harness {
     vi.spyOn(this.clock, 'now').mockReturnValue(new Date(start + seconds * 1000));
   }
 
-  token(params: Record<string, string>): Promise<LightMyRequestResponse> {
+  token(params: Record<string, string>, from: RequestOrigin = {}): Promise<LightMyRequestResponse> {
     return this.app.inject({
       method: 'POST',
       url: '/oauth/token',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...from.headers },
       payload: new URLSearchParams(params).toString(),
+      ...(from.remoteAddress ? { remoteAddress: from.remoteAddress } : {}),
     });
   }
 
@@ -101,17 +117,20 @@ class Harness {
     return response.json<TokenBody>();
   }
 
-  refresh(refreshToken: string, extra: Record<string, string> = {}) {
-    return this.token({
-      grant_type: 'refresh_token',
-      refresh_token: refreshToken,
-      client_id: FIRST_PARTY,
-      ...extra,
-    });
+  refresh(refreshToken: string, extra: Record<string, string> = {}, from: RequestOrigin = {}) {
+    return this.token(
+      {
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+        client_id: FIRST_PARTY,
+        ...extra,
+      },
+      from,
+    );
   }
 
-  async refreshed(refreshToken: string): Promise<TokenBody> {
-    const response = await this.refresh(refreshToken);
+  async refreshed(refreshToken: string, from: RequestOrigin = {}): Promise<TokenBody> {
+    const response = await this.refresh(refreshToken, {}, from);
     expect(response.json()).toMatchObject({ token_type: 'Bearer' });
     expect(response.statusCode).toBe(200);
     return response.json<TokenBody>();
@@ -142,7 +161,8 @@ class Harness {
 
   async tokenRow(token: string): Promise<RefreshTokenRow> {
     const rows = await this.db.query<RefreshTokenRow[]>(
-      `SELECT id, session_id, parent_id, created_at, used_at, expires_at, successor_ciphertext
+      `SELECT id, session_id, parent_id, created_at, used_at, host(used_ip) AS used_ip, expires_at,
+         successor_ciphertext
        FROM refresh_tokens WHERE token_hash = $1`,
       [sha256(token)],
     );
@@ -163,6 +183,15 @@ class Harness {
 
   async sessionOf(refreshToken: string): Promise<string> {
     return (await this.tokenRow(refreshToken)).session_id;
+  }
+
+  /** The user's audit events of `action`, oldest first. */
+  auditEvents(userId: string, action: string): Promise<AuditRow[]> {
+    return this.db.query<AuditRow[]>(
+      `SELECT actor, action, subject, host(ip) AS ip, details FROM audit_events
+       WHERE subject = $1 AND action = $2 ORDER BY at, id`,
+      [`user:${userId}`, action],
+    );
   }
 }
 
@@ -374,17 +403,19 @@ describe('refresh token rotation (POST /oauth/token, grant_type=refresh_token)',
         [sessionId],
       );
       expect(feed).toEqual([{ revoked_at: new Date(start + 12_000) }]);
-      const audit = await h.db.query<object[]>(
-        `SELECT actor, action, subject, details FROM audit_events
-         WHERE subject = $1 AND action = 'refresh_token.reuse_detected'`,
-        [`user:${user.id}`],
-      );
-      expect(audit).toEqual([
+      expect(await h.auditEvents(user.id, 'refresh_token.reuse_detected')).toEqual([
         {
           actor: 'system:refresh-token-reuse',
           action: 'refresh_token.reuse_detected',
           subject: `user:${user.id}`,
-          details: { sessionId, clientId: FIRST_PARTY, tokenId: rowA.id },
+          ip: '127.0.0.1',
+          details: {
+            sessionId,
+            clientId: FIRST_PARTY,
+            tokenId: rowA.id,
+            rotatedIp: '127.0.0.1',
+            replayIp: '127.0.0.1',
+          },
         },
       ]);
 
@@ -440,6 +471,7 @@ describe('refresh token rotation (POST /oauth/token, grant_type=refresh_token)',
       const a = await h.passwordGrant(await givenUser(h.app));
       const sessionId = await h.sessionOf(a.refresh_token);
       const b = await h.refreshed(a.refresh_token);
+      expect((await h.tokenRow(a.refresh_token)).used_ip).toBe('127.0.0.1');
 
       h.at(start, 10);
       const replay = await h.refreshed(a.refresh_token);
@@ -464,6 +496,89 @@ describe('refresh token rotation (POST /oauth/token, grant_type=refresh_token)',
 
       const c = await h.refreshed(b.refresh_token);
       expect(c.refresh_token).not.toBe(b.refresh_token);
+    });
+
+    it('records every grace answer in the audit log, with the rotating and the replaying address', async () => {
+      const start = Date.now();
+      h.at(start, 0);
+      const user = await givenUser(h.app);
+      const a = await h.passwordGrant(user);
+      const sessionId = await h.sessionOf(a.refresh_token);
+      const tokenId = (await h.tokenRow(a.refresh_token)).id;
+      const phone = { remoteAddress: '2001:db8::7' };
+      const b = await h.refreshed(a.refresh_token, phone);
+      expect((await h.tokenRow(a.refresh_token)).used_ip).toBe('2001:db8::7');
+
+      h.at(start, 3);
+      // The same address, spelled as another stack may spell it.
+      const first = await h.refreshed(a.refresh_token, { remoteAddress: '2001:DB8:0:0::7' });
+      const second = await h.refreshed(a.refresh_token, phone);
+      expect([first.refresh_token, second.refresh_token]).toEqual([
+        b.refresh_token,
+        b.refresh_token,
+      ]);
+
+      const details = { sessionId, clientId: FIRST_PARTY, tokenId, rotatedIp: '2001:db8::7' };
+      expect(await h.auditEvents(user.id, 'refresh_token.grace')).toEqual([
+        {
+          actor: `user:${user.id}`,
+          action: 'refresh_token.grace',
+          subject: `user:${user.id}`,
+          ip: '2001:db8::7',
+          details: { ...details, replayIp: '2001:DB8:0:0::7' },
+        },
+        {
+          actor: `user:${user.id}`,
+          action: 'refresh_token.grace',
+          subject: `user:${user.id}`,
+          ip: '2001:db8::7',
+          details: { ...details, replayIp: '2001:db8::7' },
+        },
+      ]);
+      expect(await h.auditEvents(user.id, 'refresh_token.reuse_detected')).toEqual([]);
+    });
+
+    it('treats a replay within the grace window from another address than the rotation as reuse', async () => {
+      const start = Date.now();
+      h.at(start, 0);
+      const user = await givenUser(h.app);
+      const a = await h.passwordGrant(user);
+      const sessionId = await h.sessionOf(a.refresh_token);
+      const tokenId = (await h.tokenRow(a.refresh_token)).id;
+      const b = await h.refreshed(a.refresh_token, { remoteAddress: '198.51.100.7' });
+
+      h.at(start, 2);
+      expectOAuthError(
+        await h.refresh(a.refresh_token, {}, { remoteAddress: '203.0.113.9' }),
+        USED,
+      );
+
+      expect(await h.sessionRow(sessionId)).toMatchObject({
+        revoked_at: new Date(start + 2000),
+        revoked_reason: 'refresh_token_reuse',
+        revoked_by: 'system:refresh-token-reuse',
+      });
+      expectOAuthError(
+        await h.refresh(b.refresh_token, {}, { remoteAddress: '198.51.100.7' }),
+        REVOKED,
+      );
+      expect(await h.introspect(b.access_token)).toEqual({ active: false });
+      expect(await h.auditEvents(user.id, 'refresh_token.reuse_detected')).toEqual([
+        {
+          actor: 'system:refresh-token-reuse',
+          action: 'refresh_token.reuse_detected',
+          subject: `user:${user.id}`,
+          ip: '203.0.113.9',
+          details: {
+            sessionId,
+            clientId: FIRST_PARTY,
+            tokenId,
+            rotatedIp: '198.51.100.7',
+            replayIp: '203.0.113.9',
+          },
+        },
+      ]);
+      expect(await h.auditEvents(user.id, 'refresh_token.grace')).toEqual([]);
     });
 
     it('treats a replay of the predecessor as reuse once its successor was itself rotated, even within the grace window', async () => {
@@ -511,11 +626,9 @@ describe('refresh token rotation (POST /oauth/token, grant_type=refresh_token)',
       expect(children).toHaveLength(1);
       expect(children[0]!.token_hash).toEqual(sha256(successor!));
       expect((await h.sessionRow(rowA.session_id)).revoked_at).toBeNull();
-      const audit = await h.db.query<object[]>(
-        `SELECT 1 FROM audit_events WHERE subject = $1 AND action = 'refresh_token.reuse_detected'`,
-        [`user:${user.id}`],
-      );
-      expect(audit).toEqual([]);
+      expect(await h.auditEvents(user.id, 'refresh_token.reuse_detected')).toEqual([]);
+      // Every one but the rotation itself got the successor through the grace window.
+      expect(await h.auditEvents(user.id, 'refresh_token.grace')).toHaveLength(49);
 
       h.at(start, 1);
       const next = await h.refreshed(successor!);
@@ -647,5 +760,49 @@ describe('refresh token reuse without grace (REFRESH_REUSE_GRACE_SECONDS=0)', ()
     const b = await h.refreshed(a.refresh_token);
     const c = await h.refreshed(b.refresh_token);
     expect(c.refresh_token).not.toBe(b.refresh_token);
+  });
+});
+
+describe('refresh token grace behind a trusted proxy (TRUST_PROXY)', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await Harness.start({ TRUST_PROXY: '127.0.0.1' });
+  });
+  afterEach(() => vi.restoreAllMocks());
+  afterAll(() => h.app.close());
+
+  const viaProxy = (client: string): RequestOrigin => ({
+    remoteAddress: '127.0.0.1',
+    headers: { 'x-forwarded-for': client },
+  });
+
+  it('compares the client addresses the proxy forwards, not the proxy its requests come from', async () => {
+    const start = Date.now();
+    h.at(start, 0);
+    const user = await givenUser(h.app);
+    const a = await h.passwordGrant(user);
+    const sessionId = await h.sessionOf(a.refresh_token);
+    const b = await h.refreshed(a.refresh_token, viaProxy('198.51.100.7'));
+    expect((await h.tokenRow(a.refresh_token)).used_ip).toBe('198.51.100.7');
+
+    h.at(start, 1);
+    expect((await h.refreshed(a.refresh_token, viaProxy('198.51.100.7'))).refresh_token).toBe(
+      b.refresh_token,
+    );
+    h.at(start, 2);
+    expectOAuthError(await h.refresh(a.refresh_token, {}, viaProxy('203.0.113.9')), USED);
+    expect((await h.sessionRow(sessionId)).revoked_reason).toBe('refresh_token_reuse');
+
+    const [grace] = await h.auditEvents(user.id, 'refresh_token.grace');
+    expect(grace).toMatchObject({
+      ip: '198.51.100.7',
+      details: { rotatedIp: '198.51.100.7', replayIp: '198.51.100.7' },
+    });
+    const [reuse] = await h.auditEvents(user.id, 'refresh_token.reuse_detected');
+    expect(reuse).toMatchObject({
+      ip: '203.0.113.9',
+      details: { rotatedIp: '198.51.100.7', replayIp: '203.0.113.9' },
+    });
   });
 });

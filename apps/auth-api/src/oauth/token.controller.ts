@@ -85,7 +85,7 @@ export class TokenController {
           context,
         );
       case 'refresh_token':
-        return this.grants.refresh(client, requiredParam(body, 'refresh_token'), scope);
+        return this.grants.refresh(client, requiredParam(body, 'refresh_token'), context, scope);
       case 'client_credentials':
         return this.grants.clientCredentials(client, scope);
       case DEVICE_CODE_GRANT_TYPE:

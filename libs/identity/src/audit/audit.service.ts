@@ -18,6 +18,7 @@ export type AuditAction =
   | 'session.logout'
   | 'session.revoked'
   | 'refresh_token.reuse_detected'
+  | 'refresh_token.grace'
   | 'oauth.authorization_code_reused'
   | 'oauth.consent_granted'
   | 'oauth.device_approved'

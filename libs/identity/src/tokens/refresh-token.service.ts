@@ -1,3 +1,5 @@
+import { isIPv6 } from 'node:net';
+
 import { Injectable, Logger } from '@nestjs/common';
 import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
 import {
@@ -166,12 +168,17 @@ export class RefreshTokenService {
     return { ...response, id_token: idToken };
   }
 
-  /** The refresh_token grant (RFC 6749 §6). */
-  async rotate(client: Client, presented: string, requestedScope?: string): Promise<TokenResponse> {
+  /** The refresh_token grant (RFC 6749 §6); `context` is the presenting request's origin. */
+  async rotate(
+    client: Client,
+    presented: string,
+    context: ClientContext,
+    requestedScope?: string,
+  ): Promise<TokenResponse> {
     let state = await this.findUsable(client, presented);
     const scope = this.narrowScope(state.scope ?? '', requestedScope);
     if (state.usedAt === null) {
-      const successor = await this.tryRotate(state);
+      const successor = await this.tryRotate(state, context);
       if (successor) {
         return this.respond(
           state.userId,
@@ -185,11 +192,18 @@ export class RefreshTokenService {
       // Lost the race: the winner has committed by now (its row lock made us wait). Look again.
       state = await this.findUsable(client, presented);
     }
-    const successor = await this.successorWithinGrace(state);
+    const successor = await this.successorWithinGrace(state, context);
     if (successor === null) {
-      await this.revokeFamily(state);
+      await this.revokeFamily(state, context);
       throw invalidGrant('The refresh token has already been used.');
     }
+    await this.audit.record(this.database, {
+      actor: `user:${state.userId}`,
+      action: 'refresh_token.grace',
+      subject: `user:${state.userId}`,
+      ip: context.ip,
+      details: this.replayDetails(state, context),
+    });
     return this.respond(
       state.userId,
       state.userRoles,
@@ -219,7 +233,10 @@ export class RefreshTokenService {
     return state;
   }
 
-  private async tryRotate(state: RefreshTokenState): Promise<string | null> {
+  private async tryRotate(
+    state: RefreshTokenState,
+    context: ClientContext,
+  ): Promise<string | null> {
     const now = this.clock.now();
     const successor = generateRefreshToken();
     const sealed = seal(this.successorKey, Buffer.from(successor), state.id);
@@ -227,6 +244,7 @@ export class RefreshTokenService {
     const rotated = await this.database.refreshTokens.rotate({
       id: state.id,
       usedAt: now,
+      usedIp: context.ip,
       successorCiphertext: sealed,
       successorTokenHash: hashRefreshToken(successor),
       successorExpiresAt: expiresAt,
@@ -236,15 +254,23 @@ export class RefreshTokenService {
 
   /**
    * The successor already issued for a used token, if this is a replay of the immediate predecessor
-   * of the live token within the grace window; null means reuse.
+   * of the live token within the grace window, from the address that rotated it; null means reuse.
+   * The grace is for the same client retrying (two tabs, a lost response); a copy replayed from
+   * elsewhere within the window is exactly the stolen-token race RFC 9700 §4.14.2 detects.
    */
-  private async successorWithinGrace(state: RefreshTokenState): Promise<string | null> {
+  private async successorWithinGrace(
+    state: RefreshTokenState,
+    context: ClientContext,
+  ): Promise<string | null> {
     const graceMs = this.policy.refreshReuseGraceSeconds * 1000;
     const usedAt = state.usedAt;
     if (!usedAt || !state.successorCiphertext || graceMs === 0) {
       return null;
     }
     if (this.clock.now().getTime() - usedAt.getTime() > graceMs) {
+      return null;
+    }
+    if (!sameRotatingAddress(state.usedIp, context.ip)) {
       return null;
     }
     const child = await this.database.refreshTokens.findChild(state.id);
@@ -255,7 +281,7 @@ export class RefreshTokenService {
   }
 
   /** RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the family, i.e. the session. */
-  private async revokeFamily(state: RefreshTokenState): Promise<void> {
+  private async revokeFamily(state: RefreshTokenState, context: ClientContext): Promise<void> {
     const at = this.clock.now();
     await this.database.transaction(async (repositories) => {
       const revoked = await this.revocations.revokeSessions(repositories, [state.sessionId], {
@@ -268,11 +294,23 @@ export class RefreshTokenService {
           actor: REUSE_ACTOR,
           action: 'refresh_token.reuse_detected',
           subject: `user:${state.userId}`,
-          details: { sessionId: state.sessionId, clientId: state.clientId, tokenId: state.id },
+          ip: context.ip,
+          details: this.replayDetails(state, context),
         });
       }
     });
     this.logger.warn(`Refresh token reuse: session ${state.sessionId} revoked`);
+  }
+
+  /** What the audit log keeps of a used token presented again: whose, and both addresses. */
+  private replayDetails(state: RefreshTokenState, context: ClientContext): Record<string, unknown> {
+    return {
+      sessionId: state.sessionId,
+      clientId: state.clientId,
+      tokenId: state.id,
+      rotatedIp: state.usedIp,
+      replayIp: context.ip,
+    };
   }
 
   /** RFC 6749 §6: a refresh may ask for less than the session was granted, never more. */
@@ -314,4 +352,20 @@ export class RefreshTokenService {
   private after(moment: Date, seconds: number): Date {
     return new Date(moment.getTime() + seconds * 1000);
   }
+}
+
+/**
+ * Whether a replay comes from the address that rotated the token. A token rotated before addresses
+ * were kept (`rotated` null, only within the grace window of a deploy) keeps the rule it had. The
+ * two spellings come from PostgreSQL (`host(inet)`) and Node, which may differ for IPv6.
+ */
+function sameRotatingAddress(rotated: string | null, replay: string | null): boolean {
+  if (rotated === null) {
+    return true;
+  }
+  return replay !== null && canonicalAddress(rotated) === canonicalAddress(replay);
+}
+
+function canonicalAddress(ip: string): string {
+  return isIPv6(ip) ? new URL(`http://[${ip}]`).hostname : ip;
 }

@@ -72,9 +72,14 @@ export class TokenGrantsService {
     return this.refreshTokens.startSession(user, client, scope, context);
   }
 
-  refresh(client: Client, refreshToken: string, scope?: string): Promise<TokenResponse> {
+  refresh(
+    client: Client,
+    refreshToken: string,
+    context: ClientContext,
+    scope?: string,
+  ): Promise<TokenResponse> {
     this.assertAllowed(client, 'refresh_token');
-    return this.refreshTokens.rotate(client, refreshToken, scope);
+    return this.refreshTokens.rotate(client, refreshToken, context, scope);
   }
 
   /** RFC 6749 §4.4: the client acts for itself; no user, no session, no refresh token. */

@@ -43,6 +43,10 @@ export class RefreshToken {
   @Column({ type: 'timestamptz', nullable: true })
   usedAt!: Date | null;
 
+  /** The address of the request that rotated this token: a grace replay must come from it. */
+  @Column({ type: 'inet', nullable: true })
+  usedIp!: string | null;
+
   @Column({ type: 'timestamptz' })
   expiresAt!: Date;
 

@@ -2,6 +2,7 @@ import { CreateSchema1763900000000 } from './1763900000000-create-schema.js';
 import { TokenStrategy1764000000000 } from './1764000000000-token-strategy.js';
 import { AuthorizationCode1764100000000 } from './1764100000000-authorization-code.js';
 import { DeviceAndLogout1764200000000 } from './1764200000000-device-and-logout.js';
+import { RefreshTokenUsedIp1764300000000 } from './1764300000000-refresh-token-used-ip.js';
 
 /** Every migration, in order. Imported as classes: globs do not survive bundling. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   TokenStrategy1764000000000,
   AuthorizationCode1764100000000,
   DeviceAndLogout1764200000000,
+  RefreshTokenUsedIp1764300000000,
 ];

@@ -16,6 +16,8 @@ export interface RefreshTokenState {
   readonly sessionId: string;
   readonly parentId: string | null;
   readonly usedAt: Date | null;
+  /** The address of the request that rotated it; null while unused (or used before it was kept). */
+  readonly usedIp: string | null;
   readonly expiresAt: Date;
   readonly successorCiphertext: Buffer | null;
   readonly clientId: string | null;
@@ -33,6 +35,8 @@ export interface RefreshRotation {
   /** The presented (parent) token. */
   readonly id: string;
   readonly usedAt: Date;
+  /** The rotating request's address. */
+  readonly usedIp: string | null;
   /** The successor token, sealed for the grace window. */
   readonly successorCiphertext: Buffer;
   readonly successorTokenHash: Buffer;
@@ -44,7 +48,7 @@ export interface RefreshRotation {
 const FIND_BY_TOKEN_HASH = named(
   'find_refresh_token',
   `SELECT rt.id, rt.session_id AS "sessionId", rt.parent_id AS "parentId",
-         rt.used_at AS "usedAt", rt.expires_at AS "expiresAt",
+         rt.used_at AS "usedAt", host(rt.used_ip) AS "usedIp", rt.expires_at AS "expiresAt",
          rt.successor_ciphertext AS "successorCiphertext", s.client_id AS "clientId", s.scope,
          s.user_id AS "userId", u.roles AS "userRoles", u.disabled_at AS "userDisabledAt",
          s.revoked_at AS "sessionRevokedAt", s.absolute_expires_at AS "sessionAbsoluteExpiresAt",
@@ -57,7 +61,7 @@ const FIND_BY_TOKEN_HASH = named(
 const ROTATE = named(
   'rotate_refresh_token',
   `WITH used AS (
-         UPDATE refresh_tokens SET used_at = $2, successor_ciphertext = $3
+         UPDATE refresh_tokens SET used_at = $2, successor_ciphertext = $3, used_ip = $6
          WHERE id = $1 AND used_at IS NULL
          RETURNING id, session_id, parent_id
        ), successor AS (
@@ -92,15 +96,11 @@ export class RefreshTokenRepository {
   }
 
   /**
-   * Compare-and-set: marks the token used only if nobody did before, storing its sealed successor.
-   * A concurrent rotation waits on the row lock, then finds `used_at` set and gets false: at most one
-   * successor per token, on any number of instances.
-   */
-  /**
    * One rotation as one statement (atomic on its own, one round trip): marks the presented token used
-   * with its sealed successor — only if it was still unused, so of concurrent rotations exactly one
-   * wins — inserts the successor, erases the grandparent's now useless sealed copy of the presented
-   * token, and slides the session's expiry. False when another rotation won.
+   * with its sealed successor and the rotating request's address — only if it was still unused, so
+   * of concurrent rotations exactly one wins — inserts the successor, erases the grandparent's now
+   * useless sealed copy of the presented token, and slides the session's expiry. False when another
+   * rotation won.
    */
   async rotate(rotation: RefreshRotation): Promise<boolean> {
     const rows = await select<{ id: string }>(this.manager, ROTATE, [
@@ -109,6 +109,7 @@ export class RefreshTokenRepository {
       rotation.successorCiphertext,
       rotation.successorTokenHash,
       rotation.successorExpiresAt,
+      rotation.usedIp,
     ]);
     return rows.length > 0;
   }
