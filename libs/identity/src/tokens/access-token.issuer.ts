@@ -50,10 +50,22 @@ const VERIFIABLE_ALGORITHMS = ['ES256', 'RS256', 'EdDSA'];
 /** RFC 9068 §2.1: access tokens are typed `at+jwt`, so an ID token can never pass for one. */
 const ACCESS_TOKEN_TYPE = 'at+jwt';
 const CLOCK_TOLERANCE_SECONDS = 30;
-/** Verification keys are re-read at most this often, and at once on an unknown `kid`. */
-const KEY_SET_CACHE_MS = 30_000;
+/** Verification keys are re-read at least this often, so a rotation elsewhere is followed. */
+const KEY_SET_MAX_AGE_MS = 60_000;
+/**
+ * An unknown `kid` re-reads the keys only when they are older than this: a flood of tokens with
+ * forged kids costs one database read per 30 s, not one per token (the rule of nest-auth's
+ * `localKeySource` and of jose's remote key set). A new key is published as `next` long before it
+ * signs, so a verifier's cached set already holds it.
+ */
+const UNKNOWN_KID_REFETCH_MS = 30_000;
 
 type KeySet = ReturnType<typeof createLocalJWKSet>;
+
+interface LoadedKeySet {
+  readonly resolve: KeySet;
+  readonly loadedAt: number;
+}
 
 /**
  * OIDC Core §3.1.3.6: the left half of the hash of the access token's ASCII, base64url; the hash is
@@ -69,7 +81,9 @@ function atHash(accessToken: string, alg: string): string {
 /** Signs access tokens with the active key; verifies them for introspection and revocation. */
 @Injectable()
 export class AccessTokenIssuer {
-  private keySet: { resolve: KeySet; loadedAt: number } | undefined;
+  private keySet: LoadedKeySet | undefined;
+  /** The read in flight, shared by concurrent verifications (one query, however many tokens). */
+  private loading: Promise<LoadedKeySet> | undefined;
 
   constructor(
     @InjectConfig() private readonly config: GatehouseConfig,
@@ -170,20 +184,33 @@ export class AccessTokenIssuer {
 
   private async resolveKey(...[header, token]: Parameters<KeySet>): ReturnType<KeySet> {
     const cached = this.keySet;
-    const fresh = cached && Date.now() - cached.loadedAt < KEY_SET_CACHE_MS;
-    const set = fresh ? cached : await this.loadKeySet();
+    const set =
+      cached && Date.now() - cached.loadedAt < KEY_SET_MAX_AGE_MS
+        ? cached
+        : await this.loadKeySet();
     try {
       return await set.resolve(header, token);
     } catch (error) {
-      if (fresh && error instanceof errors.JWKSNoMatchingKey) {
+      if (
+        error instanceof errors.JWKSNoMatchingKey &&
+        Date.now() - set.loadedAt > UNKNOWN_KID_REFETCH_MS
+      ) {
         return (await this.loadKeySet()).resolve(header, token);
       }
       throw error;
     }
   }
 
-  private async loadKeySet(): Promise<{ resolve: KeySet; loadedAt: number }> {
-    this.keySet = { resolve: createLocalJWKSet(await this.keys.jwks()), loadedAt: Date.now() };
-    return this.keySet;
+  private loadKeySet(): Promise<LoadedKeySet> {
+    this.loading ??= this.keys
+      .jwks()
+      .then((jwks) => {
+        this.keySet = { resolve: createLocalJWKSet(jwks), loadedAt: Date.now() };
+        return this.keySet;
+      })
+      .finally(() => {
+        this.loading = undefined;
+      });
+    return this.loading;
   }
 }

@@ -25,16 +25,24 @@ export function remoteKeySource(jwksUri: string | URL): KeySource {
 
 /**
  * Keys from a local loader (auth-api reads its own signing keys): the same caching and unknown-kid
- * refetch rule as the remote source, without the HTTP hop.
+ * refetch rule as the remote source, without the HTTP hop. Concurrent verifications share one load.
  */
 export function localKeySource(
   load: () => Promise<JSONWebKeySet>,
   { maxAgeMs = 60_000 }: { maxAgeMs?: number } = {},
 ): KeySource {
   let current: { resolve: KeySource; loadedAt: number } | undefined;
-  const reload = async () => {
-    current = { resolve: createLocalJWKSet(await load()), loadedAt: Date.now() };
-    return current;
+  let loading: Promise<{ resolve: KeySource; loadedAt: number }> | undefined;
+  const reload = () => {
+    loading ??= load()
+      .then((jwks) => {
+        current = { resolve: createLocalJWKSet(jwks), loadedAt: Date.now() };
+        return current;
+      })
+      .finally(() => {
+        loading = undefined;
+      });
+    return loading;
   };
   return async (header, token) => {
     const set = !current || Date.now() - current.loadedAt > maxAgeMs ? await reload() : current;
