@@ -273,6 +273,27 @@ export const envSchema = {
     default: '900',
     parse: integer(1, 86_400),
   }),
+  PASSWORD_HASH_QUEUE_LIMIT: variable({
+    expectation: 'an integer from 0 to 100000',
+    description:
+      'Password hashes allowed to wait for a turn per process. Sign-in checks are served before registration and password-change hashes (and push the newest of those out when the queue is full); past the limit a request gets 503 `SERVICE_BUSY` (`temporarily_unavailable` at `/oauth/token`) with `Retry-After`.',
+    default: '64',
+    parse: integer(0, 100_000),
+  }),
+  REGISTRATION_ATTEMPTS_PER_IP: variable({
+    expectation: 'an integer from 1 to 1000000',
+    description:
+      'Registrations (`POST /auth/register`) per client IP per window, counted whether they create an account or not (bodies that fail validation cost no hash and are not counted). A budget of its own beside the login limits; past it, 429 `RATE_LIMITED` with `Retry-After`.',
+    default: '10',
+    parse: integer(1, 1_000_000),
+  }),
+  REGISTRATION_WINDOW_SECONDS: variable({
+    expectation: 'an integer from 1 to 604800',
+    description:
+      'Window of the registration limit (shared through Redis when `REDIS_URL` is set, like the login limits).',
+    default: '3600',
+    parse: integer(1, 604_800),
+  }),
   ACCESS_TOKEN_TTL_SECONDS: variable({
     expectation: 'an integer from 60 to 900',
     description:

@@ -58,6 +58,8 @@ describe(loadConfig.name, () => {
     ['SESSION_IDLE_TIMEOUT_SECONDS', '0'],
     ['SESSION_TOUCH_INTERVAL_SECONDS', '-5'],
     ['LOGIN_MAX_ATTEMPTS_PER_ACCOUNT', '0'],
+    ['REGISTRATION_ATTEMPTS_PER_IP', '0'],
+    ['PASSWORD_HASH_QUEUE_LIMIT', '-1'],
     ['ACCESS_TOKEN_TTL_SECONDS', '3600'],
     ['JWT_ALG', 'HS256'],
     ['KEY_ENCRYPTION_KEY', 'c2hvcnQ='],
@@ -89,6 +91,12 @@ describe(loadConfig.name, () => {
       touchIntervalSeconds: 60,
     });
     expect(loginLimits).toEqual({ attemptsPerAccount: 10, attemptsPerIp: 100, windowSeconds: 900 });
+  });
+
+  it('defaults the registration limit and the password-hash queue', () => {
+    const config = loadConfig({});
+    expect(config.registrationLimits).toEqual({ attemptsPerIp: 10, windowSeconds: 3600 });
+    expect(config.passwordHashQueueLimit).toBe(64);
   });
 
   it('decodes KEY_ENCRYPTION_KEY into 32 bytes and requires it in production', () => {

@@ -38,7 +38,13 @@ export interface GatehouseConfig {
     readonly attemptsPerIp: number;
     readonly windowSeconds: number;
   };
+  readonly registrationLimits: {
+    readonly attemptsPerIp: number;
+    readonly windowSeconds: number;
+  };
   readonly passwordHashConcurrency: number;
+  /** Hashes allowed to wait for a turn; beyond it requests are refused (SERVICE_BUSY). */
+  readonly passwordHashQueueLimit: number;
   readonly tokens: {
     readonly accessTokenTtlSeconds: number;
     readonly audience: string;
@@ -179,7 +185,12 @@ export function loadConfig(raw: RawEnv = process.env): GatehouseConfig {
       attemptsPerIp: valid.LOGIN_MAX_ATTEMPTS_PER_IP,
       windowSeconds: valid.LOGIN_ATTEMPT_WINDOW_SECONDS,
     },
+    registrationLimits: {
+      attemptsPerIp: valid.REGISTRATION_ATTEMPTS_PER_IP,
+      windowSeconds: valid.REGISTRATION_WINDOW_SECONDS,
+    },
     passwordHashConcurrency: valid.PASSWORD_HASH_CONCURRENCY,
+    passwordHashQueueLimit: valid.PASSWORD_HASH_QUEUE_LIMIT,
     tokens: {
       accessTokenTtlSeconds: valid.ACCESS_TOKEN_TTL_SECONDS,
       audience: valid.ACCESS_TOKEN_AUDIENCE,
