@@ -70,3 +70,21 @@ export class ForbiddenError extends GatehouseAuthError {
     super(403, 'FORBIDDEN', message);
   }
 }
+
+/**
+ * 503: the guard cannot tell whether the token's session was revoked. Its revocation list overflowed
+ * (more live revocations than `revocationListCapacity`), the session is not among those it kept, and
+ * no platform check is configured (`revocationFallback`, or the verifier's `isSessionRevoked` /
+ * `introspection`). Not a 401: nothing says the token is bad, and a 401 would make clients discard
+ * valid sessions; accepting it could let a revoked one through. `Retry-After` says when the list is
+ * complete again.
+ */
+export class RevocationCheckUnavailableError extends GatehouseAuthError {
+  constructor() {
+    super(
+      503,
+      'REVOCATION_CHECK_UNAVAILABLE',
+      'Revocations cannot be checked right now. Retry later.',
+    );
+  }
+}

@@ -2,6 +2,7 @@ import {
   type DynamicModule,
   Inject,
   type InjectionToken,
+  Logger,
   Module,
   type ModuleMetadata,
   type OnApplicationBootstrap,
@@ -11,8 +12,10 @@ import { APP_GUARD } from '@nestjs/core';
 
 import { GATEHOUSE_AUTH_OPTIONS, type GatehouseAuthOptions } from './gatehouse-auth.options.js';
 import { AuthenticationGuard } from './guards/authentication.guard.js';
+import type { RevocationEvent } from './revocation/revocation-feed.js';
 import { RevocationList } from './revocation/revocation-list.js';
 
+/** `forRootAsync`: options built by a factory, with the providers it injects from `imports`. */
 export interface GatehouseAuthAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
   readonly inject?: InjectionToken[];
   readonly useFactory: (
@@ -26,6 +29,8 @@ export interface GatehouseAuthAsyncOptions extends Pick<ModuleMetadata, 'imports
  */
 @Module({})
 export class GatehouseAuthModule implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(GatehouseAuthModule.name);
+
   constructor(
     @Inject(GATEHOUSE_AUTH_OPTIONS) private readonly options: GatehouseAuthOptions,
     private readonly revocations: RevocationList,
@@ -46,7 +51,12 @@ export class GatehouseAuthModule implements OnApplicationBootstrap, OnApplicatio
           inject: options.inject ?? [],
           useFactory: options.useFactory,
         },
-        { provide: RevocationList, useFactory: () => new RevocationList() },
+        {
+          provide: RevocationList,
+          inject: [GATEHOUSE_AUTH_OPTIONS],
+          useFactory: (resolved: GatehouseAuthOptions) =>
+            new RevocationList(resolved.revocationListCapacity),
+        },
         { provide: APP_GUARD, useClass: AuthenticationGuard },
       ],
       exports: [GATEHOUSE_AUTH_OPTIONS, RevocationList],
@@ -56,10 +66,23 @@ export class GatehouseAuthModule implements OnApplicationBootstrap, OnApplicatio
   async onApplicationBootstrap(): Promise<void> {
     await this.options.revocationFeed?.start({
       revoked: (event) => {
-        this.revocations.add(event.sessionId, event.untilMs);
+        this.remember(event);
         this.options.sessions?.evict?.(event.sessionId);
       },
     });
+  }
+
+  /** Into the revocation list; the first revocation it cannot hold is logged, once per overflow. */
+  private remember(event: RevocationEvent): void {
+    const wasComplete = this.revocations.overflowUntil === null;
+    if (this.revocations.add(event.sessionId, event.untilMs) || !wasComplete) {
+      return;
+    }
+    const until = new Date(this.revocations.overflowUntil ?? event.untilMs).toISOString();
+    this.logger.warn(
+      `Revocation list full (${this.revocations.size} live revocations): until ${until}, a session ` +
+        'it does not hold is checked at the platform, or refused. Raise revocationListCapacity.',
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {

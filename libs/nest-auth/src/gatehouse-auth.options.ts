@@ -3,8 +3,15 @@ import type { RevocationFeed } from './revocation/revocation-feed.js';
 import type { SessionIntrospector } from './sessions/session-introspector.js';
 import type { AccessTokenVerifier } from './tokens/access-token.verifier.js';
 
+/** The injection token of the resolved `GatehouseAuthOptions` (exported by `GatehouseAuthModule`). */
 export const GATEHOUSE_AUTH_OPTIONS = Symbol('GATEHOUSE_AUTH_OPTIONS');
 
+/** Asks the platform whether a verified bearer token's session has been revoked. */
+export interface RevocationCheck {
+  isRevoked(token: string, sessionId: string): Promise<boolean>;
+}
+
+/** What `GatehouseAuthModule.forRoot` / `forRootAsync` configure: credentials, feed, capabilities. */
 export interface GatehouseAuthOptions {
   /** Name of the session cookie: `gh_session`, or `__Host-gh_session` when served over HTTPS. */
   readonly cookieName: string;
@@ -19,6 +26,22 @@ export interface GatehouseAuthOptions {
    * still-unexpired access tokens are refused as soon as the event arrives.
    */
   readonly revocationFeed?: RevocationFeed;
+  /**
+   * How many revoked sessions the in-memory revocation list holds (100 000 by default; each is kept
+   * until the longest access token of its session has expired). A full list forgets nothing: it
+   * stops storing and, until every revocation it could not store has expired, a bearer token whose
+   * session it does not hold is checked at the platform — by the verifier's `isSessionRevoked` or
+   * `introspection` if configured, else by `revocationFallback` — or, with neither, refused with 503
+   * `REVOCATION_CHECK_UNAVAILABLE` and `Retry-After`. A session cookie is then asked of `sessions`
+   * again, past its cache.
+   */
+  readonly revocationListCapacity?: number;
+  /**
+   * Asked whether a bearer token's session is revoked while the revocation list overflows, and only
+   * then (true refuses it with 401 `SESSION_REVOKED`). An `IntrospectionRevocationCheck` fits, as does
+   * any `{ isRevoked(token, sessionId) }` that asks the platform.
+   */
+  readonly revocationFallback?: RevocationCheck;
   /** Extra roles or capabilities, merged into the defaults (`admin`, `support`). */
   readonly capabilities?: CapabilityMap;
   /** The realm of `WWW-Authenticate` challenges; `gatehouse` by default. */

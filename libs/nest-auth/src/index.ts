@@ -9,6 +9,7 @@ export {
   InvalidSessionError,
   InvalidTokenError,
   MissingCredentialsError,
+  RevocationCheckUnavailableError,
   SessionExpiredError,
   SessionRevokedError,
   TokenExpiredError,
@@ -35,7 +36,11 @@ export {
   RequireTrustedOrigin,
 } from './decorators/require-trusted-origin.decorator.js';
 export { type GatehouseAuthAsyncOptions, GatehouseAuthModule } from './gatehouse-auth.module.js';
-export { GATEHOUSE_AUTH_OPTIONS, type GatehouseAuthOptions } from './gatehouse-auth.options.js';
+export {
+  GATEHOUSE_AUTH_OPTIONS,
+  type GatehouseAuthOptions,
+  type RevocationCheck,
+} from './gatehouse-auth.options.js';
 export { AuthenticationGuard } from './guards/authentication.guard.js';
 export { type KeySource, localKeySource, remoteKeySource } from './keys/key-sources.js';
 export {
@@ -55,7 +60,7 @@ export {
   type RevocationFeed,
   type RevocationSink,
 } from './revocation/revocation-feed.js';
-export { RevocationList } from './revocation/revocation-list.js';
+export { RevocationList, type RevocationStatus } from './revocation/revocation-list.js';
 export {
   HttpSessionIntrospector,
   type HttpSessionIntrospectorOptions,

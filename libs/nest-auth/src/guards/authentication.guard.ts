@@ -8,6 +8,7 @@ import {
   InvalidSessionError,
   InvalidTokenError,
   MissingCredentialsError,
+  RevocationCheckUnavailableError,
   SessionExpiredError,
   SessionRevokedError,
 } from '../auth.errors.js';
@@ -23,7 +24,10 @@ import {
 import { REQUIRE_TRUSTED_ORIGIN_KEY } from '../decorators/require-trusted-origin.decorator.js';
 import { GATEHOUSE_AUTH_OPTIONS, type GatehouseAuthOptions } from '../gatehouse-auth.options.js';
 import { RevocationList } from '../revocation/revocation-list.js';
-import type { SessionIntrospection } from '../sessions/session-introspector.js';
+import type {
+  SessionIntrospection,
+  SessionIntrospector,
+} from '../sessions/session-introspector.js';
 import type { AccessTokenClaims } from '../tokens/access-token.verifier.js';
 import { HttpExchange } from './http-exchange.js';
 
@@ -155,11 +159,7 @@ export class AuthenticationGuard implements CanActivate {
     if (!SAFE_METHODS.has(exchange.request.method)) {
       this.assertTrustedOrigin(exchange);
     }
-    const introspected = await this.options.sessions.introspect(token);
-    const session: SessionIntrospection =
-      introspected.active && this.revocations.isRevoked(introspected.sessionId)
-        ? { active: false, reason: 'revoked' }
-        : introspected;
+    const session = await this.introspectCookie(this.options.sessions, token);
     if (!session.active) {
       exchange.clearCookie(this.options.cookieName);
       throw this.unauthorized(exchange, new SESSION_ERRORS[session.reason]());
@@ -167,22 +167,73 @@ export class AuthenticationGuard implements CanActivate {
     return this.cookieCaller(session);
   }
 
+  /**
+   * The introspector's answer, unless the revocation list knows the session revoked. While the list
+   * overflows it cannot vouch for an active answer, which may come from the introspector's cache:
+   * that answer is dropped (`evict`) and the introspector asked again. An introspector without
+   * `evict` keeps no cache, so its answer is already the platform's.
+   */
+  private async introspectCookie(
+    sessions: SessionIntrospector,
+    token: string,
+  ): Promise<SessionIntrospection> {
+    const introspected = await sessions.introspect(token);
+    if (!introspected.active) {
+      return introspected;
+    }
+    const status = this.revocations.lookup(introspected.sessionId);
+    if (status === 'revoked') {
+      return { active: false, reason: 'revoked' };
+    }
+    if (status === 'unknown' && sessions.evict) {
+      sessions.evict(introspected.sessionId);
+      return sessions.introspect(token);
+    }
+    return introspected;
+  }
+
   /** RFC 6750 §3.1: a refused token is answered with `error="invalid_token"` in the challenge. */
   private async bearerCaller(exchange: HttpExchange, token: string): Promise<Caller> {
     try {
-      if (!this.options.accessTokens) {
+      const verifier = this.options.accessTokens;
+      if (!verifier) {
         throw new InvalidTokenError('Bearer tokens are not accepted here.');
       }
-      const claims = await this.options.accessTokens.verify(token);
-      if (claims.sid && this.revocations.isRevoked(claims.sid)) {
-        throw new SessionRevokedError();
+      const claims = await verifier.verify(token);
+      if (claims.sid) {
+        const status = this.revocations.lookup(claims.sid);
+        if (status === 'revoked') {
+          throw new SessionRevokedError();
+        }
+        // Only while the list overflows; the verifier's own platform check already ran.
+        if (status === 'unknown' && !verifier.checksSessionsAtPlatform) {
+          await this.askPlatform(token, claims.sid);
+        }
       }
       return this.bearerCallerOf(claims);
     } catch (error) {
-      if (error instanceof GatehouseAuthError) {
+      if (error instanceof RevocationCheckUnavailableError) {
+        const overflowUntil = this.revocations.overflowUntil ?? Date.now();
+        const seconds = Math.max(1, Math.ceil((overflowUntil - Date.now()) / 1000));
+        exchange.setHeader('Retry-After', String(seconds));
+      } else if (error instanceof GatehouseAuthError) {
         exchange.setHeader('WWW-Authenticate', `${this.challenge}, error="invalid_token"`);
       }
       throw error;
+    }
+  }
+
+  /**
+   * A bearer token's session the overflowing revocation list cannot vouch for: `revocationFallback`
+   * decides, and without one the guard fails closed (see `RevocationCheckUnavailableError`).
+   */
+  private async askPlatform(token: string, sessionId: string): Promise<void> {
+    const fallback = this.options.revocationFallback;
+    if (!fallback) {
+      throw new RevocationCheckUnavailableError();
+    }
+    if (await fallback.isRevoked(token, sessionId)) {
+      throw new SessionRevokedError();
     }
   }
 

@@ -15,6 +15,7 @@ export interface AccessTokenClaims extends JWTPayload {
   readonly sid?: string;
 }
 
+/** Options of `AccessTokenVerifier`: whose tokens it accepts, its keys, and its session checks. */
 export interface AccessTokenVerifierOptions {
   readonly issuer: string;
   readonly audience: string;
@@ -51,6 +52,15 @@ export class AccessTokenVerifier {
 
   constructor(private readonly options: AccessTokenVerifierOptions) {
     this.verified = new CredentialCache(options.verifiedCacheSize ?? 10_000, 0, false);
+  }
+
+  /**
+   * Whether `verify` asks the platform about the token's session on every call (`isSessionRevoked`
+   * or `introspection` is configured): then the guard needs no other answer when its revocation list
+   * cannot give one.
+   */
+  get checksSessionsAtPlatform(): boolean {
+    return this.options.isSessionRevoked !== undefined || this.options.introspection !== undefined;
   }
 
   async verify(token: string): Promise<AccessTokenClaims> {
