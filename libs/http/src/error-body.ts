@@ -80,6 +80,7 @@ export function renderError(exception: unknown, requestId: string): RenderedErro
       statusCode: exception.status,
       error: exception.code,
       message: exception.message,
+      ...(exception.status >= 500 ? { requestId } : {}),
     };
     return {
       body: details ? { ...body, details } : body,

@@ -58,6 +58,23 @@ export class RateLimitedError extends IdentityError {
   }
 }
 
+/**
+ * Too much password hashing waiting already: refused at once rather than queued behind work that
+ * would outlast the client's patience (the queue is bounded, see `PasswordHasher`).
+ */
+export class ServiceBusyError extends IdentityError {
+  readonly status = 503;
+  readonly code = 'SERVICE_BUSY';
+
+  constructor(readonly retryAfterSeconds: number) {
+    super('The service is busy. Retry shortly.');
+  }
+
+  override get headers(): Readonly<Record<string, string>> {
+    return { 'retry-after': String(this.retryAfterSeconds) };
+  }
+}
+
 /** Also the answer for another user's session: existence is never revealed (never 403). */
 export class SessionNotFoundError extends IdentityError {
   readonly status = 404;

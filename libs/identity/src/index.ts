@@ -17,6 +17,7 @@ export {
   IdentityError,
   InvalidCredentialsError,
   RateLimitedError,
+  ServiceBusyError,
   SessionNotFoundError,
   UserNotFoundError,
   ValidationFailedError,

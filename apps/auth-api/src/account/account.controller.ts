@@ -4,7 +4,9 @@ import {
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiOperation,
+  ApiServiceUnavailableResponse,
   ApiTags,
+  ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
 import { ErrorResponseDto } from '@gatehouse/http';
 import { UserService } from '@gatehouse/identity';
@@ -29,6 +31,16 @@ export class AccountController {
   @ApiConflictResponse({
     type: ErrorResponseDto,
     description: '`EMAIL_TAKEN`, in any letter case.',
+  })
+  @ApiTooManyRequestsResponse({
+    type: ErrorResponseDto,
+    description:
+      '`RATE_LIMITED`, with `Retry-After`: `REGISTRATION_ATTEMPTS_PER_IP` attempts per IP per `REGISTRATION_WINDOW_SECONDS` (each one counts, successful or not), or the IP spent its failed-attempt budget on `EMAIL_TAKEN` answers.',
+  })
+  @ApiServiceUnavailableResponse({
+    type: ErrorResponseDto,
+    description:
+      '`SERVICE_BUSY`: too many password hashes queued (sign-ins go first), with `Retry-After`.',
   })
   async register(@Body() body: RegisterRequestDto, @Ip() ip: string): Promise<UserResponseDto> {
     return toUserResponse(await this.users.register({ ...body, ip }));

@@ -5,6 +5,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiProperty,
+  ApiServiceUnavailableResponse,
   ApiTags,
   ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
@@ -141,6 +142,11 @@ export class MeController {
       '`VALIDATION_FAILED`: `currentPassword is incorrect`, or the new password breaks the policy.',
   })
   @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: '`RATE_LIMITED`.' })
+  @ApiServiceUnavailableResponse({
+    type: ErrorResponseDto,
+    description:
+      '`SERVICE_BUSY`: too many password hashes queued (sign-ins go first), with `Retry-After`.',
+  })
   async changePassword(
     @Body() body: ChangePasswordRequestDto,
     @CurrentUser() caller: CurrentUser,

@@ -5,6 +5,7 @@ import {
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiServiceUnavailableResponse,
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
@@ -55,6 +56,11 @@ export class BrowserSessionsController {
   @ApiTooManyRequestsResponse({
     type: ErrorResponseDto,
     description: '`RATE_LIMITED` per account or per IP, with `Retry-After` in seconds.',
+  })
+  @ApiServiceUnavailableResponse({
+    type: ErrorResponseDto,
+    description:
+      '`SERVICE_BUSY`: too many password hashes queued (sign-ins go first), with `Retry-After`.',
   })
   async login(
     @Body() body: LoginRequestDto,

@@ -5,6 +5,7 @@ import {
   ApiConsumes,
   ApiOkResponse,
   ApiOperation,
+  ApiServiceUnavailableResponse,
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
@@ -54,6 +55,11 @@ export class TokenController {
   @ApiTooManyRequestsResponse({
     type: OAuthErrorResponseDto,
     description: '`rate_limited` (password grant), with `Retry-After`.',
+  })
+  @ApiServiceUnavailableResponse({
+    type: OAuthErrorResponseDto,
+    description:
+      '`temporarily_unavailable` (password grant): too many password hashes queued, with `Retry-After`.',
   })
   async token(
     @Body() body: OAuthBody,

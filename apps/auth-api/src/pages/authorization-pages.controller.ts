@@ -14,6 +14,7 @@ import {
   formatUserCode,
   PasswordAuthenticator,
   RateLimitedError,
+  ServiceBusyError,
   SessionService,
 } from '@gatehouse/identity';
 import { Public } from '@gatehouse/nest-auth';
@@ -195,6 +196,10 @@ export class AuthorizationPagesController {
       }
       if (error instanceof RateLimitedError) {
         return this.sendSignIn(reply, next, 'Too many attempts. Try again later.', 429);
+      }
+      if (error instanceof ServiceBusyError) {
+        void reply.headers(error.headers);
+        return this.sendSignIn(reply, next, 'The service is busy. Try again in a moment.', 503);
       }
       throw error;
     }

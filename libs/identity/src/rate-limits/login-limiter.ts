@@ -48,6 +48,7 @@ export class LoginLimiter implements OnModuleDestroy {
   private readonly userCodesPerUser: RateLimiterAbstract;
   private readonly userCodesPerIp: RateLimiterAbstract;
   private readonly deviceRequestsPerIp: RateLimiterAbstract;
+  private readonly registrationsPerIp: RateLimiterAbstract;
   private lastStoreWarning = 0;
 
   constructor(@InjectConfig() config: GatehouseConfig) {
@@ -70,6 +71,19 @@ export class LoginLimiter implements OnModuleDestroy {
       DEVICE_REQUESTS_PER_IP,
       USER_CODE_WINDOW_SECONDS,
     );
+    this.registrationsPerIp = this.limiter(
+      'registration:ip',
+      config.registrationLimits.attemptsPerIp,
+      config.registrationLimits.windowSeconds,
+    );
+  }
+
+  /**
+   * One registration from the IP, whatever its outcome: each costs an argon2 hash and a row, so the
+   * budget counts attempts, not failures (OWASP Automated Threats: account creation, OAT-019).
+   */
+  takeRegistration(ip: string | null): Promise<void> {
+    return this.consume(this.registrationsPerIp, ip ?? 'unknown');
   }
 
   /** One device authorization request (RFC 8628 §3.1) of a client, or 429 past the IP's budget. */
@@ -103,6 +117,14 @@ export class LoginLimiter implements OnModuleDestroy {
   async succeeded(email: string, ip: string | null): Promise<void> {
     await Promise.all([
       this.perAccount.delete(accountKey(email)),
+      this.perIp.reward(ip ?? 'unknown', 1),
+    ]);
+  }
+
+  /** The password was never checked (the hash queue was full): the attempt gives its points back. */
+  async notAttempted(email: string, ip: string | null): Promise<void> {
+    await Promise.all([
+      this.perAccount.reward(accountKey(email), 1),
       this.perIp.reward(ip ?? 'unknown', 1),
     ]);
   }

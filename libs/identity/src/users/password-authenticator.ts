@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Database, type User } from '@gatehouse/persistence';
 
 import { AuditService } from '../audit/audit.service.js';
-import { InvalidCredentialsError } from '../identity.errors.js';
+import { InvalidCredentialsError, ServiceBusyError } from '../identity.errors.js';
 import { LoginLimiter } from '../rate-limits/login-limiter.js';
 import { normalizeEmail } from './email.js';
 import { PasswordHasher } from './password-hasher.js';
@@ -33,7 +33,15 @@ export class PasswordAuthenticator {
     const normalized = normalizeEmail(email);
     await this.limiter.take(normalized, ip);
     const user = await this.database.users.findByEmail(normalized);
-    const matches = await this.passwords.verify(user?.passwordHash ?? null, password);
+    const matches = await this.passwords
+      .verify(user?.passwordHash ?? null, password, 'sign-in')
+      .catch(async (error: unknown) => {
+        // Refused before any hashing: a busy server must not lock the account out.
+        if (error instanceof ServiceBusyError) {
+          await this.limiter.notAttempted(normalized, ip);
+        }
+        throw error;
+      });
     const failure = this.failureOf(user, matches);
     if (failure || !user) {
       await this.audit.record(this.database, {

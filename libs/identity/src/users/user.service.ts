@@ -45,6 +45,7 @@ export class UserService {
   ) {}
 
   async register({ email, password, ip }: Registration): Promise<User> {
+    await this.limiter.takeRegistration(ip ?? null);
     const normalized = normalizeEmail(email);
     this.assertAcceptablePassword('password', password, normalized);
     // "Email taken" tells whether an account exists: such answers spend the IP's failure budget.
@@ -89,7 +90,9 @@ export class UserService {
       throw new InvalidCredentialsError();
     }
     await this.limiter.take(user.email, change.ip);
-    if (!(await this.passwords.verify(user.passwordHash, change.currentPassword))) {
+    if (
+      !(await this.passwords.verify(user.passwordHash, change.currentPassword, 'account-change'))
+    ) {
       throw new ValidationFailedError([
         { field: 'currentPassword', messages: ['currentPassword is incorrect'] },
       ]);
@@ -182,7 +185,10 @@ export class UserService {
     password: string,
   ): Promise<User> {
     const existing = await repositories.users.findByEmail(email);
-    if (!existing || !(await this.passwords.verify(existing.passwordHash, password))) {
+    if (
+      !existing ||
+      !(await this.passwords.verify(existing.passwordHash, password, 'account-change'))
+    ) {
       throw new BootstrapOperatorConflictError();
     }
     return existing;
