@@ -9,6 +9,7 @@ import type { GatehouseConfig } from '@gatehouse/config';
 import helmet, { type HelmetOptions } from 'helmet';
 import { Logger } from 'nestjs-pino';
 
+import { useBodyParsers } from './body-parsers.js';
 import { type ApiDescription, setUpSwagger } from './swagger.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -94,8 +95,9 @@ export async function createHttpApp(
     });
   app.enableCors({ origin: [...config.trustedOrigins], credentials: true });
   const fastify = app.getHttpAdapter().getInstance();
-  // JSON (and, for OAuth, form) bodies only: anything else is 415 rather than a string to validate.
+  // JSON (and, where a route accepts them, form) bodies only: anything else is 415, not a string.
   fastify.removeContentTypeParser('text/plain');
+  useBodyParsers(app, config.http.bodyLimitBytes);
   fastify.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
     // Auth responses carry personal data or credentials: nothing is cacheable unless a route says so.

@@ -1,3 +1,4 @@
+export { AcceptsFormBody } from './accepts-form-body.decorator.js';
 export { ApiAuthenticated, ApiCsrfChecked } from './api-authenticated.decorator.js';
 export { RequestClient } from './client-context.decorator.js';
 export { resolveDatabase, type ResolvedDatabase } from './database-url.js';

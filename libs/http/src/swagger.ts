@@ -32,7 +32,32 @@ export function buildOpenApiDocument(
     )
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, BEARER_SCHEME)
     .build();
-  return SwaggerModule.createDocument(app, config);
+  return documentJsonOnlyBodies(SwaggerModule.createDocument(app, config));
+}
+
+const FORM = 'application/x-www-form-urlencoded';
+
+/**
+ * The body parsers (`body-parsers.ts`) answer 415 to anything but JSON on every route not marked
+ * `@AcceptsFormBody()`: documented here, for every such route at once, so no route can forget it.
+ */
+function documentJsonOnlyBodies(document: OpenAPIObject): OpenAPIObject {
+  const operations = Object.values(document.paths).flatMap((path) =>
+    [path.post, path.put, path.patch, path.delete].filter((operation) => operation !== undefined),
+  );
+  for (const operation of operations) {
+    const body = operation.requestBody;
+    const content = body && 'content' in body ? body.content : undefined;
+    if (content && !(FORM in content) && !operation.responses['415']) {
+      operation.responses['415'] = {
+        description: '`UNSUPPORTED_MEDIA_TYPE`: the body is not `application/json` (a form, say).',
+        content: {
+          'application/json': { schema: { $ref: '#/components/schemas/ErrorResponseDto' } },
+        },
+      };
+    }
+  }
+  return document;
 }
 
 /** Swagger UI at /docs, the OpenAPI JSON at /docs-json. */

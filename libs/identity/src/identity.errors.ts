@@ -21,8 +21,11 @@ export class ValidationFailedError extends IdentityError {
   readonly status = 400;
   readonly code = 'VALIDATION_FAILED';
 
-  constructor(readonly details: readonly FieldProblem[]) {
-    super('The request is invalid.');
+  constructor(
+    readonly details: readonly FieldProblem[],
+    message = 'The request is invalid.',
+  ) {
+    super(message);
   }
 }
 

@@ -2,14 +2,13 @@ import { Body, Controller, Header, Headers, HttpCode, Post } from '@nestjs/commo
 import {
   ApiBadRequestResponse,
   ApiBody,
-  ApiConsumes,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { RequestClient } from '@gatehouse/http';
+import { AcceptsFormBody, RequestClient } from '@gatehouse/http';
 import {
   type ClientContext,
   ClientService,
@@ -42,7 +41,7 @@ export class DeviceAuthorizationController {
     description:
       'For CLIs and TVs. Show the user `verification_uri` and `user_code` (or `verification_uri_complete`), then poll `POST /oauth/token` with `grant_type=urn:ietf:params:oauth:grant-type:device_code` every `interval` seconds until it answers tokens, `access_denied` or `expired_token`. The client must be registered with the device code grant.',
   })
-  @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
+  @AcceptsFormBody()
   @ApiBody({ type: DeviceAuthorizationRequestDto })
   @ApiOkResponse({ type: DeviceAuthorizationResponseDto })
   @ApiBadRequestResponse({ type: OAuthErrorResponseDto })

@@ -1,13 +1,12 @@
 import { Body, Controller, Headers, HttpCode, Post } from '@nestjs/common';
 import {
   ApiBody,
-  ApiConsumes,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { RequestClient } from '@gatehouse/http';
+import { AcceptsFormBody, RequestClient } from '@gatehouse/http';
 import {
   type ClientContext,
   ClientService,
@@ -58,7 +57,7 @@ export class TokenManagementController {
     description:
       'Access and refresh tokens. `{active: false}` for anything unknown, expired, used or revoked — an access token whose session was revoked is inactive at once. With `token_type_hint=session_cookie` (Gatehouse extension) the token is a `gh_session` cookie value: sibling apps on the same site validate browser sessions this way (`token_type: session_cookie`, `sub`, `sid`, `roles`, `exp`).',
   })
-  @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
+  @AcceptsFormBody()
   @ApiBody({ type: TokenParamRequestDto })
   @ApiOkResponse({ type: IntrospectionResponseDto })
   @ApiUnauthorizedResponse({ type: OAuthErrorResponseDto, description: '`invalid_client`.' })
@@ -84,7 +83,7 @@ export class TokenManagementController {
     description:
       "A refresh or access token ends its whole session. Unknown tokens and other clients' tokens also answer 200.",
   })
-  @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
+  @AcceptsFormBody()
   @ApiBody({ type: TokenParamRequestDto })
   @ApiOkResponse({ description: 'Revoked, or nothing to revoke.' })
   @ApiUnauthorizedResponse({ type: OAuthErrorResponseDto, description: '`invalid_client`.' })

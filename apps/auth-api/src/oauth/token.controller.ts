@@ -2,7 +2,6 @@ import { Body, Controller, Header, Headers, HttpCode, Post } from '@nestjs/commo
 import {
   ApiBadRequestResponse,
   ApiBody,
-  ApiConsumes,
   ApiOkResponse,
   ApiOperation,
   ApiServiceUnavailableResponse,
@@ -10,7 +9,7 @@ import {
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { RequestClient } from '@gatehouse/http';
+import { AcceptsFormBody, RequestClient } from '@gatehouse/http';
 import {
   type ClientContext,
   ClientService,
@@ -47,7 +46,7 @@ export class TokenController {
     description:
       'Form-encoded or JSON. The device code grant answers `authorization_pending`, `slow_down` (poll less often: 5 s more), `access_denied` or `expired_token` until the user approves. Clients authenticate with client_secret_basic or client_secret_post; public clients send client_id. The password grant is for first-party clients only. Refresh tokens rotate on every use; a reused one revokes its session.',
   })
-  @ApiConsumes('application/x-www-form-urlencoded', 'application/json')
+  @AcceptsFormBody()
   @ApiBody({ type: TokenRequestDto })
   @ApiOkResponse({ type: TokenResponseDto })
   @ApiBadRequestResponse({ type: OAuthErrorResponseDto })

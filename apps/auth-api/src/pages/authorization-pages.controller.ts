@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Header, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequestClient } from '@gatehouse/http';
+import { AcceptsFormBody, RequestClient } from '@gatehouse/http';
 import {
   type AuthorizationParams,
   AuthorizationPageError,
@@ -123,6 +123,7 @@ export class AuthorizationPagesController {
   }
 
   @Post('oauth/authorize/consent')
+  @AcceptsFormBody()
   @ApiExcludeEndpoint()
   async consent(
     @Body() form: Form,
@@ -165,6 +166,7 @@ export class AuthorizationPagesController {
   }
 
   @Post('signin')
+  @AcceptsFormBody()
   @ApiExcludeEndpoint()
   async signIn(
     @Body() form: Form,

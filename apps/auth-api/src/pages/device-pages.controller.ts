@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeEndpoint } from '@nestjs/swagger';
-import { RequestClient } from '@gatehouse/http';
+import { AcceptsFormBody, RequestClient } from '@gatehouse/http';
 import {
   type ClientContext,
   DeviceAuthorizationService,
@@ -51,6 +51,7 @@ export class DevicePagesController {
   }
 
   @Post()
+  @AcceptsFormBody()
   @ApiExcludeEndpoint()
   async enter(
     @Body() form: Form,
@@ -64,6 +65,7 @@ export class DevicePagesController {
   }
 
   @Post('decision')
+  @AcceptsFormBody()
   @ApiExcludeEndpoint()
   async decide(
     @Body() form: Form,

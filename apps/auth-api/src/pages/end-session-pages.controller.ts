@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequestClient } from '@gatehouse/http';
+import { AcceptsFormBody, RequestClient } from '@gatehouse/http';
 import {
   AuthorizationPageError,
   type ClientContext,
@@ -78,6 +78,7 @@ export class EndSessionPagesController {
   }
 
   @Post()
+  @AcceptsFormBody()
   @ApiExcludeEndpoint()
   startByPost(
     @Body() form: Record<string, unknown> | undefined,
@@ -91,6 +92,7 @@ export class EndSessionPagesController {
   }
 
   @Post('confirm')
+  @AcceptsFormBody()
   @ApiExcludeEndpoint()
   async confirm(
     @Body() form: Record<string, unknown> | undefined,
