@@ -13,8 +13,10 @@ import {
   Max,
   MaxLength,
   Min,
-  IsUrl,
+  registerDecorator,
+  type ValidationArguments,
 } from 'class-validator';
+import { redirectUriProblem } from '@gatehouse/identity';
 
 const toBoolean = ({ value }: { value: unknown }) =>
   value === 'true' ? true : value === 'false' ? false : value;
@@ -132,12 +134,31 @@ export class AuditQueryDto extends PageQueryDto {
   to?: Date;
 }
 
-/** Redirect URIs are compared as strings, but must be absolute http(s) URLs to be one. */
-const ABSOLUTE_HTTP_URL = {
-  require_tld: false,
-  require_protocol: true,
-  protocols: ['http', 'https'],
-};
+/**
+ * Each element a registrable redirect URI (RFC 9700, RFC 8252): https, loopback http or a native
+ * app's private-use scheme; no fragment, userinfo or wildcard. The message names the offending URI.
+ */
+function IsRedirectUriList(): PropertyDecorator {
+  return (target, propertyName) => {
+    registerDecorator({
+      name: 'isRedirectUriList',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      validator: {
+        validate: (value: unknown) =>
+          Array.isArray(value) &&
+          value.every((uri) => typeof uri === 'string' && redirectUriProblem(uri) === null),
+        defaultMessage: ({ value, property }: ValidationArguments) => {
+          const uris: unknown[] = Array.isArray(value) ? value : [value];
+          const problem = uris
+            .map((uri) => (typeof uri === 'string' ? redirectUriProblem(uri) : 'not a string'))
+            .find((found) => found !== null);
+          return `${property}: ${problem ?? 'must be a list of URIs'}`;
+        },
+      },
+    });
+  };
+}
 
 /** The grants an operator may give a registered client (the password grant is first-party only). */
 const CLIENT_GRANT_TYPES = [
@@ -165,28 +186,38 @@ export class CreateClientDto {
   @IsIn(CLIENT_GRANT_TYPES, { each: true })
   grantTypes!: ClientGrantType[];
 
-  @ApiPropertyOptional({ type: [String], example: ['notes:read'] })
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['openid', 'email', 'notes:read'],
+    description:
+      'What the client may be delegated. `account` (the /me routes) and `admin` (admin-api) are reserved to first-party clients.',
+  })
   @IsOptional()
   @IsArray()
   @IsString({ each: true })
   @MaxLength(64, { each: true })
   scopes?: string[];
 
-  @ApiPropertyOptional({ type: [String], example: ['https://app.example.com/callback'] })
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['https://app.example.com/callback'],
+    description:
+      'Exact-match redirect URIs (RFC 9700): https; http only on loopback (`127.0.0.1`, `[::1]`, `localhost`, any port, RFC 8252 §7.3); or a private-use scheme for native apps (`com.example.app:/cb`). No fragment, userinfo or wildcard.',
+  })
   @IsOptional()
   @IsArray()
-  @IsUrl(ABSOLUTE_HTTP_URL, { each: true })
+  @IsRedirectUriList()
   redirectUris?: string[];
 
   @ApiPropertyOptional({
     type: [String],
     example: ['https://app.example.com/signed-out'],
     description:
-      'Where RP-initiated logout (`/oauth/end_session`) may send the browser back to; exact match.',
+      'Where RP-initiated logout (`/oauth/end_session`) may send the browser back to; exact match, same rules as `redirectUris`.',
   })
   @IsOptional()
   @IsArray()
-  @IsUrl(ABSOLUTE_HTTP_URL, { each: true })
+  @IsRedirectUriList()
   postLogoutRedirectUris?: string[];
 
   @ApiPropertyOptional({ description: 'A public client has no secret.' })
@@ -209,6 +240,22 @@ export class CreateClientDto {
   @IsOptional()
   @IsBoolean()
   requireState?: boolean;
+
+  @ApiPropertyOptional({
+    description:
+      "Default false. An app of the platform's own: never asked for consent, may hold the reserved scopes `account` and `admin`, and its tokens carry the user's `roles`.",
+  })
+  @IsOptional()
+  @IsBoolean()
+  firstParty?: boolean;
+
+  @ApiPropertyOptional({
+    description:
+      'Default false. A resource server (an API that receives tokens): the only kind of client allowed to introspect (RFC 7662 §2.1). Needs a confidential client.',
+  })
+  @IsOptional()
+  @IsBoolean()
+  resourceServer?: boolean;
 }
 
 /** Every field of a registration but `public` (a secret is rotated, never added or removed). */

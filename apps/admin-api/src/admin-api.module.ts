@@ -1,7 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { GatehouseConfig } from '@gatehouse/config';
 import { HttpPlatformModule, type HttpPlatformOptions, localAuthentication } from '@gatehouse/http';
-import { IdentityModule } from '@gatehouse/identity';
+import { ADMIN_SCOPE, IdentityModule } from '@gatehouse/identity';
 
 import { AdminAuditController } from './audit-events/admin-audit.controller.js';
 import { AdminClientsController } from './clients/admin-clients.controller.js';
@@ -20,7 +20,13 @@ export class AdminApiModule {
       module: AdminApiModule,
       imports: [
         HttpPlatformModule.forRoot({ ...options, config, app: 'admin-api' }),
-        localAuthentication(),
+        // Tokens for admin-api, and default-audience tokens so that a token without the `admin`
+        // scope is answered 403 insufficient_scope rather than a bare 401 (the scope and admin-api's
+        // audience are only ever granted together).
+        localAuthentication({
+          audience: (settings) => [settings.tokens.adminAudience, settings.tokens.audience],
+          cookieScopes: [ADMIN_SCOPE],
+        }),
         IdentityModule,
       ],
       controllers: [

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { GatehouseConfig } from '@gatehouse/config';
 import { HttpPlatformModule, type HttpPlatformOptions, localAuthentication } from '@gatehouse/http';
+import { ACCOUNT_SCOPE } from '@gatehouse/identity';
 
 import { AccountModule } from './account/account.module.js';
 import { AuthApiErrorFilter } from './auth-api-error.filter.js';
@@ -22,7 +23,11 @@ export class AuthApiModule {
           app: 'auth-api',
           errorFilter: AuthApiErrorFilter,
         }),
-        localAuthentication(),
+        // A browser session is first-party: it holds `account`, which bearer tokens need here.
+        localAuthentication({
+          audience: (settings) => settings.tokens.audience,
+          cookieScopes: [ACCOUNT_SCOPE],
+        }),
         AccountModule,
         BrowserSessionsModule,
         OAuthModule,

@@ -308,6 +308,13 @@ export const envSchema = {
     default: 'gatehouse',
     parse: nonEmpty,
   }),
+  ADMIN_API_AUDIENCE: variable({
+    expectation: 'an absolute URI (RFC 8707 resource indicator)',
+    description:
+      'The `aud` that admin-api accepts, and the `resource` a first-party client asks for to reach it. Only tokens granted the reserved `admin` scope (first-party clients, operators) carry it.',
+    default: 'urn:gatehouse:admin-api',
+    parse: (raw) => (/^[A-Za-z][A-Za-z0-9+.-]*:[^\s#]+$/.test(raw) ? raw : undefined),
+  }),
   REFRESH_TOKEN_TTL_SECONDS: variable({
     expectation: 'an integer from 60 to 31536000',
     description:

@@ -113,6 +113,7 @@ describe(loadConfig.name, () => {
     expect(loadConfig({}).tokens).toEqual({
       accessTokenTtlSeconds: 900,
       audience: 'gatehouse',
+      adminAudience: 'urn:gatehouse:admin-api',
       refreshTokenTtlSeconds: 604_800,
       refreshFamilyMaxSeconds: 2_592_000,
       refreshReuseGraceSeconds: 10,

@@ -48,6 +48,8 @@ export interface GatehouseConfig {
   readonly tokens: {
     readonly accessTokenTtlSeconds: number;
     readonly audience: string;
+    /** RFC 8707 resource indicator of admin-api; `aud` of tokens that may reach it. */
+    readonly adminAudience: string;
     readonly refreshTokenTtlSeconds: number;
     readonly refreshFamilyMaxSeconds: number;
     readonly refreshReuseGraceSeconds: number;
@@ -194,6 +196,7 @@ export function loadConfig(raw: RawEnv = process.env): GatehouseConfig {
     tokens: {
       accessTokenTtlSeconds: valid.ACCESS_TOKEN_TTL_SECONDS,
       audience: valid.ACCESS_TOKEN_AUDIENCE,
+      adminAudience: valid.ADMIN_API_AUDIENCE,
       refreshTokenTtlSeconds: valid.REFRESH_TOKEN_TTL_SECONDS,
       refreshFamilyMaxSeconds: valid.REFRESH_FAMILY_MAX_SECONDS,
       refreshReuseGraceSeconds: valid.REFRESH_REUSE_GRACE_SECONDS,

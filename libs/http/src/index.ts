@@ -6,7 +6,7 @@ export { type ErrorBody, renderError } from './error-body.js';
 export { ErrorResponseDto } from './error-response.dto.js';
 export { createHttpApp } from './http-app.factory.js';
 export { resolveKeyEncryptionKey } from './key-encryption-key.js';
-export { localAuthentication } from './local-authentication.js';
+export { localAuthentication, type LocalResource } from './local-authentication.js';
 export { validatedCookieSession } from './local-session-introspector.js';
 export { HttpPlatformModule, type HttpPlatformOptions } from './http-platform.module.js';
 export { type AppEntry, loadConfigOrExit, serve } from './serve.js';

@@ -6,6 +6,7 @@ export {
   type GrantType,
   type NewClientRequest,
 } from './clients/client.service.js';
+export { redirectUriProblem } from './clients/client-rules.js';
 export { Clock } from './clock.js';
 export { IdentityModule } from './identity.module.js';
 export {
@@ -28,6 +29,7 @@ export {
   invalidRequest,
   unsupportedGrantType,
 } from './oauth/oauth.errors.js';
+export { ACCOUNT_SCOPE, ADMIN_SCOPE, OPERATOR_ROLES, RESERVED_SCOPES } from './oauth/delegation.js';
 export { LoginLimiter } from './rate-limits/login-limiter.js';
 export {
   REVOCATION_FEED_SECONDS,

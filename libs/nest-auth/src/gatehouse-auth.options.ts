@@ -42,6 +42,19 @@ export interface GatehouseAuthOptions {
    * any `{ isRevoked(token, sessionId) }` that asks the platform.
    */
   readonly revocationFallback?: RevocationCheck;
+  /**
+   * The scopes a cookie-authenticated caller holds. A browser session is the user at the platform's
+   * own pages, first-party by nature, so an app lists here the reserved scopes its routes require of
+   * bearer tokens (`account` at auth-api, `admin` at admin-api). None by default.
+   */
+  readonly cookieScopes?: readonly string[];
+  /**
+   * Seam: the user's roles *now*, for a bearer caller on a route that needs capabilities (the
+   * platform's apps read them from the database, so a role removed is gone at once). Null: the user
+   * is gone or disabled. Without it, the token's `roles` claim (roles at issuance) is used. A token
+   * without a `roles` claim (a third-party client's) holds no role either way.
+   */
+  readonly currentRoles?: (userId: string) => Promise<readonly string[] | null>;
   /** Extra roles or capabilities, merged into the defaults (`admin`, `support`). */
   readonly capabilities?: CapabilityMap;
   /** The realm of `WWW-Authenticate` challenges; `gatehouse` by default. */

@@ -1,14 +1,15 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiAuthenticated } from '@gatehouse/http';
-import { AuditService } from '@gatehouse/identity';
-import { RequireCapabilities } from '@gatehouse/nest-auth';
+import { ADMIN_SCOPE, AuditService } from '@gatehouse/identity';
+import { RequireCapabilities, RequireScopes } from '@gatehouse/nest-auth';
 
 import { AuditQueryDto } from '../admin-api.dto.js';
 import { decodeCursor, encodeCursor } from '../keyset-cursor.js';
 
 @ApiTags('audit')
 @ApiAuthenticated()
+@RequireScopes(ADMIN_SCOPE)
 @RequireCapabilities('audit:read')
 @Controller('admin/audit-events')
 export class AdminAuditController {

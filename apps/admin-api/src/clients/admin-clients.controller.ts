@@ -1,8 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { ApiConflictResponse, ApiNotFoundResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiAuthenticated, ApiCsrfChecked, ErrorResponseDto } from '@gatehouse/http';
-import { ClientService } from '@gatehouse/identity';
-import { CurrentUser, RequireCapabilities } from '@gatehouse/nest-auth';
+import { ADMIN_SCOPE, ClientService } from '@gatehouse/identity';
+import { CurrentUser, RequireCapabilities, RequireScopes } from '@gatehouse/nest-auth';
 import type { Client } from '@gatehouse/persistence';
 
 import { CreateClientDto, UpdateClientDto } from '../admin-api.dto.js';
@@ -13,6 +13,7 @@ function toClient(client: Client) {
     name: client.name,
     public: client.secretHash === null,
     firstParty: client.firstParty,
+    resourceServer: client.resourceServer,
     grantTypes: client.grantTypes,
     scopes: client.scopes,
     redirectUris: client.redirectUris,
@@ -25,6 +26,7 @@ function toClient(client: Client) {
 
 @ApiTags('clients')
 @ApiAuthenticated()
+@RequireScopes(ADMIN_SCOPE)
 @RequireCapabilities('clients:manage')
 @ApiNotFoundResponse({ type: ErrorResponseDto, description: '`CLIENT_NOT_FOUND`.' })
 @ApiConflictResponse({
@@ -50,6 +52,8 @@ export class AdminClientsController {
         public: body.public,
         requireConsent: body.requireConsent,
         requireState: body.requireState,
+        firstParty: body.firstParty,
+        resourceServer: body.resourceServer,
       },
       `user:${operator.userId()}`,
     );

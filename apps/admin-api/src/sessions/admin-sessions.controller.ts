@@ -13,8 +13,8 @@ import {
   RequestClient,
   uuidParam,
 } from '@gatehouse/http';
-import { type ClientContext, SessionAdministrationService } from '@gatehouse/identity';
-import { CurrentUser, RequireCapabilities } from '@gatehouse/nest-auth';
+import { ADMIN_SCOPE, type ClientContext, SessionAdministrationService } from '@gatehouse/identity';
+import { CurrentUser, RequireCapabilities, RequireScopes } from '@gatehouse/nest-auth';
 import type { AdminSessionRow } from '@gatehouse/persistence';
 
 import { RevokeSessionDto, SessionListQueryDto } from '../admin-api.dto.js';
@@ -42,6 +42,7 @@ function toSession(row: AdminSessionRow, now: Date) {
 
 @ApiTags('sessions')
 @ApiAuthenticated()
+@RequireScopes(ADMIN_SCOPE)
 @Controller('admin')
 export class AdminSessionsController {
   constructor(private readonly sessions: SessionAdministrationService) {}

@@ -1,11 +1,12 @@
 import { Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiAuthenticated, ApiCsrfChecked } from '@gatehouse/http';
-import { type KeyRotation, SigningKeyService } from '@gatehouse/identity';
-import { CurrentUser, RequireCapabilities } from '@gatehouse/nest-auth';
+import { ADMIN_SCOPE, type KeyRotation, SigningKeyService } from '@gatehouse/identity';
+import { CurrentUser, RequireCapabilities, RequireScopes } from '@gatehouse/nest-auth';
 
 @ApiTags('signing keys')
 @ApiAuthenticated()
+@RequireScopes(ADMIN_SCOPE)
 @RequireCapabilities('keys:manage')
 @Controller('admin/keys')
 export class AdminKeysController {

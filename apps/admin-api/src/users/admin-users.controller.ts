@@ -7,8 +7,8 @@ import {
   RequestClient,
   uuidParam,
 } from '@gatehouse/http';
-import { type ClientContext, UserAdministrationService } from '@gatehouse/identity';
-import { CurrentUser, RequireCapabilities } from '@gatehouse/nest-auth';
+import { ADMIN_SCOPE, type ClientContext, UserAdministrationService } from '@gatehouse/identity';
+import { CurrentUser, RequireCapabilities, RequireScopes } from '@gatehouse/nest-auth';
 import type { User } from '@gatehouse/persistence';
 
 import { SetRolesDto, UserSearchQueryDto } from '../admin-api.dto.js';
@@ -26,6 +26,7 @@ function toUser(user: User) {
 
 @ApiTags('users')
 @ApiAuthenticated()
+@RequireScopes(ADMIN_SCOPE)
 @RequireCapabilities('users:manage')
 @ApiNotFoundResponse({ type: ErrorResponseDto, description: '`USER_NOT_FOUND`.' })
 @Controller('admin/users')

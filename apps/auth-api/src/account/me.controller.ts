@@ -16,9 +16,14 @@ import {
   RequestClient,
   validatedCookieSession,
 } from '@gatehouse/http';
-import { type ClientContext, SessionService, UserService } from '@gatehouse/identity';
+import {
+  ACCOUNT_SCOPE,
+  type ClientContext,
+  SessionService,
+  UserService,
+} from '@gatehouse/identity';
 import { RouteSchema } from '@nestjs/platform-fastify';
-import { CurrentUser } from '@gatehouse/nest-auth';
+import { CurrentUser, RequireScopes } from '@gatehouse/nest-auth';
 import type { CookieSessionWithUser } from '@gatehouse/persistence';
 
 import { SessionResponseDto, toSessionResponse } from '../browser-sessions/browser-sessions.dto.js';
@@ -104,6 +109,7 @@ function meFromCookieSession(record: CookieSessionWithUser): MeResponseDto {
 
 @ApiTags('account')
 @ApiAuthenticated()
+@RequireScopes(ACCOUNT_SCOPE)
 @Controller('me')
 export class MeController {
   constructor(

@@ -15,8 +15,8 @@ import {
   RequestClient,
   uuidParam,
 } from '@gatehouse/http';
-import { type ClientContext, SessionService } from '@gatehouse/identity';
-import { CurrentUser } from '@gatehouse/nest-auth';
+import { ACCOUNT_SCOPE, type ClientContext, SessionService } from '@gatehouse/identity';
+import { CurrentUser, RequireScopes } from '@gatehouse/nest-auth';
 import type { FastifyReply } from 'fastify';
 
 import {
@@ -29,6 +29,7 @@ import { clearSessionCookie } from './session-cookie.js';
 /** Self-service: a user sees and ends their own sessions, browser and token alike. */
 @ApiTags('sessions')
 @ApiAuthenticated()
+@RequireScopes(ACCOUNT_SCOPE)
 @Controller('me/sessions')
 export class MySessionsController {
   private readonly cookieName: string;

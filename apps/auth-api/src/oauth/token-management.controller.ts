@@ -55,7 +55,7 @@ export class TokenManagementController {
   @ApiOperation({
     summary: 'Token introspection (RFC 7662), for confidential clients.',
     description:
-      'Access and refresh tokens. `{active: false}` for anything unknown, expired, used or revoked — an access token whose session was revoked is inactive at once. With `token_type_hint=session_cookie` (Gatehouse extension) the token is a `gh_session` cookie value: sibling apps on the same site validate browser sessions this way (`token_type: session_cookie`, `sub`, `sid`, `roles`, `exp`).',
+      'Access and refresh tokens. `{active: false}` for anything unknown, expired, used or revoked — an access token whose session was revoked is inactive at once. With `token_type_hint=session_cookie` (Gatehouse extension) the token is a `gh_session` cookie value: sibling apps on the same site validate browser sessions this way (`token_type: session_cookie`, `sub`, `sid`, `roles`, `exp`); introspecting a cookie never extends its session. Only a confidential client registered as a resource server (admin-api `resourceServer: true`) may introspect; any other client gets 401 `invalid_client`.',
   })
   @AcceptsFormBody()
   @ApiBody({ type: TokenParamRequestDto })
@@ -66,8 +66,9 @@ export class TokenManagementController {
     @Headers('authorization') authorization: string | undefined,
   ): Promise<Introspection | SessionIntrospectionResponse> {
     const client = await this.clients.authenticate(clientCredentialsOf(authorization, body));
-    if (client.secretHash === null) {
-      throw new OAuthError('invalid_client', 'Introspection needs a confidential client.', 401);
+    // RFC 7662 §2.1: only the resource servers an operator registered may learn about tokens.
+    if (client.secretHash === null || !client.resourceServer) {
+      throw new OAuthError('invalid_client', 'Only a resource server may introspect.', 401);
     }
     const token = requiredParam(body, 'token');
     if (optionalParam(body, 'token_type_hint') === SESSION_COOKIE_HINT) {
@@ -96,9 +97,9 @@ export class TokenManagementController {
     await this.tokens.revoke(client, requiredParam(body, 'token'), context);
   }
 
-  /** Same rules as auth-api's own cookie check, sliding expiry included (a sibling's use is use). */
+  /** Same rules as auth-api's own cookie check; looking never extends the session. */
   private async introspectSessionCookie(token: string): Promise<SessionIntrospectionResponse> {
-    const result = await this.sessions.authenticateCookie(token);
+    const result = await this.sessions.authenticateCookie(token, { extend: false });
     if (result.status !== 'active') {
       return { active: false };
     }

@@ -25,6 +25,7 @@ import {
   type OAuthBody,
   optionalParam,
   requiredParam,
+  resourceParams,
 } from './oauth-params.js';
 import { OAuthErrorResponseDto, TokenRequestDto, TokenResponseDto } from './oauth.dto.js';
 
@@ -68,6 +69,7 @@ export class TokenController {
     const grantType = requiredParam(body, 'grant_type');
     const client = await this.clients.authenticate(clientCredentialsOf(authorization, body));
     const scope = optionalParam(body, 'scope');
+    const resources = resourceParams(body);
     switch (grantType) {
       case 'password':
         return this.grants.password(
@@ -76,6 +78,7 @@ export class TokenController {
             username: requiredParam(body, 'username'),
             password: requiredParam(body, 'password'),
             scope,
+            resources,
           },
           context,
         );
@@ -86,13 +89,17 @@ export class TokenController {
             code: requiredParam(body, 'code'),
             redirectUri: requiredParam(body, 'redirect_uri'),
             codeVerifier: requiredParam(body, 'code_verifier'),
+            resources,
           },
           context,
         );
       case 'refresh_token':
-        return this.grants.refresh(client, requiredParam(body, 'refresh_token'), context, scope);
+        return this.grants.refresh(client, requiredParam(body, 'refresh_token'), context, {
+          scope,
+          resources,
+        });
       case 'client_credentials':
-        return this.grants.clientCredentials(client, scope);
+        return this.grants.clientCredentials(client, { scope, resources });
       case DEVICE_CODE_GRANT_TYPE:
         return this.grants.deviceCode(client, requiredParam(body, 'device_code'), context);
       default:

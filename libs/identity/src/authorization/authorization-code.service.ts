@@ -35,6 +35,8 @@ export interface CodeRedemption {
   readonly code: string;
   readonly redirectUri: string;
   readonly codeVerifier: string;
+  /** RFC 8707 §2.2: the resources the token is for (the default audience when none). */
+  readonly resources?: readonly string[];
 }
 
 const hashCode = (code: string) => createHash('sha256').update(code).digest();
@@ -150,6 +152,7 @@ export class AuthorizationCodeService {
         authTime: state.authTime,
         claims: claimsFor(state.scope, { email: state.userEmail }),
       },
+      redemption.resources,
     );
     if (!started) {
       const again = await this.database.authorizationCodes.findByCodeHash(

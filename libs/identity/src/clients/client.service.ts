@@ -6,13 +6,11 @@ import { type Client, type ClientChanges, Database } from '@gatehouse/persistenc
 
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../clock.js';
-import {
-  ClientNotFoundError,
-  ClientProtectedError,
-  ValidationFailedError,
-} from '../identity.errors.js';
+import { ClientNotFoundError, ClientProtectedError } from '../identity.errors.js';
 import { RevocationService } from '../revocations/revocation.service.js';
+import { RESERVED_SCOPES } from '../oauth/delegation.js';
 import { invalidClient, invalidRequest } from '../oauth/oauth.errors.js';
+import { assertRegistrable } from './client-rules.js';
 import { clientSecretMatches, generateClientSecret, hashClientSecret } from './client-secret.js';
 
 export type GrantType =
@@ -25,16 +23,15 @@ export type GrantType =
 /** RFC 6749 Appendix A.1: client_id is VSCHAR (%x20-7E); at most the column's 128 characters. */
 export const CLIENT_ID_SHAPE = /^[\x20-\x7e]{1,128}$/;
 
-/** The authorization code grant redirects: a client with it needs somewhere to redirect to. */
-function assertRedirectable(grantTypes: readonly string[], redirectUris: readonly string[]): void {
-  if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
-    throw new ValidationFailedError([
-      {
-        field: 'redirectUris',
-        messages: ['redirectUris must not be empty with the authorization_code grant'],
-      },
-    ]);
-  }
+/** Whether the change took a scope, a grant type or first-party status away. */
+function narrows(before: Client, after: Client): boolean {
+  const lost = (was: readonly string[], now: readonly string[]) =>
+    was.some((x) => !now.includes(x));
+  return (
+    lost(before.scopes, after.scopes) ||
+    lost(before.grantTypes, after.grantTypes) ||
+    (before.firstParty && !after.firstParty)
+  );
 }
 
 export interface NewClientRequest {
@@ -50,6 +47,10 @@ export interface NewClientRequest {
   readonly requireConsent?: boolean;
   /** Default false: authorization requests without `state` are refused. */
   readonly requireState?: boolean;
+  /** Default false: an app of the platform's own, which may hold the reserved scopes. */
+  readonly firstParty?: boolean;
+  /** Default false: may introspect tokens (RFC 7662 §2.1); needs a secret. */
+  readonly resourceServer?: boolean;
 }
 
 export interface CreatedClient {
@@ -81,14 +82,21 @@ export class ClientService {
       name: 'Gatehouse first-party apps',
       secretHash: null,
       grantTypes: ['password', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
-      scopes: [],
+      scopes: [...RESERVED_SCOPES],
       firstParty: true,
     });
   }
 
   /** `actor`: the operator creating it (audited), or system code and tests. */
   async create(request: NewClientRequest, actor = 'system'): Promise<CreatedClient> {
-    assertRedirectable(request.grantTypes, request.redirectUris ?? []);
+    assertRegistrable({
+      grantTypes: request.grantTypes,
+      redirectUris: request.redirectUris ?? [],
+      scopes: request.scopes ?? [],
+      firstParty: request.firstParty ?? false,
+      resourceServer: request.resourceServer ?? false,
+      confidential: !request.public,
+    });
     const clientSecret = request.public ? null : generateClientSecret();
     const client = await this.database.transaction(async (repositories) => {
       const created = await repositories.clients.insert({
@@ -99,15 +107,23 @@ export class ClientService {
         scopes: request.scopes ?? [],
         redirectUris: request.redirectUris ?? [],
         postLogoutRedirectUris: request.postLogoutRedirectUris ?? [],
-        firstParty: false,
+        firstParty: request.firstParty ?? false,
         requireConsent: request.requireConsent ?? true,
         requireState: request.requireState ?? false,
+        resourceServer: request.resourceServer ?? false,
       });
       await this.audit.record(repositories, {
         actor,
         action: 'admin.client_created',
         subject: `client:${created.id}`,
-        details: { name: request.name, grantTypes: request.grantTypes, public: !clientSecret },
+        details: {
+          name: request.name,
+          grantTypes: request.grantTypes,
+          scopes: request.scopes ?? [],
+          public: !clientSecret,
+          firstParty: request.firstParty ?? false,
+          resourceServer: request.resourceServer ?? false,
+        },
       });
       return created;
     });
@@ -126,20 +142,33 @@ export class ClientService {
     return client;
   }
 
+  /**
+   * A change that takes power away (a scope or grant type removed, first-party status withdrawn)
+   * ends the client's sessions at once, through the feed: their access tokens still carry the old
+   * scope, and nothing else would stop them for up to ACCESS_TOKEN_TTL.
+   */
   update(id: string, changes: ClientChanges, actor: string): Promise<Client> {
     this.assertNotFirstParty(id);
     return this.database.transaction(async (repositories) => {
-      const client = await repositories.clients.update(id, changes);
-      if (!client) {
+      const before = await repositories.clients.findById(id);
+      const client = before && (await repositories.clients.update(id, changes));
+      if (!before || !client) {
         throw new ClientNotFoundError();
       }
       // Checked on the result, inside the transaction: a bad combination rolls the change back.
-      assertRedirectable(client.grantTypes, client.redirectUris);
+      assertRegistrable({ ...client, confidential: client.secretHash !== null });
+      const revoked = narrows(before, client)
+        ? await this.revocations.revokeAllForClient(repositories, id, {
+            at: this.clock.now(),
+            reason: 'client_narrowed',
+            by: actor,
+          })
+        : [];
       await this.audit.record(repositories, {
         actor,
         action: 'admin.client_updated',
         subject: `client:${id}`,
-        details: { ...changes },
+        details: { ...changes, ...(revoked.length > 0 ? { revokedSessionIds: revoked } : {}) },
       });
       return client;
     });

@@ -11,7 +11,9 @@ export type OAuthErrorCode =
   | 'authorization_pending'
   | 'slow_down'
   | 'access_denied'
-  | 'expired_token';
+  | 'expired_token'
+  // RFC 8707 §2: a `resource` this grant cannot reach.
+  | 'invalid_target';
 
 /**
  * An OAuth endpoint's refusal: `description` is safe to show the client (`error_description`);
@@ -43,3 +45,5 @@ export const unsupportedGrantType = (grantType: string) =>
   new OAuthError('unsupported_grant_type', `The grant type "${grantType}" is not supported.`);
 
 export const invalidScope = (description: string) => new OAuthError('invalid_scope', description);
+
+export const invalidTarget = (description: string) => new OAuthError('invalid_target', description);

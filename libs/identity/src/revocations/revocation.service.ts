@@ -66,6 +66,23 @@ export class RevocationService {
   }
 
   /**
+   * Tells every process's session cache to forget these sessions, revoking nothing: their user's
+   * roles changed. A feed event whose `until` has passed adds nothing to any revocation list, so it
+   * only evicts; no row is written (a process that misses it rereads within SESSION_CACHE_TTL).
+   */
+  async evictFromCaches(repositories: Repositories, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) {
+      return;
+    }
+    const payloads = ids.map((sid) => JSON.stringify({ sid, until: 0 }));
+    await repositories.revocations.notify(REVOCATION_CHANNEL, payloads);
+    repositories.afterCommit(() => {
+      this.cache.evictSessions(ids);
+      return this.publisher.publish(REVOCATION_CHANNEL, payloads);
+    });
+  }
+
+  /**
    * The durable row (backfill after a reconnect) and the broadcast (instant), in one transaction; this
    * process's session cache forgets the sessions as soon as the transaction commits.
    */

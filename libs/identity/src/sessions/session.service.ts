@@ -105,7 +105,14 @@ export class SessionService {
    * Validates a session cookie: one indexed lookup (session and user together). Sliding expiry writes
    * at most once per touch interval, never on every request.
    */
-  async authenticateCookie(token: string): Promise<CookieAuthentication> {
+  /**
+   * `extend: false` checks without sliding the idle expiry: a resource server introspecting a cookie
+   * (RFC 7662) observes the session, it does not use it on the user's behalf.
+   */
+  async authenticateCookie(
+    token: string,
+    { extend = true }: { readonly extend?: boolean } = {},
+  ): Promise<CookieAuthentication> {
     if (!isWellFormedSessionToken(token)) {
       return { status: 'unknown' };
     }
@@ -114,7 +121,7 @@ export class SessionService {
     const now = this.clock.now();
     const cached = this.cache.get(key);
     if (cached && isLive(cached, now)) {
-      return this.keepAlive(key, cached, now);
+      return extend ? this.keepAlive(key, cached, now) : { status: 'active', session: cached };
     }
     const epoch = this.cache.epoch;
     const session = await this.database.sessions.findCookieSessionByTokenHash(tokenHash);
@@ -128,7 +135,7 @@ export class SessionService {
       return { status: 'expired' };
     }
     this.cache.set(key, session, epoch);
-    return this.keepAlive(key, session, now);
+    return extend ? this.keepAlive(key, session, now) : { status: 'active', session };
   }
 
   /** Sessions ended elsewhere (revocation feed): cached answers about them must go. */

@@ -5,6 +5,7 @@ import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
 import { createLocalJWKSet, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 
 import { Clock } from '../clock.js';
+import { audienceOf } from '../oauth/delegation.js';
 import { SigningKeyService } from '../signing-keys/signing-key.service.js';
 
 export interface AccessTokenSubject {
@@ -12,8 +13,16 @@ export interface AccessTokenSubject {
   readonly subject: string;
   readonly sessionId: string | null;
   readonly clientId: string;
+  /** The scope and audience (RFC 8707) the token is minted for: see `mint`. */
+  readonly minted: MintedGrant;
+  /** The user's roles, in first-party tokens only; null leaves the claim out. */
+  readonly roles: readonly string[] | null;
+}
+
+/** What an access token is for: its scope and its audience. */
+export interface MintedGrant {
   readonly scope: string;
-  readonly roles: readonly string[];
+  readonly audience: readonly string[];
 }
 
 /** OpenID Connect Core §2: who signed in, for which client, in which browser sign-in. */
@@ -42,7 +51,8 @@ export interface AccessTokenClaims extends JWTPayload {
   readonly jti: string;
   readonly client_id: string;
   readonly scope: string;
-  readonly roles: string[];
+  /** First-party tokens only. */
+  readonly roles?: string[];
   readonly sid?: string;
 }
 
@@ -91,20 +101,33 @@ export class AccessTokenIssuer {
     private readonly clock: Clock,
   ) {}
 
+  /**
+   * The scope and audience of a token for `scope`, for the `resource`s asked for (RFC 8707):
+   * `invalid_target` for a resource the grant cannot reach.
+   */
+  mint(scope: string, resources: readonly string[]): MintedGrant {
+    return audienceOf(
+      { default: this.config.tokens.audience, admin: this.config.tokens.adminAudience },
+      scope,
+      resources,
+    );
+  }
+
   async issue(subject: AccessTokenSubject): Promise<IssuedAccessToken> {
     const { kid, alg, key } = await this.keys.activeKey();
     const now = Math.floor(this.clock.now().getTime() / 1000);
     const expiresIn = this.config.tokens.accessTokenTtlSeconds;
+    const audience = subject.minted.audience;
     const token = await new SignJWT({
       client_id: subject.clientId,
-      scope: subject.scope,
-      roles: [...subject.roles],
+      scope: subject.minted.scope,
+      ...(subject.roles !== null ? { roles: [...subject.roles] } : {}),
       ...(subject.sessionId ? { sid: subject.sessionId } : {}),
     })
       .setProtectedHeader({ alg, kid, typ: ACCESS_TOKEN_TYPE })
       .setIssuer(this.config.issuer)
       .setSubject(subject.subject)
-      .setAudience(this.config.tokens.audience)
+      .setAudience(audience.length === 1 ? audience[0]! : [...audience])
       .setIssuedAt(now)
       .setExpirationTime(now + expiresIn)
       .setJti(randomUUID())
@@ -137,7 +160,7 @@ export class AccessTokenIssuer {
     try {
       const { payload } = await jwtVerify(token, (header, jwt) => this.resolveKey(header, jwt), {
         issuer: this.config.issuer,
-        audience: this.config.tokens.audience,
+        audience: [this.config.tokens.audience, this.config.tokens.adminAudience],
         algorithms: VERIFIABLE_ALGORITHMS,
         typ: ACCESS_TOKEN_TYPE,
         clockTolerance: CLOCK_TOLERANCE_SECONDS,

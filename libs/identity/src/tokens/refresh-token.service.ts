@@ -12,11 +12,12 @@ import {
 
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../clock.js';
+import { delegatedScope } from '../oauth/delegation.js';
 import { invalidGrant, invalidScope } from '../oauth/oauth.errors.js';
 import { RevocationService } from '../revocations/revocation.service.js';
 import type { ClientContext } from '../sessions/session.service.js';
 import { deriveKey, open, seal } from '../signing-keys/key-encryption.js';
-import { AccessTokenIssuer } from './access-token.issuer.js';
+import { AccessTokenIssuer, type MintedGrant } from './access-token.issuer.js';
 import { generateRefreshToken, hashRefreshToken, REFRESH_TOKEN_SHAPE } from './refresh-token.js';
 
 /** RFC 6749 §5.1 successful token response. */
@@ -76,9 +77,16 @@ export class RefreshTokenService {
     client: Client,
     scope: string,
     context: ClientContext,
+    resources: readonly string[] = [],
   ): Promise<TokenResponse> {
-    return (await this.startSessionOnce(user, client, scope, context, () =>
-      Promise.resolve(true),
+    return (await this.startSessionOnce(
+      user,
+      client,
+      scope,
+      context,
+      () => Promise.resolve(true),
+      undefined,
+      resources,
     ))!;
   }
 
@@ -91,11 +99,15 @@ export class RefreshTokenService {
   async startSessionOnce(
     user: Pick<User, 'id' | 'roles'>,
     client: Client,
-    scope: string,
+    requestedScope: string,
     context: ClientContext,
     condition: (repositories: Repositories, sessionId: string) => Promise<boolean>,
     openId?: OpenIdRequest,
+    resources: readonly string[] = [],
   ): Promise<TokenResponse | null> {
+    const granted = delegatedScope(client, user.roles, requestedScope);
+    // Before anything is written: a resource the grant cannot reach creates no session.
+    const minted = this.accessTokens.mint(granted, resources);
     const now = this.clock.now();
     const refreshable = client.grantTypes.includes('refresh_token');
     const absoluteExpiresAt = refreshable
@@ -108,7 +120,7 @@ export class RefreshTokenService {
         const id = await repositories.sessions.createTokenSession({
           userId: user.id,
           clientId: client.id,
-          scope,
+          scope: granted,
           createdAt: now,
           idleExpiresAt: expiresAt,
           absoluteExpiresAt,
@@ -145,15 +157,8 @@ export class RefreshTokenService {
     if (sessionId === null) {
       return null;
     }
-    const response = await this.respond(
-      user.id,
-      user.roles,
-      sessionId,
-      client.id,
-      scope,
-      refreshToken,
-    );
-    if (!openId || !scope.split(' ').includes('openid')) {
+    const response = await this.respond(user, sessionId, client, minted, refreshToken);
+    if (!openId || !granted.split(' ').includes('openid')) {
       return response;
     }
     const idToken = await this.accessTokens.issueIdToken({
@@ -174,20 +179,20 @@ export class RefreshTokenService {
     presented: string,
     context: ClientContext,
     requestedScope?: string,
+    resources: readonly string[] = [],
   ): Promise<TokenResponse> {
     let state = await this.findUsable(client, presented);
-    const scope = this.narrowScope(state.scope ?? '', requestedScope);
+    // What the session may still be delegated: the client's registration and the user's roles now.
+    const scope = this.narrowScope(
+      delegatedScope(client, state.userRoles, state.scope ?? ''),
+      requestedScope,
+    );
+    const minted = this.accessTokens.mint(scope, resources);
+    const user = { id: state.userId, roles: state.userRoles };
     if (state.usedAt === null) {
       const successor = await this.tryRotate(state, context);
       if (successor) {
-        return this.respond(
-          state.userId,
-          state.userRoles,
-          state.sessionId,
-          client.id,
-          scope,
-          successor,
-        );
+        return this.respond(user, state.sessionId, client, minted, successor);
       }
       // Lost the race: the winner has committed by now (its row lock made us wait). Look again.
       state = await this.findUsable(client, presented);
@@ -204,14 +209,7 @@ export class RefreshTokenService {
       ip: context.ip,
       details: this.replayDetails(state, context),
     });
-    return this.respond(
-      state.userId,
-      state.userRoles,
-      state.sessionId,
-      client.id,
-      scope,
-      successor,
-    );
+    return this.respond(user, state.sessionId, client, minted, successor);
   }
 
   /** The live, unused-or-used token, or `invalid_grant` for anything that cannot be refreshed. */
@@ -326,21 +324,27 @@ export class RefreshTokenService {
     return asked.join(' ');
   }
 
+  /** Roles travel only in first-party tokens: a third-party client is never handed them. */
   private async respond(
-    subject: string,
-    roles: readonly string[],
+    user: Pick<User, 'id' | 'roles'>,
     sessionId: string,
-    clientId: string,
-    scope: string,
+    client: Client,
+    minted: MintedGrant,
     refreshToken: string | null,
   ): Promise<TokenResponse> {
-    const access = await this.accessTokens.issue({ subject, sessionId, clientId, scope, roles });
+    const access = await this.accessTokens.issue({
+      subject: user.id,
+      sessionId,
+      clientId: client.id,
+      minted,
+      roles: client.firstParty ? user.roles : null,
+    });
     return {
       access_token: access.token,
       token_type: 'Bearer',
       expires_in: access.expiresIn,
       ...(refreshToken ? { refresh_token: refreshToken } : {}),
-      scope,
+      scope: minted.scope,
     };
   }
 

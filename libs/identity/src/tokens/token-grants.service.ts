@@ -8,6 +8,7 @@ import {
 import { DeviceAuthorizationService } from '../authorization/device-authorization.service.js';
 import type { GrantType } from '../clients/client.service.js';
 import { InvalidCredentialsError } from '../identity.errors.js';
+import { delegatedScope } from '../oauth/delegation.js';
 import { grantedScope } from '../oauth/granted-scope.js';
 import { invalidGrant, unauthorizedClient } from '../oauth/oauth.errors.js';
 import type { ClientContext } from '../sessions/session.service.js';
@@ -19,6 +20,13 @@ export interface PasswordGrantRequest {
   readonly username: string;
   readonly password: string;
   readonly scope?: string;
+  readonly resources?: readonly string[];
+}
+
+/** What any token request may narrow: its scope (RFC 6749 §3.3) and audience (RFC 8707). */
+export interface TokenScopeRequest {
+  readonly scope?: string;
+  readonly resources?: readonly string[];
 }
 
 /** The grants of `POST /oauth/token`, each checked against what the client is allowed. */
@@ -69,38 +77,46 @@ export class TokenGrantsService {
           ? invalidGrant('The username or password is incorrect.')
           : error;
       });
-    return this.refreshTokens.startSession(user, client, scope, context);
+    return this.refreshTokens.startSession(user, client, scope, context, request.resources);
   }
 
   refresh(
     client: Client,
     refreshToken: string,
     context: ClientContext,
-    scope?: string,
+    request: TokenScopeRequest = {},
   ): Promise<TokenResponse> {
     this.assertAllowed(client, 'refresh_token');
-    return this.refreshTokens.rotate(client, refreshToken, context, scope);
+    return this.refreshTokens.rotate(
+      client,
+      refreshToken,
+      context,
+      request.scope,
+      request.resources,
+    );
   }
 
   /** RFC 6749 §4.4: the client acts for itself; no user, no session, no refresh token. */
-  async clientCredentials(client: Client, scope?: string): Promise<TokenResponse> {
+  async clientCredentials(client: Client, request: TokenScopeRequest = {}): Promise<TokenResponse> {
     this.assertAllowed(client, 'client_credentials');
     if (client.secretHash === null) {
       throw unauthorizedClient('A public client cannot use client credentials.');
     }
-    const granted = grantedScope(client, scope);
+    // A client acting for itself has no account and no roles: never `account` or `admin`.
+    const granted = delegatedScope(client, null, grantedScope(client, request.scope));
+    const minted = this.accessTokens.mint(granted, request.resources ?? []);
     const access = await this.accessTokens.issue({
       subject: client.id,
       sessionId: null,
       clientId: client.id,
-      scope: granted,
-      roles: [],
+      minted,
+      roles: null,
     });
     return {
       access_token: access.token,
       token_type: 'Bearer',
       expires_in: access.expiresIn,
-      scope: granted,
+      scope: minted.scope,
     };
   }
 

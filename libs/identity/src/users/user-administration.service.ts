@@ -34,6 +34,12 @@ export class UserAdministrationService {
     return user;
   }
 
+  /** The roles a live account holds now; null when it is gone or disabled. */
+  async currentRoles(id: string): Promise<readonly string[] | null> {
+    const user = await this.database.users.findById(id);
+    return user && user.disabledAt === null ? user.roles : null;
+  }
+
   async setRoles(
     id: string,
     roles: readonly string[],
@@ -44,7 +50,13 @@ export class UserAdministrationService {
       if (!(await repositories.users.setRoles(id, [...new Set(roles)]))) {
         throw new UserNotFoundError();
       }
-      // Other processes pick the new roles up within SESSION_CACHE_TTL_SECONDS.
+      // Bearer callers' roles are read at each capability check (nest-auth's `currentRoles`); cached
+      // cookie sessions are evicted in every process through the feed, so the change applies at once.
+      const live = await repositories.sessions.listLiveForUser(id, this.clock.now(), 1000);
+      await this.revocations.evictFromCaches(
+        repositories,
+        live.filter((session) => session.kind === 'cookie').map((session) => session.id),
+      );
       repositories.afterCommit(() => Promise.resolve(this.sessionCache.evictUser(id)));
       await this.audit.record(repositories, {
         actor: `user:${operatorId}`,

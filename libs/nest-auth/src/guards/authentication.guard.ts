@@ -75,6 +75,9 @@ export class AuthenticationGuard implements CanActivate {
   private readonly policies = new WeakMap<object, WeakMap<object, RoutePolicy>>();
   private readonly bearerCallers = new WeakMap<AccessTokenClaims, Caller>();
   private readonly cookieCallers = new WeakMap<SessionIntrospection, Caller>();
+  /** Callers whose token carries a `roles` claim (first-party tokens). */
+  private readonly rolesDelegated = new WeakSet<Caller>();
+  private readonly cookieScopes: readonly string[];
 
   constructor(
     private readonly reflector: Reflector,
@@ -84,6 +87,7 @@ export class AuthenticationGuard implements CanActivate {
     this.trustedOrigins = new Set(options.trustedOrigins);
     this.capabilities = mergeCapabilities(DEFAULT_CAPABILITIES, options.capabilities);
     this.challenge = `Bearer realm="${options.realm ?? 'gatehouse'}"`;
+    this.cookieScopes = options.cookieScopes ?? [];
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -98,10 +102,34 @@ export class AuthenticationGuard implements CanActivate {
     if (policy.isPublic) {
       return true;
     }
-    const caller = await this.authenticate(exchange);
-    exchange.request[CALLER_KEY] = caller;
-    this.authorize(exchange, caller, policy);
+    const authenticated = await this.authenticate(exchange);
+    exchange.request[CALLER_KEY] = authenticated;
+    this.authorizeScopes(exchange, authenticated, policy);
+    if (policy.capabilities.length > 0) {
+      const caller = await this.withCurrentRoles(exchange, authenticated);
+      exchange.request[CALLER_KEY] = caller;
+      const missing = policy.capabilities.find((capability) => !caller.can(capability));
+      if (missing) {
+        throw new ForbiddenError(`Missing capability: ${missing}.`);
+      }
+    }
     return true;
+  }
+
+  /**
+   * A bearer caller's roles as they are now, where the app can tell (`currentRoles`): a role removed
+   * after the token was issued no longer counts. Only first-party tokens carry roles at all.
+   */
+  private async withCurrentRoles(exchange: HttpExchange, caller: Caller): Promise<Caller> {
+    const { currentRoles } = this.options;
+    if (!currentRoles || caller.credential !== 'bearer' || !this.rolesDelegated.has(caller)) {
+      return caller;
+    }
+    const roles = await currentRoles(caller.id);
+    if (roles === null) {
+      throw this.unauthorized(exchange, new SessionRevokedError());
+    }
+    return new Caller({ ...caller, roles }, this.capabilities);
   }
 
   private policyOf(context: ExecutionContext): RoutePolicy {
@@ -127,14 +155,11 @@ export class AuthenticationGuard implements CanActivate {
   }
 
   /**
-   * `@RequireCapabilities` / `@RequireScopes`: 403 FORBIDDEN naming what is missing; a bearer token
-   * short of scope also gets RFC 6750 §3.1's `error="insufficient_scope"` challenge with the scopes.
+   * `@RequireScopes`, checked before capabilities (what the client was delegated bounds what the user
+   * may do through it): 403 FORBIDDEN naming the missing scope; a bearer token short of scope also
+   * gets RFC 6750 §3.1's `error="insufficient_scope"` challenge with the scopes.
    */
-  private authorize(exchange: HttpExchange, caller: Caller, policy: RoutePolicy): void {
-    const missingCapability = policy.capabilities.find((capability) => !caller.can(capability));
-    if (missingCapability) {
-      throw new ForbiddenError(`Missing capability: ${missingCapability}.`);
-    }
+  private authorizeScopes(exchange: HttpExchange, caller: Caller, policy: RoutePolicy): void {
     const missingScope = policy.scopes.find((scope) => !caller.scopes.includes(scope));
     if (missingScope) {
       if (caller.credential === 'bearer') {
@@ -258,6 +283,9 @@ export class AuthenticationGuard implements CanActivate {
         this.capabilities,
       );
       this.bearerCallers.set(claims, caller);
+      if (claims.roles !== undefined) {
+        this.rolesDelegated.add(caller);
+      }
     }
     return caller;
   }
@@ -274,7 +302,7 @@ export class AuthenticationGuard implements CanActivate {
           sessionId: session.sessionId,
           clientId: null,
           roles: session.roles,
-          scopes: [],
+          scopes: this.cookieScopes,
           details: session.details,
         },
         this.capabilities,

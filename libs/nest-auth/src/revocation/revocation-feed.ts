@@ -1,7 +1,11 @@
 /** A revoked session, as broadcast and as stored in the `revocations` table. */
 export interface RevocationEvent {
   readonly sessionId: string;
-  /** Epoch milliseconds after which no access token of the session can still be valid. */
+  /**
+   * Epoch milliseconds after which no access token of the session can still be valid. An event whose
+   * `untilMs` has already passed revokes nothing: it only tells caches to forget the session (its
+   * user's roles changed).
+   */
   readonly untilMs: number;
 }
 

@@ -18,7 +18,8 @@ export interface AccessTokenClaims extends JWTPayload {
 /** Options of `AccessTokenVerifier`: whose tokens it accepts, its keys, and its session checks. */
 export interface AccessTokenVerifierOptions {
   readonly issuer: string;
-  readonly audience: string;
+  /** The `aud` values this app accepts (RFC 8707 resource indicators): the token needs one of them. */
+  readonly audience: string | readonly string[];
   readonly keys: KeySource;
   /**
    * Seam: whether the session behind a token has been revoked. Without it only signature and times
@@ -98,7 +99,10 @@ export class AccessTokenVerifier {
     try {
       const { payload } = await jwtVerify(token, this.options.keys, {
         issuer: this.options.issuer,
-        audience: this.options.audience,
+        audience:
+          typeof this.options.audience === 'string'
+            ? this.options.audience
+            : [...this.options.audience],
         algorithms: ALGORITHMS,
         typ: 'at+jwt',
         clockTolerance: this.options.clockToleranceSeconds ?? 30,

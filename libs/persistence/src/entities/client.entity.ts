@@ -38,6 +38,10 @@ export class Client {
   @Column({ type: 'boolean', default: false })
   requireState!: boolean;
 
+  /** A resource server (RFC 7662 §2.1): the only kind of client that may introspect tokens. */
+  @Column({ type: 'boolean', default: false })
+  resourceServer!: boolean;
+
   @CreateDateColumn({ type: 'timestamptz' })
   createdAt!: Date;
 

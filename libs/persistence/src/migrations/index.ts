@@ -3,6 +3,7 @@ import { TokenStrategy1764000000000 } from './1764000000000-token-strategy.js';
 import { AuthorizationCode1764100000000 } from './1764100000000-authorization-code.js';
 import { DeviceAndLogout1764200000000 } from './1764200000000-device-and-logout.js';
 import { RefreshTokenUsedIp1764300000000 } from './1764300000000-refresh-token-used-ip.js';
+import { AuthorizationBoundaries1764400000000 } from './1764400000000-authorization-boundaries.js';
 
 /** Every migration, in order. Imported as classes: globs do not survive bundling. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   AuthorizationCode1764100000000,
   DeviceAndLogout1764200000000,
   RefreshTokenUsedIp1764300000000,
+  AuthorizationBoundaries1764400000000,
 ];

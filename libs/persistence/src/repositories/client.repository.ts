@@ -11,6 +11,8 @@ export interface ClientChanges {
   readonly postLogoutRedirectUris?: readonly string[];
   readonly requireConsent?: boolean;
   readonly requireState?: boolean;
+  readonly firstParty?: boolean;
+  readonly resourceServer?: boolean;
 }
 
 export interface NewClient {
@@ -26,11 +28,14 @@ export interface NewClient {
   readonly requireConsent?: boolean;
   /** Default false. */
   readonly requireState?: boolean;
+  /** Default false: may introspect tokens (RFC 7662 §2.1). */
+  readonly resourceServer?: boolean;
 }
 
 const COLUMNS = `id, name, secret_hash AS "secretHash", grant_types AS "grantTypes",
   redirect_uris AS "redirectUris", post_logout_redirect_uris AS "postLogoutRedirectUris", scopes, first_party AS "firstParty",
-  require_consent AS "requireConsent", require_state AS "requireState", created_at AS "createdAt", updated_at AS "updatedAt"`;
+  require_consent AS "requireConsent", require_state AS "requireState",
+  resource_server AS "resourceServer", created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /** Every token request authenticates its client with this one. */
 const FIND_CLIENT = named('find_client', `SELECT ${COLUMNS} FROM clients WHERE id = $1`);
@@ -46,8 +51,8 @@ export class ClientRepository {
   async insert(client: NewClient): Promise<Client> {
     const rows: Client[] = await this.manager.query(
       `INSERT INTO clients (id, name, secret_hash, grant_types, scopes, redirect_uris, first_party,
-         require_consent, require_state, post_logout_redirect_uris)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         require_consent, require_state, post_logout_redirect_uris, resource_server)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
        RETURNING ${COLUMNS}`,
       [
         client.id,
@@ -60,6 +65,7 @@ export class ClientRepository {
         client.requireConsent ?? true,
         client.requireState ?? false,
         client.postLogoutRedirectUris ?? [],
+        client.resourceServer ?? false,
       ],
     );
     return rows[0]!;
@@ -97,7 +103,9 @@ export class ClientRepository {
          scopes = COALESCE($4, scopes), redirect_uris = COALESCE($5, redirect_uris),
          require_consent = COALESCE($6, require_consent),
          require_state = COALESCE($7, require_state),
-         post_logout_redirect_uris = COALESCE($8, post_logout_redirect_uris), updated_at = now()
+         post_logout_redirect_uris = COALESCE($8, post_logout_redirect_uris),
+         first_party = COALESCE($9, first_party), resource_server = COALESCE($10, resource_server),
+         updated_at = now()
        WHERE id = $1 RETURNING ${COLUMNS}`,
       [
         id,
@@ -108,6 +116,8 @@ export class ClientRepository {
         changes.requireConsent ?? null,
         changes.requireState ?? null,
         changes.postLogoutRedirectUris ?? null,
+        changes.firstParty ?? null,
+        changes.resourceServer ?? null,
       ],
     );
     return rows[0] ?? null;

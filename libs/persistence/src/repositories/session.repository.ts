@@ -15,6 +15,7 @@ export type RevocationReason =
   | 'admin'
   | 'user_disabled'
   | 'client_deleted'
+  | 'client_narrowed'
   | 'authorization_code_reuse';
 
 export interface NewCookieSession {

@@ -1,0 +1,32 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * Authorization boundaries: resource servers are the only clients that may introspect, and the
+ * first-party client holds the reserved scopes `account` (the /me routes) and `admin` (admin-api).
+ */
+export class AuthorizationBoundaries1764400000000 implements MigrationInterface {
+  name = 'AuthorizationBoundaries1764400000000';
+
+  async up(db: QueryRunner): Promise<void> {
+    await db.query(`ALTER TABLE "clients" ADD "resource_server" boolean NOT NULL DEFAULT false`);
+    // Secure by default: no existing client keeps the power to introspect until an operator flags
+    // it as a resource server (admin-api `resourceServer: true`).
+    // Reserved scopes were never grantable to third parties; strip them where they were registered.
+    await db.query(
+      `UPDATE "clients" SET "scopes" = array_remove(array_remove("scopes", 'account'), 'admin')
+       WHERE NOT "first_party"`,
+    );
+    await db.query(
+      `UPDATE "clients" SET "scopes" = ARRAY(SELECT DISTINCT unnest("scopes" || '{account,admin}'))
+       WHERE "first_party"`,
+    );
+  }
+
+  async down(db: QueryRunner): Promise<void> {
+    await db.query(
+      `UPDATE "clients" SET "scopes" = array_remove(array_remove("scopes", 'account'), 'admin')
+       WHERE "first_party"`,
+    );
+    await db.query(`ALTER TABLE "clients" DROP COLUMN "resource_server"`);
+  }
+}
