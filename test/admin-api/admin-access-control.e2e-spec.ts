@@ -28,6 +28,12 @@ const forbidden = (capability: string) => ({
   error: 'FORBIDDEN',
   message: `Missing capability: ${capability}.`,
 });
+/** A bearer token without the `admin` scope: refused before any capability is looked at. */
+const MISSING_ADMIN_SCOPE = {
+  statusCode: 403,
+  error: 'FORBIDDEN',
+  message: 'Missing scope: admin.',
+};
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -318,17 +324,26 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
     }
   });
 
-  for (const name of ['plain user (cookie)', 'plain user (bearer)']) {
-    it(`answers 403 FORBIDDEN naming the capability to a ${name}, on every route`, async () => {
-      for (const route of routes) {
-        const response = await call(route, callers[name]!, await route.target());
-        expect(response.statusCode, `${route.method} ${route.path}`).toBe(403);
-        expect(response.json()).toEqual(forbidden(route.capability));
-      }
-    });
-  }
+  it('answers 403 FORBIDDEN naming the capability to a plain user (cookie), on every route', async () => {
+    for (const route of routes) {
+      const response = await call(route, callers['plain user (cookie)']!, await route.target());
+      expect(response.statusCode, `${route.method} ${route.path}`).toBe(403);
+      expect(response.json()).toEqual(forbidden(route.capability));
+    }
+  });
 
-  it('answers 403 FORBIDDEN to a service token (client credentials), which has no roles', async () => {
+  it('answers 403 FORBIDDEN insufficient_scope to a plain user (bearer: never granted admin), on every route', async () => {
+    for (const route of routes) {
+      const response = await call(route, callers['plain user (bearer)']!, await route.target());
+      expect(response.statusCode, `${route.method} ${route.path}`).toBe(403);
+      expect(response.json()).toEqual(MISSING_ADMIN_SCOPE);
+      expect(response.headers['www-authenticate']).toBe(
+        'Bearer realm="gatehouse", error="insufficient_scope", scope="admin"',
+      );
+    }
+  });
+
+  it('answers 403 FORBIDDEN to a service token (client credentials), which never holds admin', async () => {
     const created = await admin.inject({
       method: 'POST',
       url: '/admin/clients',
@@ -349,7 +364,7 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
     for (const route of routes) {
       const response = await call(route, service, await route.target());
       expect(response.statusCode, `${route.method} ${route.path}`).toBe(403);
-      expect(response.json()).toEqual(forbidden(route.capability));
+      expect(response.json()).toEqual(MISSING_ADMIN_SCOPE);
     }
   });
 
@@ -463,6 +478,7 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
         name,
         public: false,
         firstParty: false,
+        resourceServer: false,
         grantTypes: ['client_credentials'],
         scopes: ['reports:read'],
         redirectUris: [],
@@ -517,6 +533,7 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
           'name',
           'postLogoutRedirectUris',
           'public',
+          'resourceServer',
           'redirectUris',
           'requireConsent',
           'requireState',

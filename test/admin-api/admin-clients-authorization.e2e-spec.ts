@@ -297,7 +297,7 @@ describe('admin-api clients: the authorization code grant and its consent and st
         details: [
           {
             field: 'postLogoutRedirectUris',
-            messages: ['each value in postLogoutRedirectUris must be a URL address'],
+            messages: ['postLogoutRedirectUris: not a url is not an absolute URI'],
           },
         ],
       });

@@ -391,7 +391,14 @@ describe('admin-api users (disable, enable, search, roles) and the audit log', (
         event(
           'admin.client_created',
           `client:${clientId}`,
-          { name, grantTypes: ['client_credentials'], public: false },
+          {
+            name,
+            grantTypes: ['client_credentials'],
+            scopes: [],
+            public: false,
+            firstParty: false,
+            resourceServer: false,
+          },
           null,
         ),
         event('admin.user_enabled', `user:${target.id}`, {}),

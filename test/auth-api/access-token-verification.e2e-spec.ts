@@ -139,7 +139,7 @@ describe('bearer access tokens on auth-api', () => {
   }
 
   describe('POST /oauth/token with the password grant', () => {
-    it('answers a bearer access token for 900 s, a refresh token and the empty default scope', async () => {
+    it('answers a bearer access token for 900 s, a refresh token and the default account scope', async () => {
       const response = await passwordGrant(app, user);
       expect(response.statusCode).toBe(200);
       expect(response.json()).toEqual({
@@ -147,7 +147,7 @@ describe('bearer access tokens on auth-api', () => {
         token_type: 'Bearer',
         expires_in: ACCESS_TOKEN_TTL,
         refresh_token: expect.any(String),
-        scope: '',
+        scope: 'account',
       });
     });
 
@@ -167,7 +167,7 @@ describe('bearer access tokens on auth-api', () => {
         exp: claims.iat! + ACCESS_TOKEN_TTL,
         jti: expect.stringMatching(UUID),
         sid: expect.stringMatching(UUID),
-        scope: '',
+        scope: 'account',
         roles: [],
         client_id: FIRST_PARTY,
       });

@@ -392,8 +392,9 @@ describe('authorization code grant: refusals', () => {
       expect(first.statusCode).toBe(200);
       const tokens = first.json<TokenBody>();
       const bearer = { authorization: `Bearer ${tokens.access_token}` };
+      // Alive: authenticated, then refused for scope (a third-party token never holds `account`).
       expect((await h.app.inject({ method: 'GET', url: '/me', headers: bearer })).statusCode).toBe(
-        200,
+        403,
       );
 
       expectOAuthError(

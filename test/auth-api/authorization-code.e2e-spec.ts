@@ -229,10 +229,16 @@ describe('authorization code flow with openid-client as the relying party', () =
     return { status, error: code };
   }
 
-  async function mySessions(accessToken: string): Promise<ListedSession[]> {
-    const response = await fetch(`${issuer}/me/sessions`, {
-      headers: { authorization: `Bearer ${accessToken}` },
+  /**
+   * The user's own session list, read with the browser's cookie session; the relying party's token
+   * is not the user's to manage the account with (it never holds `account`): 403.
+   */
+  async function mySessions(browser: HttpBrowser, rpToken: string): Promise<ListedSession[]> {
+    const refused = await fetch(`${issuer}/me/sessions`, {
+      headers: { authorization: `Bearer ${rpToken}` },
     });
+    expect(refused.status).toBe(403);
+    const response = await browser.get('/me/sessions');
     expect(response.status).toBe(200);
     return (await response.json()) as ListedSession[];
   }
@@ -368,13 +374,13 @@ describe('authorization code flow with openid-client as the relying party', () =
       });
     });
 
-    it('lists the token session, with its client, in GET /me/sessions', async () => {
+    it("lists the token session, with its client, in the user's GET /me/sessions (not to the client)", async () => {
       const sid = decodeJwt(refreshed.access_token)['sid'];
-      const sessions = await mySessions(refreshed.access_token);
+      const sessions = await mySessions(browser, refreshed.access_token);
       expect(sessions.find(({ id }) => id === sid)).toMatchObject({
         kind: 'token',
         client: { id: rp.id, name: rp.name },
-        current: true,
+        current: false,
       });
       // The browser's own session (from the sign-in page) is a separate cookie session.
       expect(sessions.map(({ kind }) => kind).sort()).toEqual(['cookie', 'token']);
@@ -597,10 +603,12 @@ describe('authorization code flow with openid-client as the relying party', () =
     expect(tokens.access_token).toEqual(expect.any(String));
     expect(tokens.scope).toBe('notes:read');
     const sid = decodeJwt(tokens.access_token)['sid'];
-    expect((await mySessions(tokens.access_token)).find(({ id }) => id === sid)).toMatchObject({
+    expect(
+      (await mySessions(browser, tokens.access_token)).find(({ id }) => id === sid),
+    ).toMatchObject({
       kind: 'token',
       client: { id: rp.id, name: rp.name },
-      current: true,
+      current: false,
     });
     expect((await adminSessions(user.id)).find(({ id }) => id === sid)).toMatchObject({
       kind: 'token',

@@ -152,7 +152,6 @@ describe('POST /oauth/token with grant_type=client_credentials', () => {
         sub: service.id,
         client_id: service.id,
         scope: 'reports:read reports:write',
-        roles: [],
         iat: expect.any(Number),
         exp: expect.any(Number),
         jti: expect.any(String),
@@ -441,17 +440,20 @@ describe('a client-credentials access token on auth-api', () => {
     ['GET', '/me'],
     ['GET', '/me/sessions'],
     ['POST', '/me/sessions/revoke-others'],
-  ] as const)('%s %s answers 403 FORBIDDEN: a service has no account', async (method, url) => {
-    const response = await app.inject({
-      method,
-      url,
-      headers: { authorization: `Bearer ${accessToken}` },
-    });
-    expect(response.statusCode).toBe(403);
-    expect(response.json()).toEqual({
-      statusCode: 403,
-      error: 'FORBIDDEN',
-      message: 'This route serves users; a service token has no account.',
-    });
-  });
+  ] as const)(
+    '%s %s answers 403 FORBIDDEN: a service is never granted account',
+    async (method, url) => {
+      const response = await app.inject({
+        method,
+        url,
+        headers: { authorization: `Bearer ${accessToken}` },
+      });
+      expect(response.statusCode).toBe(403);
+      expect(response.json()).toEqual({
+        statusCode: 403,
+        error: 'FORBIDDEN',
+        message: 'Missing scope: account.',
+      });
+    },
+  );
 });

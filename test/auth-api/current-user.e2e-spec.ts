@@ -47,7 +47,8 @@ describe('CurrentUser in auth-api', () => {
       expect(caller!.can('sessions:read')).toBe(false);
       expect(caller!.isAdmin()).toBe(false);
     }
-    expect(viaCookie).toMatchObject({ credential: 'cookie', clientId: null, scopes: [] });
+    // A browser session is first-party: at auth-api it holds the reserved `account` scope.
+    expect(viaCookie).toMatchObject({ credential: 'cookie', clientId: null, scopes: ['account'] });
     expect(viaCookie!.sessionId).toBe(cookieSession.sessionId);
     expect(viaBearer).toMatchObject({ credential: 'bearer', clientId: 'gatehouse-first-party' });
     expect(viaBearer!.sessionId).not.toBe(cookieSession.sessionId);

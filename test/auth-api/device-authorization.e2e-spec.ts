@@ -65,13 +65,6 @@ interface Tokens {
   readonly id_token?: string;
 }
 
-interface ListedSession {
-  readonly id: string;
-  readonly kind: 'cookie' | 'token';
-  readonly client: { id: string; name: string } | null;
-  readonly current: boolean;
-}
-
 interface TestClient {
   readonly id: string;
   readonly name: string;
@@ -598,18 +591,20 @@ describe('device authorization grant (RFC 8628)', () => {
       expect(payload['auth_time']).toBeLessThanOrEqual(signedInBetween[1]);
     });
 
-    it("the token session is listed in the user's /me/sessions, with the client", async () => {
+    it('the token session is a sessions row of the client; the token itself cannot manage the account', async () => {
+      const sid = decodeJwt(tokens.access_token)['sid'];
+      const rows = await h.db.query<{ kind: string; client_id: string }[]>(
+        'SELECT kind, client_id FROM sessions WHERE id = $1 AND revoked_at IS NULL',
+        [sid],
+      );
+      expect(rows).toEqual([{ kind: 'token', client_id: client.id }]);
+      // A third-party token is never granted `account`: the /me routes are not its to call.
       const response = await fetch(`${h.issuer}/me/sessions`, {
         headers: { authorization: `Bearer ${tokens.access_token}` },
       });
-      expect(response.status).toBe(200);
-      const sessions = (await response.json()) as ListedSession[];
-      expect(sessions.find(({ id }) => id === decodeJwt(tokens.access_token)['sid'])).toMatchObject(
-        {
-          kind: 'token',
-          client: { id: client.id, name: client.name },
-          current: true,
-        },
+      expect(response.status).toBe(403);
+      expect(response.headers.get('www-authenticate')).toBe(
+        'Bearer realm="gatehouse", error="insufficient_scope", scope="account"',
       );
     });
 
@@ -699,7 +694,7 @@ describe('device authorization grant (RFC 8628)', () => {
       expect(tokens.json<Tokens>().id_token).toBeUndefined();
     });
 
-    it('a client without the refresh_token grant gets only an access token, its session still listed', async () => {
+    it('a client without the refresh_token grant gets only an access token, its session still recorded', async () => {
       const client = await h.givenClient({ grantTypes: [DEVICE_GRANT] });
       const { request } = await h.givenApproved(client);
       const response = await h.poll(client, request.device_code);
@@ -708,17 +703,11 @@ describe('device authorization grant (RFC 8628)', () => {
       expect(tokens.refresh_token).toBeUndefined();
       expect(tokens.id_token).toBeUndefined();
       expect(tokens.scope).toBe('notes:read');
-      const sessions = await h.app.inject({
-        method: 'GET',
-        url: '/me/sessions',
-        headers: { authorization: `Bearer ${tokens.access_token}` },
-      });
-      expect(sessions.statusCode).toBe(200);
-      expect(
-        sessions
-          .json<ListedSession[]>()
-          .find(({ id }) => id === decodeJwt(tokens.access_token)['sid']),
-      ).toMatchObject({ kind: 'token', client: { id: client.id, name: client.name } });
+      const rows = await h.db.query<{ kind: string; client_id: string }[]>(
+        'SELECT kind, client_id FROM sessions WHERE id = $1 AND revoked_at IS NULL',
+        [decodeJwt(tokens.access_token)['sid']],
+      );
+      expect(rows).toEqual([{ kind: 'token', client_id: client.id }]);
     });
 
     it('refuses a client registered without the device grant: 400 unauthorized_client, nothing stored', async () => {

@@ -304,6 +304,15 @@ describe('RP-initiated logout: GET/POST /oauth/end_session', () => {
     return auth.inject({ method: 'GET', url: '/me', headers });
   }
 
+  /** What the relying party's own token may call: it holds `openid`, never `account`. */
+  async function userinfo(accessToken: string): Promise<LightMyRequestResponse> {
+    return auth.inject({
+      method: 'GET',
+      url: '/oauth/userinfo',
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
+  }
+
   function refresh(client: RelyingParty, refreshToken: string): Promise<LightMyRequestResponse> {
     return auth.inject({
       method: 'POST',
@@ -328,7 +337,7 @@ describe('RP-initiated logout: GET/POST /oauth/end_session', () => {
       revokedBy: null,
     });
     expect((await me({ cookie: signedIn.cookie })).statusCode).toBe(200);
-    expect((await me({ authorization: `Bearer ${signedIn.accessToken}` })).statusCode).toBe(200);
+    expect((await userinfo(signedIn.accessToken)).statusCode).toBe(200);
   }
 
   /** The token session is ended for logout: its access token 401, its refresh token invalid_grant. */
@@ -337,7 +346,7 @@ describe('RP-initiated logout: GET/POST /oauth/end_session', () => {
       revokedReason: 'logout',
       revokedBy: `user:${signedIn.user.id}`,
     });
-    const bearer = await me({ authorization: `Bearer ${signedIn.accessToken}` });
+    const bearer = await userinfo(signedIn.accessToken);
     expect(bearer.statusCode).toBe(401);
     expect(bearer.json()).toEqual(SESSION_REVOKED);
     const refreshed = await refresh(client, signedIn.refreshToken);

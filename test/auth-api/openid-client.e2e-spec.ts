@@ -54,6 +54,7 @@ describe('auth-api with openid-client', () => {
       name: 'openid-client resource server',
       grantTypes: ['client_credentials'],
       scopes: [],
+      resourceServer: true,
     });
     resourceServerId = registered.id;
     nativeApp = await client.discovery(
@@ -127,7 +128,7 @@ describe('auth-api with openid-client', () => {
       token_type: 'bearer',
       expires_in: 900,
       refresh_token: expect.any(String),
-      scope: '',
+      scope: 'account',
     });
     expect(decodeJwt(tokens.access_token)).toMatchObject({
       iss: issuer,
@@ -167,7 +168,7 @@ describe('auth-api with openid-client', () => {
       token_type: 'access_token',
       sub: user.id,
       client_id: FIRST_PARTY,
-      scope: '',
+      scope: 'account',
       exp: claims.exp,
       iat: claims.iat,
       iss: issuer,
@@ -188,7 +189,7 @@ describe('auth-api with openid-client', () => {
       token_type: 'refresh_token',
       sub: user.id,
       client_id: FIRST_PARTY,
-      scope: '',
+      scope: 'account',
       exp: expect.any(Number),
       iat: expect.any(Number),
       iss: issuer,

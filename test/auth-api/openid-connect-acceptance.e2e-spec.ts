@@ -230,7 +230,8 @@ describe('OpenID Connect acceptance: openid-client from discovery to RP-initiate
     expect(confirmationPage).toContain('<form method="post" action="/oauth/end_session/confirm">');
     // Nothing ends before the user confirms.
     expect((await me({ cookie: browserCookie })).status).toBe(200);
-    expect((await me({ authorization: `Bearer ${refreshed.access_token}` })).status).toBe(200);
+    // The relying party's token is alive (authenticated), but never the user's account: 403.
+    expect((await me({ authorization: `Bearer ${refreshed.access_token}` })).status).toBe(403);
 
     const signedOut = redirectOf(
       await browser.post('/oauth/end_session/confirm', {

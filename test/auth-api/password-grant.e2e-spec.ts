@@ -180,7 +180,7 @@ describe('POST /oauth/token with grant_type=password', () => {
         token_type: 'Bearer',
         expires_in: 900,
         refresh_token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
-        scope: '',
+        scope: 'account',
       });
       expect(response.headers['cache-control']).toBe('no-store');
       expect(response.headers['pragma']).toBe('no-cache');
@@ -199,7 +199,7 @@ describe('POST /oauth/token with grant_type=password', () => {
         sub: user.id,
         client_id: FIRST_PARTY_CLIENT_ID,
         sid: expect.any(String),
-        scope: '',
+        scope: 'account',
         roles: [],
         iat: expect.any(Number),
         exp: expect.any(Number),
@@ -223,7 +223,11 @@ describe('POST /oauth/token with grant_type=password', () => {
         remoteAddress: randomIp(),
       });
       expect(response.statusCode).toBe(200);
-      expect(response.json()).toMatchObject({ token_type: 'Bearer', expires_in: 900, scope: '' });
+      expect(response.json()).toMatchObject({
+        token_type: 'Bearer',
+        expires_in: 900,
+        scope: 'account',
+      });
     });
 
     it('signs in whatever the letter case and surrounding spaces of the username', async () => {
@@ -236,7 +240,7 @@ describe('POST /oauth/token with grant_type=password', () => {
       expect(decodeJwt(response.json<TokenBody>().access_token).sub).toBe(user.id);
     });
 
-    it('starts a token session for the client, with no cookie token and an empty scope', async () => {
+    it('starts a token session for the client, with no cookie token and the account scope', async () => {
       const user = await givenAccount(app);
       const ip = randomIp();
       const response = await passwordGrant(app, user, { remoteAddress: ip });
@@ -254,7 +258,7 @@ describe('POST /oauth/token with grant_type=password', () => {
           kind: 'token',
           client_id: FIRST_PARTY_CLIENT_ID,
           token_hash: null,
-          scope: '',
+          scope: 'account',
           ip,
           user_agent: USER_AGENT,
           revoked_at: null,
@@ -357,7 +361,7 @@ describe('POST /oauth/token with grant_type=password', () => {
 
     it('answers invalid_scope for a scope the client has not registered, before any session', async () => {
       const user = await givenAccount(app);
-      const response = await passwordGrant(app, user, { extra: { scope: 'admin' } });
+      const response = await passwordGrant(app, user, { extra: { scope: 'notes:read' } });
       expectOAuthError(response, 400, {
         error: 'invalid_scope',
         error_description: 'The requested scope is not registered for this client.',
@@ -704,7 +708,7 @@ describe('FIRST_PARTY_CLIENT_ID', () => {
         name: 'Gatehouse first-party apps',
         secret_hash: null,
         grant_types: ['password', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
-        scopes: [],
+        scopes: ['account', 'admin'],
         first_party: true,
       },
     ]);

@@ -202,6 +202,7 @@ async function confidentialClient(
   const { client, clientSecret } = await app.get(ClientService).create({
     name: `rotation-test-${grantTypes.join('-')}`,
     grantTypes,
+    resourceServer: true,
   });
   return { id: client.id, secret: clientSecret! };
 }
@@ -230,7 +231,7 @@ describe('refresh token rotation (POST /oauth/token, grant_type=refresh_token)',
         token_type: 'Bearer',
         expires_in: 900,
         refresh_token: expect.stringMatching(REFRESH_TOKEN_SHAPE),
-        scope: '',
+        scope: 'account',
       });
 
       const response = await h.refresh(first.refresh_token);
@@ -243,7 +244,7 @@ describe('refresh token rotation (POST /oauth/token, grant_type=refresh_token)',
         token_type: 'Bearer',
         expires_in: 900,
         refresh_token: expect.stringMatching(REFRESH_TOKEN_SHAPE),
-        scope: '',
+        scope: 'account',
       });
       expect(second.refresh_token).not.toBe(first.refresh_token);
       expect(second.access_token).not.toBe(first.access_token);
@@ -480,7 +481,7 @@ describe('refresh token rotation (POST /oauth/token, grant_type=refresh_token)',
         token_type: 'Bearer',
         expires_in: 900,
         refresh_token: b.refresh_token,
-        scope: '',
+        scope: 'account',
       });
       expect(replay.access_token).not.toBe(b.access_token);
       expect(await h.introspect(replay.access_token)).toMatchObject({

@@ -73,6 +73,7 @@ describe('token introspection and revocation', () => {
       name: 'introspection-test',
       grantTypes,
       scopes,
+      resourceServer: true,
     });
     return { id: client.id, secret: clientSecret! };
   }
@@ -204,7 +205,7 @@ describe('token introspection and revocation', () => {
         token_type: 'access_token',
         sub: user.id,
         client_id: FIRST_PARTY,
-        scope: '',
+        scope: 'account',
         exp: iat + ACCESS_TTL_SECONDS,
         iat,
         iss: ISSUER,
@@ -227,7 +228,7 @@ describe('token introspection and revocation', () => {
         token_type: 'refresh_token',
         sub: user.id,
         client_id: FIRST_PARTY,
-        scope: '',
+        scope: 'account',
         exp: Math.floor((now + REFRESH_TTL_SECONDS * 1000) / 1000),
         iat,
         iss: ISSUER,
@@ -321,11 +322,29 @@ describe('token introspection and revocation', () => {
         response,
         {
           error: 'invalid_client',
-          error_description: 'Introspection needs a confidential client.',
+          error_description: 'Only a resource server may introspect.',
         },
         401,
       );
       expect(response.headers['www-authenticate']).toBeUndefined();
+    });
+
+    it('answers 401 invalid_client to a confidential client that is not a resource server', async () => {
+      const tokens = await tokensFor(await givenUser(app));
+      const { client, clientSecret } = await app.get(ClientService).create({
+        name: 'not-a-resource-server',
+        grantTypes: ['client_credentials'],
+      });
+      const response = await post('/oauth/introspect', {
+        token: tokens.access_token,
+        client_id: client.id,
+        client_secret: clientSecret!,
+      });
+      expectOAuthError(
+        response,
+        { error: 'invalid_client', error_description: 'Only a resource server may introspect.' },
+        401,
+      );
     });
 
     it('answers 401 invalid_client to a wrong client_secret', async () => {

@@ -18,7 +18,11 @@ describe(IntrospectionRevocationCheck.name, () => {
 
   beforeAll(async () => {
     ({ app: auth, issuer } = await givenListeningAuthApi());
-    const created = await auth.get(ClientService).create({ name: 'feedless', grantTypes: [] });
+    const created = await auth.get(ClientService).create({
+      name: 'feedless',
+      grantTypes: [],
+      resourceServer: true,
+    });
     client = { id: created.client.id, secret: created.clientSecret! };
   });
   afterAll(() => auth.close());

@@ -22,6 +22,7 @@ describe('the gh_session cookie at a sibling app (notes-api with an introspectio
     const { client, clientSecret } = await auth.get(ClientService).create({
       name: 'notes-api',
       grantTypes: [],
+      resourceServer: true,
     });
     notes = await givenNotesApi(listening.issuer, {
       NOTES_API_CLIENT_ID: client.id,
