@@ -169,3 +169,63 @@ export async function givenTokens(
   expect(response.statusCode).toBe(200);
   return response.json<TokenResponse>();
 }
+
+/** Registers a user over real HTTP (fetch), at a listening auth-api. */
+export async function givenUserAt(issuer: string, password = STRONG_PASSWORD): Promise<TestUser> {
+  const email = uniqueEmail();
+  const response = await fetch(`${issuer}/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  expect(response.status).toBe(201);
+  return { id: ((await response.json()) as { id: string }).id, email, password };
+}
+
+/** Signs the user in over real HTTP from the trusted origin; the session cookie. */
+export async function givenCookieSessionAt(
+  issuer: string,
+  user: { email: string; password: string },
+): Promise<CookieSession> {
+  const response = await fetch(`${issuer}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: TRUSTED_ORIGIN },
+    body: JSON.stringify({ email: user.email, password: user.password }),
+  });
+  expect(response.status).toBe(200);
+  const token = response.headers
+    .getSetCookie()
+    .map((setCookie) => new RegExp(`^${COOKIE_NAME}=([^;]+);`).exec(setCookie)?.[1])
+    .find(Boolean);
+  expect(token).toBeDefined();
+  const { session } = (await response.json()) as { session: { id: string } };
+  return { sessionId: session.id, token: token!, cookie: `${COOKIE_NAME}=${token!}` };
+}
+
+/** POST of a form over real HTTP (the OAuth endpoints' encoding); the raw response. */
+export function postForm(
+  url: string,
+  form: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(form).toString(),
+  });
+}
+
+/** The first-party client's password grant over real HTTP, with extra parameters (scope, resource…). */
+export function passwordGrantAt(
+  issuer: string,
+  user: { email: string; password: string },
+  parameters: Record<string, string> = {},
+): Promise<Response> {
+  return postForm(`${issuer}/oauth/token`, {
+    grant_type: 'password',
+    client_id: 'gatehouse-first-party',
+    username: user.email,
+    password: user.password,
+    ...parameters,
+  });
+}

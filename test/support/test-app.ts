@@ -85,3 +85,14 @@ export async function givenNotesApi(
   });
   return ready(await createNotesApi(config));
 }
+
+/** admin-api listening on loopback, accepting the access tokens of the auth-api at `issuer`. */
+export async function givenListeningAdminApi(
+  issuer: string,
+  env: Env = {},
+): Promise<{ app: NestFastifyApplication; url: string }> {
+  const port = await freePort();
+  const app = await givenAdminApi({ ISSUER: issuer, ...env });
+  await app.listen(port, '127.0.0.1');
+  return { app, url: `http://127.0.0.1:${port}` };
+}
