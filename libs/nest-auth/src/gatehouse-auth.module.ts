@@ -13,6 +13,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { GATEHOUSE_AUTH_OPTIONS, type GatehouseAuthOptions } from './gatehouse-auth.options.js';
 import { AuthenticationGuard } from './guards/authentication.guard.js';
 import type { RevocationEvent } from './revocation/revocation-feed.js';
+import { ClientRevocations } from './revocation/client-revocations.js';
 import { RevocationList } from './revocation/revocation-list.js';
 
 /** `forRootAsync`: options built by a factory, with the providers it injects from `imports`. */
@@ -34,6 +35,7 @@ export class GatehouseAuthModule implements OnApplicationBootstrap, OnApplicatio
   constructor(
     @Inject(GATEHOUSE_AUTH_OPTIONS) private readonly options: GatehouseAuthOptions,
     private readonly revocations: RevocationList,
+    private readonly clientRevocations: ClientRevocations,
   ) {}
 
   static forRoot(options: GatehouseAuthOptions): DynamicModule {
@@ -57,9 +59,10 @@ export class GatehouseAuthModule implements OnApplicationBootstrap, OnApplicatio
           useFactory: (resolved: GatehouseAuthOptions) =>
             new RevocationList(resolved.revocationListCapacity),
         },
+        { provide: ClientRevocations, useFactory: () => new ClientRevocations() },
         { provide: APP_GUARD, useClass: AuthenticationGuard },
       ],
-      exports: [GATEHOUSE_AUTH_OPTIONS, RevocationList],
+      exports: [GATEHOUSE_AUTH_OPTIONS, RevocationList, ClientRevocations],
     };
   }
 
@@ -69,6 +72,7 @@ export class GatehouseAuthModule implements OnApplicationBootstrap, OnApplicatio
         this.remember(event);
         this.options.sessions?.evict?.(event.sessionId);
       },
+      clientRevoked: (event) => this.clientRevocations.add(event),
     });
   }
 

@@ -54,7 +54,9 @@ export {
 } from './tokens/access-token.verifier.js';
 export { PgRevocationFeed, type PgRevocationFeedOptions } from './revocation/pg-notify.feed.js';
 export { RedisRevocationFeed, type RedisRevocationFeedOptions } from './revocation/redis.feed.js';
+export { ClientRevocations } from './revocation/client-revocations.js';
 export {
+  type ClientRevocationEvent,
   REVOCATION_CHANNEL,
   type RevocationEvent,
   type RevocationFeed,

@@ -144,8 +144,8 @@ export class ClientService {
 
   /**
    * A change that takes power away (a scope or grant type removed, first-party status withdrawn)
-   * ends the client's sessions at once, through the feed: their access tokens still carry the old
-   * scope, and nothing else would stop them for up to ACCESS_TOKEN_TTL.
+   * ends the client's sessions and its own tokens at once, through the feed: those access tokens
+   * still carry the old scope, and nothing else would stop them for up to ACCESS_TOKEN_TTL.
    */
   update(id: string, changes: ClientChanges, actor: string): Promise<Client> {
     this.assertNotFirstParty(id);
@@ -157,13 +157,16 @@ export class ClientService {
       }
       // Checked on the result, inside the transaction: a bad combination rolls the change back.
       assertRegistrable({ ...client, confidential: client.secretHash !== null });
-      const revoked = narrows(before, client)
-        ? await this.revocations.revokeAllForClient(repositories, id, {
-            at: this.clock.now(),
-            reason: 'client_narrowed',
-            by: actor,
-          })
-        : [];
+      const at = this.clock.now();
+      let revoked: string[] = [];
+      if (narrows(before, client)) {
+        revoked = await this.revocations.revokeAllForClient(repositories, id, {
+          at,
+          reason: 'client_narrowed',
+          by: actor,
+        });
+        await this.revocations.revokeClientTokens(repositories, id, at);
+      }
       await this.audit.record(repositories, {
         actor,
         action: 'admin.client_updated',
@@ -192,15 +195,17 @@ export class ClientService {
     return secret;
   }
 
-  /** Ends every session of the client (feed included), then removes it and them. */
+  /** Ends every session and token of the client (feed included), then removes it and them. */
   async delete(id: string, actor: string): Promise<void> {
     this.assertNotFirstParty(id);
     await this.database.transaction(async (repositories) => {
+      const at = this.clock.now();
       const revoked = await this.revocations.revokeAllForClient(repositories, id, {
-        at: this.clock.now(),
+        at,
         reason: 'client_deleted',
         by: actor,
       });
+      await this.revocations.revokeClientTokens(repositories, id, at);
       await repositories.sessions.deleteForClient(id);
       if (!(await repositories.clients.delete(id))) {
         throw new ClientNotFoundError();

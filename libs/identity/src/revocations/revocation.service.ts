@@ -66,6 +66,19 @@ export class RevocationService {
   }
 
   /**
+   * Ends the tokens a client obtained for itself (client credentials): they have no session to
+   * revoke, so the feed carries the client and the moment, and guards refuse its tokens issued at or
+   * before it. Used when a client is deleted or loses a scope or grant.
+   */
+  async revokeClientTokens(repositories: Repositories, clientId: string, at: Date): Promise<void> {
+    const until = new Date(at.getTime() + REVOCATION_FEED_SECONDS * 1000);
+    const payload = JSON.stringify({ cid: clientId, at: at.getTime(), until: until.getTime() });
+    await repositories.revocations.appendClient(clientId, at, until);
+    await repositories.revocations.notify(REVOCATION_CHANNEL, [payload]);
+    repositories.afterCommit(() => this.publisher.publish(REVOCATION_CHANNEL, [payload]));
+  }
+
+  /**
    * Tells every process's session cache to forget these sessions, revoking nothing: their user's
    * roles changed. A feed event whose `until` has passed adds nothing to any revocation list, so it
    * only evicts; no row is written (a process that misses it rereads within SESSION_CACHE_TTL).

@@ -99,10 +99,22 @@ export class TokenIntrospectionService {
 
   private async accessToken(token: string): Promise<Introspection> {
     const claims = await this.accessTokens.verify(token);
-    if (!claims || (claims.sid && !(await this.sessionIsLive(claims.sid)))) {
+    if (!claims) {
       return INACTIVE;
     }
-    return this.describeAccessToken(claims);
+    const live = claims.sid
+      ? await this.sessionIsLive(claims.sid)
+      : await this.clientTokenIsLive(claims.client_id, claims.iat);
+    return live ? this.describeAccessToken(claims) : INACTIVE;
+  }
+
+  /** A client's own token: its client still exists and has not revoked its tokens since `iat`. */
+  private async clientTokenIsLive(clientId: string, issuedAt: number): Promise<boolean> {
+    const [client, revokedAt] = await Promise.all([
+      this.database.clients.findById(clientId),
+      this.database.revocations.clientRevokedAt(clientId, this.clock.now()),
+    ]);
+    return !!client && (revokedAt === null || issuedAt * 1000 > revokedAt.getTime());
   }
 
   private describeAccessToken(claims: AccessTokenClaims): Introspection {

@@ -16,50 +16,23 @@ import { type CapabilityMap, DEFAULT_CAPABILITIES, mergeCapabilities } from '../
 import { isTrustedOrigin, SAFE_METHODS } from '../csrf/origin-check.js';
 import { Caller } from '../current-user.js';
 import { CALLER_KEY } from '../decorators/current-user.decorator.js';
-import { IS_PUBLIC_KEY } from '../decorators/public.decorator.js';
-import {
-  REQUIRED_CAPABILITIES_KEY,
-  REQUIRED_SCOPES_KEY,
-} from '../decorators/require-capabilities.decorator.js';
-import { REQUIRE_TRUSTED_ORIGIN_KEY } from '../decorators/require-trusted-origin.decorator.js';
 import { GATEHOUSE_AUTH_OPTIONS, type GatehouseAuthOptions } from '../gatehouse-auth.options.js';
+import { ClientRevocations } from '../revocation/client-revocations.js';
 import { RevocationList } from '../revocation/revocation-list.js';
 import type {
   SessionIntrospection,
   SessionIntrospector,
 } from '../sessions/session-introspector.js';
 import type { AccessTokenClaims } from '../tokens/access-token.verifier.js';
+import { bearerTokenOf } from './bearer-token.js';
 import { HttpExchange } from './http-exchange.js';
+import { RoutePolicies, type RoutePolicy } from './route-policy.js';
 
 const SESSION_ERRORS = {
   expired: SessionExpiredError,
   revoked: SessionRevokedError,
   unknown: InvalidSessionError,
 } as const;
-
-/**
- * RFC 6750 §2.1: `Bearer` (any case), spaces, then the token; undefined for any other header. A plain
- * scan rather than a regular expression: this runs on every request, over a header of ~700 bytes.
- */
-function bearerTokenOf(header: string | undefined): string | undefined {
-  if (header === undefined || header.length < 8 || header.slice(0, 6).toLowerCase() !== 'bearer') {
-    return undefined;
-  }
-  let start = 6;
-  while (header.charCodeAt(start) === 32) {
-    start += 1;
-  }
-  const token = header.slice(start);
-  return start > 6 && token.length > 0 && !/\s/.test(token) ? token : undefined;
-}
-
-/** What a route's decorators ask of the guard, read once per route (metadata never changes). */
-interface RoutePolicy {
-  readonly trustedOriginRequired: boolean;
-  readonly isPublic: boolean;
-  readonly capabilities: readonly string[];
-  readonly scopes: readonly string[];
-}
 
 /**
  * The global guard: every route needs a caller unless it is `@Public()`. It resolves the credential
@@ -71,8 +44,7 @@ export class AuthenticationGuard implements CanActivate {
   private readonly trustedOrigins: ReadonlySet<string>;
   private readonly capabilities: CapabilityMap;
   private readonly challenge: string;
-  /** Controller class → handler → policy (an inherited handler may serve several controllers). */
-  private readonly policies = new WeakMap<object, WeakMap<object, RoutePolicy>>();
+  private readonly policies: RoutePolicies;
   private readonly bearerCallers = new WeakMap<AccessTokenClaims, Caller>();
   private readonly cookieCallers = new WeakMap<SessionIntrospection, Caller>();
   /** Callers whose token carries a `roles` claim (first-party tokens). */
@@ -80,10 +52,12 @@ export class AuthenticationGuard implements CanActivate {
   private readonly cookieScopes: readonly string[];
 
   constructor(
-    private readonly reflector: Reflector,
+    reflector: Reflector,
     @Inject(GATEHOUSE_AUTH_OPTIONS) private readonly options: GatehouseAuthOptions,
     private readonly revocations: RevocationList,
+    private readonly clientRevocations: ClientRevocations,
   ) {
+    this.policies = new RoutePolicies(reflector);
     this.trustedOrigins = new Set(options.trustedOrigins);
     this.capabilities = mergeCapabilities(DEFAULT_CAPABILITIES, options.capabilities);
     this.challenge = `Bearer realm="${options.realm ?? 'gatehouse'}"`;
@@ -95,7 +69,7 @@ export class AuthenticationGuard implements CanActivate {
       return true;
     }
     const exchange = new HttpExchange(context);
-    const policy = this.policyOf(context);
+    const policy = this.policies.of(context);
     if (policy.trustedOriginRequired) {
       this.assertTrustedOrigin(exchange);
     }
@@ -130,28 +104,6 @@ export class AuthenticationGuard implements CanActivate {
       throw this.unauthorized(exchange, new SessionRevokedError());
     }
     return new Caller({ ...caller, roles }, this.capabilities);
-  }
-
-  private policyOf(context: ExecutionContext): RoutePolicy {
-    const [handler, controller] = [context.getHandler(), context.getClass()];
-    let ofController = this.policies.get(controller);
-    if (!ofController) {
-      ofController = new WeakMap();
-      this.policies.set(controller, ofController);
-    }
-    let policy = ofController.get(handler);
-    if (!policy) {
-      const targets = [handler, controller];
-      policy = {
-        trustedOriginRequired:
-          this.reflector.getAllAndOverride<boolean>(REQUIRE_TRUSTED_ORIGIN_KEY, targets) ?? false,
-        isPublic: this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets) ?? false,
-        capabilities: this.reflector.getAllAndMerge<string[]>(REQUIRED_CAPABILITIES_KEY, targets),
-        scopes: this.reflector.getAllAndMerge<string[]>(REQUIRED_SCOPES_KEY, targets),
-      };
-      ofController.set(handler, policy);
-    }
-    return policy;
   }
 
   /**
@@ -234,6 +186,8 @@ export class AuthenticationGuard implements CanActivate {
         if (status === 'unknown' && !verifier.checksSessionsAtPlatform) {
           await this.askPlatform(token, claims.sid);
         }
+      } else if (this.clientRevocations.isRevoked(claims.client_id, claims.iat ?? 0)) {
+        throw new InvalidTokenError("The client's tokens were revoked.");
       }
       return this.bearerCallerOf(claims);
     } catch (error) {

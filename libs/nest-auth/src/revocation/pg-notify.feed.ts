@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import pg from 'pg';
 
-import { backfillRevocations, parseRevocation } from './backfill.js';
+import { backfillRevocations, deliverRevocation } from './backfill.js';
 import { REVOCATION_CHANNEL, type RevocationFeed, type RevocationSink } from './revocation-feed.js';
 
 export interface PgRevocationFeedOptions {
@@ -57,9 +57,8 @@ export class PgRevocationFeed implements RevocationFeed {
       application_name: this.options.applicationName ?? 'gatehouse-revocation-feed',
     });
     client.on('notification', (message) => {
-      const event = parseRevocation(message.payload);
-      if (event) {
-        this.sink?.revoked(event);
+      if (this.sink) {
+        deliverRevocation(message.payload, this.sink);
       }
     });
     client.on('error', (error) => this.lost(client, error));

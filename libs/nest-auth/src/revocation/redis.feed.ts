@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
-import { backfillRevocations, parseRevocation } from './backfill.js';
+import { backfillRevocations, deliverRevocation } from './backfill.js';
 import { REVOCATION_CHANNEL, type RevocationFeed, type RevocationSink } from './revocation-feed.js';
 
 export interface RedisRevocationFeedOptions {
@@ -48,10 +48,7 @@ export class RedisRevocationFeed implements RevocationFeed {
     // after 20 reconnects and never being sent.
     const subscriber = new Redis(this.options.redisUrl, { maxRetriesPerRequest: null });
     subscriber.on('message', (_channel: string, message: string) => {
-      const event = parseRevocation(message);
-      if (event) {
-        sink.revoked(event);
-      }
+      deliverRevocation(message, sink);
     });
     subscriber.on('error', (error: Error) => {
       if (Date.now() - this.lastWarning > WARNING_EVERY_MS) {

@@ -9,8 +9,23 @@ export interface RevocationEvent {
   readonly untilMs: number;
 }
 
+/**
+ * Every token a client obtained for itself (client credentials) up to a moment: the client was
+ * deleted or lost a scope or grant. Such tokens have no session to revoke.
+ */
+export interface ClientRevocationEvent {
+  readonly clientId: string;
+  /** Epoch milliseconds: the client's own tokens issued at or before it are refused. */
+  readonly revokedAtMs: number;
+  /** Epoch milliseconds after which no such token can still be valid. */
+  readonly untilMs: number;
+}
+
+/** Where a feed delivers what it learns. */
 export interface RevocationSink {
   revoked(event: RevocationEvent): void;
+  /** A client's own tokens were revoked; a sink that does not implement it ignores them. */
+  clientRevoked?(event: ClientRevocationEvent): void;
 }
 
 /**

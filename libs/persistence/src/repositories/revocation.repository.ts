@@ -17,6 +17,23 @@ export class RevocationRepository {
     );
   }
 
+  /** The client's own tokens (client credentials) issued at or before `revokedAt`. */
+  async appendClient(clientId: string, revokedAt: Date, until: Date): Promise<void> {
+    await this.manager.query(
+      'INSERT INTO revocations (client_id, revoked_at, until) VALUES ($1, $2, $3)',
+      [clientId, revokedAt, until],
+    );
+  }
+
+  /** When the client's own tokens were last revoked, if that can still cover a live token. */
+  async clientRevokedAt(clientId: string, now: Date): Promise<Date | null> {
+    const rows: { revokedAt: Date | null }[] = await this.manager.query(
+      `SELECT max(revoked_at) AS "revokedAt" FROM revocations WHERE client_id = $1 AND until > $2`,
+      [clientId, now],
+    );
+    return rows[0]?.revokedAt ?? null;
+  }
+
   /**
    * Broadcasts the revocations on the feed's PostgreSQL channel. NOTIFY is transactional: listeners
    * hear it when (and only if) the surrounding transaction commits.
