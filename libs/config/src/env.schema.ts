@@ -283,7 +283,7 @@ export const envSchema = {
   REGISTRATION_ATTEMPTS_PER_IP: variable({
     expectation: 'an integer from 1 to 1000000',
     description:
-      'Registrations (`POST /auth/register`) per client IP per window, counted whether they create an account or not (bodies that fail validation cost no hash and are not counted). A budget of its own beside the login limits; past it, 429 `RATE_LIMITED` with `Retry-After`.',
+      'Registration attempts (`POST /auth/register`) per client IP per window, counted whatever their outcome (created, refused by validation, `EMAIL_TAKEN`…). A budget of its own beside the login limits; past it, 429 `RATE_LIMITED` with `Retry-After`.',
     default: '10',
     parse: integer(1, 1_000_000),
   }),

@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Ip, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Ip, Post, UseGuards } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -13,6 +13,7 @@ import { UserService } from '@gatehouse/identity';
 import { Public } from '@gatehouse/nest-auth';
 
 import { RegisterRequestDto, toUserResponse, UserResponseDto } from './account.dto.js';
+import { RegistrationLimitGuard } from './registration-limit.guard.js';
 
 @ApiTags('account')
 @Controller('auth')
@@ -21,6 +22,7 @@ export class AccountController {
 
   @Public()
   @Post('register')
+  @UseGuards(RegistrationLimitGuard)
   @HttpCode(201)
   @ApiOperation({ summary: 'Create an account with an email and a password.' })
   @ApiCreatedResponse({ type: UserResponseDto })
@@ -35,7 +37,7 @@ export class AccountController {
   @ApiTooManyRequestsResponse({
     type: ErrorResponseDto,
     description:
-      '`RATE_LIMITED`, with `Retry-After`: `REGISTRATION_ATTEMPTS_PER_IP` attempts per IP per `REGISTRATION_WINDOW_SECONDS` (each one counts, successful or not), or the IP spent its failed-attempt budget on `EMAIL_TAKEN` answers.',
+      '`RATE_LIMITED`, with `Retry-After`: `REGISTRATION_ATTEMPTS_PER_IP` attempts per IP per `REGISTRATION_WINDOW_SECONDS` (every attempt counts, whatever its outcome), or the IP spent its failed-attempt budget on `EMAIL_TAKEN` answers.',
   })
   @ApiServiceUnavailableResponse({
     type: ErrorResponseDto,

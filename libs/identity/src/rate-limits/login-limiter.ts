@@ -79,8 +79,9 @@ export class LoginLimiter implements OnModuleDestroy {
   }
 
   /**
-   * One registration from the IP, whatever its outcome: each costs an argon2 hash and a row, so the
-   * budget counts attempts, not failures (OWASP Automated Threats: account creation, OAT-019).
+   * One registration attempt from the IP, whatever its outcome (auth-api takes it before validating
+   * the body): sign-ups cost an argon2 hash and a row each, so the budget counts attempts, not
+   * failures (OWASP Automated Threats: account creation, OAT-019).
    */
   takeRegistration(ip: string | null): Promise<void> {
     return this.consume(this.registrationsPerIp, ip ?? 'unknown');

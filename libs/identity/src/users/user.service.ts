@@ -45,7 +45,6 @@ export class UserService {
   ) {}
 
   async register({ email, password, ip }: Registration): Promise<User> {
-    await this.limiter.takeRegistration(ip ?? null);
     const normalized = normalizeEmail(email);
     this.assertAcceptablePassword('password', password, normalized);
     // "Email taken" tells whether an account exists: such answers spend the IP's failure budget.
