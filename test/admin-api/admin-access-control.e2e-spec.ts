@@ -479,6 +479,7 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
         public: false,
         firstParty: false,
         resourceServer: false,
+        audience: null,
         grantTypes: ['client_credentials'],
         scopes: ['reports:read'],
         redirectUris: [],
@@ -526,6 +527,7 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
       );
       for (const client of clients) {
         expect(Object.keys(client).sort()).toEqual([
+          'audience',
           'clientId',
           'createdAt',
           'firstParty',
@@ -533,10 +535,10 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
           'name',
           'postLogoutRedirectUris',
           'public',
-          'resourceServer',
           'redirectUris',
           'requireConsent',
           'requireState',
+          'resourceServer',
           'scopes',
         ]);
       }

@@ -398,6 +398,7 @@ describe('admin-api users (disable, enable, search, roles) and the audit log', (
             public: false,
             firstParty: false,
             resourceServer: false,
+            audience: null,
           },
           null,
         ),

@@ -5,6 +5,7 @@ import { decodeJwt } from 'jose';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { authorizeInBrowser, hiddenInteraction } from '../support/code-flow.js';
 import { HttpBrowser } from '../support/http-browser.js';
 import {
   type CookieSession,
@@ -65,13 +66,6 @@ const insufficientScope = (scope: string) =>
 
 const basic = (id: string, secret: string) =>
   `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
-
-/** The value of the hidden `interaction` input of a sign-in or consent page. */
-function hiddenInteraction(html: string): string {
-  const value = /<input type="hidden" name="interaction" value="([^"]+)">/.exec(html)?.[1];
-  expect(value, 'the page carries the sealed interaction').toBeDefined();
-  return value!;
-}
 
 /** `METHOD /path/{param}` for every operation of an OpenAPI document that needs a credential. */
 async function securedOperations(base: string): Promise<string[]> {
@@ -195,52 +189,13 @@ describe('authorization boundaries: reserved scopes, audiences and resource serv
     });
   }
 
-  /**
-   * The browser part of the code flow (PKCE S256) for `user`: sign-in page, consent page when asked;
-   * the callback URL and the code verifier.
-   */
-  async function authorize(
+  /** The browser part of the code flow (PKCE S256) for `user`, at this auth-api. */
+  function authorize(
     clientId: string,
     user: TestUser,
     scope: string,
   ): Promise<{ browser: HttpBrowser; callback: URL; codeVerifier: string }> {
-    const browser = new HttpBrowser(issuer);
-    const codeVerifier = randomBytes(32).toString('base64url');
-    const state = randomBytes(16).toString('base64url');
-    const request = new URL('/oauth/authorize', issuer);
-    request.search = new URLSearchParams({
-      response_type: 'code',
-      client_id: clientId,
-      redirect_uri: REDIRECT_URI,
-      scope,
-      state,
-      code_challenge: createHash('sha256').update(codeVerifier).digest('base64url'),
-      code_challenge_method: 'S256',
-    }).toString();
-    const toSignIn = await browser.get(request);
-    expect(toSignIn.status).toBe(303);
-    const signInPage = new URL(toSignIn.headers.get('location')!, issuer);
-    expect(signInPage.pathname).toBe('/signin');
-    const page = await browser.get(signInPage);
-    expect(page.status).toBe(200);
-    const signedIn = await browser.post('/signin', {
-      email: user.email,
-      password: user.password,
-      interaction: hiddenInteraction(await page.text()),
-    });
-    expect(signedIn.status).toBe(303);
-    let response = await browser.get(new URL(signedIn.headers.get('location')!, issuer));
-    if (response.status === 200) {
-      response = await browser.post('/oauth/authorize/consent', {
-        interaction: hiddenInteraction(await response.text()),
-        decision: 'approve',
-      });
-    }
-    expect(response.status).toBe(303);
-    const callback = new URL(response.headers.get('location')!, issuer);
-    expect(callback.origin + callback.pathname).toBe(REDIRECT_URI);
-    expect(callback.searchParams.get('state')).toBe(state);
-    return { browser, callback, codeVerifier };
+    return authorizeInBrowser({ issuer, clientId, redirectUri: REDIRECT_URI, scope }, user);
   }
 
   async function exchange(

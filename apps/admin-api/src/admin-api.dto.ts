@@ -256,6 +256,19 @@ export class CreateClientDto {
   @IsOptional()
   @IsBoolean()
   resourceServer?: boolean;
+
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    maxLength: 512,
+    example: 'https://notes.example.com',
+    description:
+      "A resource server's resource indicator (RFC 8707): clients ask `resource=<it>` and the token's `aud` is it; the server then introspects only tokens for it (or for `ACCESS_TOKEN_AUDIENCE`). An absolute URI, unique; null clears it.",
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  audience?: string | null;
 }
 
 /** Every field of a registration but `public` (a secret is rotated, never added or removed). */

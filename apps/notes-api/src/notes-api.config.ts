@@ -17,6 +17,11 @@ export interface NotesApiConfig {
    * browser on the same site, validated through auth-api's introspection endpoint.
    */
   readonly introspectionClient: { readonly id: string; readonly secret: string } | undefined;
+  /**
+   * notes-api's own resource indicator (RFC 8707), when an operator registered it as a resource
+   * server with that `audience`: tokens minted for it are accepted beside the default audience.
+   */
+  readonly audience: string | undefined;
   /** First delay before the revocation feed reconnects (it backfills on reconnect). */
   readonly feedReconnectDelayMs: number;
 }
@@ -51,6 +56,7 @@ export function loadNotesApiConfig(env: Env): NotesApiConfig {
       .filter(Boolean),
     redisUrl: env['REDIS_URL'] || undefined,
     feedReconnectDelayMs: Number(env['NOTES_API_FEED_RECONNECT_MS'] || '100'),
+    audience: env['NOTES_API_AUDIENCE'] || undefined,
     introspectionClient:
       env['NOTES_API_CLIENT_ID'] && env['NOTES_API_CLIENT_SECRET']
         ? { id: env['NOTES_API_CLIENT_ID'], secret: env['NOTES_API_CLIENT_SECRET'] }

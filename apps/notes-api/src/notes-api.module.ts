@@ -57,7 +57,9 @@ export class NotesApiModule {
               trustedOrigins: config.trustedOrigins,
               accessTokens: new AccessTokenVerifier({
                 issuer: metadata.issuer,
-                audience: metadata.gatehouse_access_token_audience,
+                audience: config.audience
+                  ? [config.audience, metadata.gatehouse_access_token_audience]
+                  : metadata.gatehouse_access_token_audience,
                 keys: remoteKeySource(metadata.jwks_uri),
               }),
               sessions: client

@@ -16,6 +16,7 @@ import { SessionCache } from './sessions/session-cache.js';
 import { SessionHousekeeping } from './sessions/session-housekeeping.js';
 import { SessionService } from './sessions/session.service.js';
 import { SigningKeyService } from './signing-keys/signing-key.service.js';
+import { ResourceIndicators } from './oauth/resource-indicators.js';
 import { AccessTokenIssuer } from './tokens/access-token.issuer.js';
 import { RefreshTokenService } from './tokens/refresh-token.service.js';
 import { TokenGrantsService } from './tokens/token-grants.service.js';
@@ -42,6 +43,7 @@ const services = [
   ClientService,
   SigningKeyService,
   AccessTokenIssuer,
+  ResourceIndicators,
   RefreshTokenService,
   TokenGrantsService,
   TokenIntrospectionService,

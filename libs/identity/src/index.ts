@@ -30,6 +30,12 @@ export {
   unsupportedGrantType,
 } from './oauth/oauth.errors.js';
 export { ACCOUNT_SCOPE, ADMIN_SCOPE, OPERATOR_ROLES, RESERVED_SCOPES } from './oauth/delegation.js';
+export {
+  assertResourceShape,
+  MAX_RESOURCES,
+  type MintedGrant,
+  ResourceIndicators,
+} from './oauth/resource-indicators.js';
 export { LoginLimiter } from './rate-limits/login-limiter.js';
 export {
   REVOCATION_FEED_SECONDS,

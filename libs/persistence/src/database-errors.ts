@@ -40,3 +40,12 @@ export function isDatabaseUnavailableError(error: unknown): boolean {
   }
   return UNAVAILABLE_MESSAGES.some((message) => cause.message.includes(message));
 }
+
+/** True when the error is PostgreSQL's unique violation (23505) of the named constraint or index. */
+export function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const driverError: unknown = error instanceof QueryFailedError ? error.driverError : error;
+  return (
+    codeOf(driverError) === '23505' &&
+    (driverError as { constraint?: unknown }).constraint === constraint
+  );
+}

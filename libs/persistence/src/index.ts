@@ -13,7 +13,7 @@ export { SigningKey, type SigningKeyStatus } from './entities/signing-key.entity
 export { User } from './entities/user.entity.js';
 export { type DatabaseOptions, dataSourceOptions, entities } from './data-source-options.js';
 export { Database, type Repositories } from './database.js';
-export { isDatabaseUnavailableError } from './database-errors.js';
+export { isDatabaseUnavailableError, isUniqueViolation } from './database-errors.js';
 export { type EmbeddedDatabase, startEmbeddedPostgres } from './embedded/embedded-postgres.js';
 export { migrateDatabase, revertLastMigration } from './migrate-database.js';
 export { migrations } from './migrations/index.js';

@@ -14,6 +14,7 @@ function toClient(client: Client) {
     public: client.secretHash === null,
     firstParty: client.firstParty,
     resourceServer: client.resourceServer,
+    audience: client.audience,
     grantTypes: client.grantTypes,
     scopes: client.scopes,
     redirectUris: client.redirectUris,
@@ -54,6 +55,7 @@ export class AdminClientsController {
         requireState: body.requireState,
         firstParty: body.firstParty,
         resourceServer: body.resourceServer,
+        audience: body.audience,
       },
       `user:${operator.userId()}`,
     );

@@ -74,7 +74,7 @@ export class TokenManagementController {
     if (optionalParam(body, 'token_type_hint') === SESSION_COOKIE_HINT) {
       return this.introspectSessionCookie(token);
     }
-    return this.tokens.introspect(token, hintOf(body));
+    return this.tokens.introspect(token, hintOf(body), client);
   }
 
   @Post('revoke')

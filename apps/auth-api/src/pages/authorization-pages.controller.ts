@@ -10,6 +10,7 @@ import {
   type ClientContext,
   InteractionSealer,
   InvalidCredentialsError,
+  MAX_RESOURCES,
   normalizeUserCode,
   formatUserCode,
   PasswordAuthenticator,
@@ -39,7 +40,10 @@ const AUTHORIZATION_PARAMS: readonly (keyof AuthorizationParams)[] = [
   'max_age',
 ];
 
-/** Only the parameters we know, each a single string (a repeated parameter is refused). */
+/**
+ * Only the parameters we know, each a single string (a repeated parameter is refused), but
+ * `resource`, which RFC 8707 §2 lets repeat (checked by the service, at most MAX_RESOURCES).
+ */
 function authorizationParams(query: Record<string, unknown>): AuthorizationParams {
   const params: Record<string, string> = {};
   for (const name of AUTHORIZATION_PARAMS) {
@@ -51,7 +55,12 @@ function authorizationParams(query: Record<string, unknown>): AuthorizationParam
       params[name] = value;
     }
   }
-  return params;
+  const resource = query['resource'];
+  const resources = Array.isArray(resource) ? resource : resource === undefined ? [] : [resource];
+  if (resources.length > MAX_RESOURCES || resources.some((value) => typeof value !== 'string')) {
+    throw new AuthorizationPageError('invalid_request', 'Too many resource parameters.');
+  }
+  return resources.length > 0 ? { ...params, resource: resources as string[] } : params;
 }
 
 /**

@@ -5,7 +5,7 @@ import { type Client, Database, type Repositories } from '@gatehouse/persistence
 
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../clock.js';
-import { invalidGrant, unauthorizedClient } from '../oauth/oauth.errors.js';
+import { invalidGrant, invalidTarget, unauthorizedClient } from '../oauth/oauth.errors.js';
 import { RevocationService } from '../revocations/revocation.service.js';
 import type { ClientContext } from '../sessions/session.service.js';
 import { RefreshTokenService, type TokenResponse } from '../tokens/refresh-token.service.js';
@@ -24,6 +24,8 @@ export interface ApprovedAuthorization {
   readonly userId: string;
   readonly redirectUri: string;
   readonly scope: string;
+  /** RFC 8707: the resources asked for (none: the default audience). */
+  readonly resources: readonly string[];
   /** BASE64URL(SHA-256(code_verifier)), checked at the authorization endpoint to be S256. */
   readonly codeChallenge: string;
   readonly nonce: string | null;
@@ -51,6 +53,23 @@ export function claimsFor(
 ): Record<string, unknown> {
   const scopes = scope.split(' ');
   return scopes.includes('email') ? { email: user.email, email_verified: false } : {};
+}
+
+/**
+ * RFC 8707 §2.2: the token request may name fewer of the resources the authorization request asked
+ * for, never others; naming none means all of them.
+ */
+function resourcesOfRedemption(
+  authorized: readonly string[],
+  requested: readonly string[],
+): readonly string[] {
+  if (requested.length === 0) {
+    return authorized;
+  }
+  if (authorized.length > 0 && requested.some((resource) => !authorized.includes(resource))) {
+    throw invalidTarget('The resource was not part of the authorization request.');
+  }
+  return requested;
 }
 
 /** RFC 7636 §4.6, S256: BASE64URL(SHA-256(ASCII(code_verifier))) == code_challenge. */
@@ -89,6 +108,7 @@ export class AuthorizationCodeService {
       userId: approved.userId,
       redirectUri: approved.redirectUri,
       scope: approved.scope,
+      resources: approved.resources,
       codeChallenge: approved.codeChallenge,
       nonce: approved.nonce,
       authTime: approved.authTime,
@@ -152,7 +172,7 @@ export class AuthorizationCodeService {
         authTime: state.authTime,
         claims: claimsFor(state.scope, { email: state.userEmail }),
       },
-      redemption.resources,
+      resourcesOfRedemption(state.resources, redemption.resources ?? []),
     );
     if (!started) {
       const again = await this.database.authorizationCodes.findByCodeHash(

@@ -5,6 +5,8 @@ import { type Client, Database } from '@gatehouse/persistence';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../clock.js';
 import { CLIENT_ID_SHAPE } from '../clients/client.service.js';
+import { OAuthError } from '../oauth/oauth.errors.js';
+import { assertResourceShape, ResourceIndicators } from '../oauth/resource-indicators.js';
 import { AuthorizationCodeService } from './authorization-code.service.js';
 
 /** The query of `GET /oauth/authorize`, as received (every value optional until checked). */
@@ -19,6 +21,8 @@ export interface AuthorizationParams {
   readonly nonce?: string;
   readonly prompt?: string;
   readonly max_age?: string;
+  /** RFC 8707 §2: may be repeated. */
+  readonly resource?: readonly string[];
 }
 
 export type Prompt = 'none' | 'login' | 'consent';
@@ -33,6 +37,8 @@ export interface AuthorizationRequest {
   readonly nonce: string | null;
   readonly prompts: readonly Prompt[];
   readonly maxAgeSeconds: number | null;
+  /** RFC 8707: the resource servers the tokens will be for (none: the default audience). */
+  readonly resources: readonly string[];
 }
 
 /**
@@ -94,6 +100,7 @@ export class AuthorizationService {
     private readonly clock: Clock,
     private readonly codes: AuthorizationCodeService,
     private readonly audit: AuditService,
+    private readonly resourceIndicators: ResourceIndicators,
   ) {
     this.issuer = config.issuer;
   }
@@ -164,6 +171,13 @@ export class AuthorizationService {
     if (asked.some((scope) => !client.scopes.includes(scope))) {
       throw fail('invalid_scope', 'The requested scope is not registered for this client.');
     }
+    const resources = [...new Set(params.resource ?? [])];
+    try {
+      assertResourceShape(resources);
+      await this.resourceIndicators.assertKnown(resources);
+    } catch (error) {
+      throw error instanceof OAuthError ? fail(error.error, error.description) : error;
+    }
     return {
       client,
       redirectUri,
@@ -173,6 +187,7 @@ export class AuthorizationService {
       nonce: params.nonce ?? null,
       prompts: prompts as Prompt[],
       maxAgeSeconds,
+      resources,
     };
   }
 
@@ -231,6 +246,7 @@ export class AuthorizationService {
           userId: user.userId,
           redirectUri: request.redirectUri,
           scope: request.scope,
+          resources: request.resources,
           codeChallenge: request.codeChallenge,
           nonce: request.nonce,
           authTime: user.authTime,

@@ -41,24 +41,44 @@ describe('assertRegistrable', () => {
     firstParty: false,
     resourceServer: false,
     confidential: true,
+    audience: null,
   };
+  const reserved = { default: 'gatehouse', admin: 'urn:gatehouse:admin-api' };
 
   it('accepts a plain third-party client', () => {
-    expect(() => assertRegistrable(client)).not.toThrow();
+    expect(() => assertRegistrable(client, reserved)).not.toThrow();
   });
 
   it('reserves account and admin to first-party clients', () => {
-    expect(() => assertRegistrable({ ...client, scopes: ['admin', 'account'] })).toThrow(
+    expect(() => assertRegistrable({ ...client, scopes: ['admin', 'account'] }, reserved)).toThrow(
       ValidationFailedError,
     );
     expect(() =>
-      assertRegistrable({ ...client, scopes: ['admin', 'account'], firstParty: true }),
+      assertRegistrable({ ...client, scopes: ['admin', 'account'], firstParty: true }, reserved),
     ).not.toThrow();
   });
 
   it('needs a secret for a resource server', () => {
     expect(() =>
-      assertRegistrable({ ...client, resourceServer: true, confidential: false }),
+      assertRegistrable({ ...client, resourceServer: true, confidential: false }, reserved),
     ).toThrow(ValidationFailedError);
+  });
+
+  it("gives a resource indicator only to a resource server, never the platform's own", () => {
+    const server = { ...client, resourceServer: true, audience: 'https://notes.example' };
+    expect(() => assertRegistrable(server, reserved)).not.toThrow();
+    for (const audience of [
+      'gatehouse',
+      'urn:gatehouse:admin-api',
+      'notes',
+      'https://n.example#x',
+    ]) {
+      expect(() => assertRegistrable({ ...server, audience }, reserved)).toThrow(
+        ValidationFailedError,
+      );
+    }
+    expect(() => assertRegistrable({ ...server, resourceServer: false }, reserved)).toThrow(
+      ValidationFailedError,
+    );
   });
 });

@@ -47,9 +47,16 @@ export interface ClientShape {
   readonly firstParty: boolean;
   readonly resourceServer: boolean;
   readonly confidential: boolean;
+  readonly audience: string | null;
 }
 
-export function assertRegistrable(client: ClientShape): void {
+/** The audiences a registration may not claim: the platform's own (config). */
+export interface ReservedAudiences {
+  readonly default: string;
+  readonly admin: string;
+}
+
+export function assertRegistrable(client: ClientShape, reserved: ReservedAudiences): void {
   const problems: FieldProblem[] = [];
   if (client.grantTypes.includes('authorization_code') && client.redirectUris.length === 0) {
     problems.push({
@@ -57,12 +64,16 @@ export function assertRegistrable(client: ClientShape): void {
       messages: ['redirectUris must not be empty with the authorization_code grant'],
     });
   }
-  const reserved = client.scopes.filter((scope) => RESERVED_SCOPES.includes(scope));
-  if (!client.firstParty && reserved.length > 0) {
+  const reservedScopes = client.scopes.filter((scope) => RESERVED_SCOPES.includes(scope));
+  if (!client.firstParty && reservedScopes.length > 0) {
     problems.push({
       field: 'scopes',
-      messages: [`${reserved.join(', ')}: reserved to first-party clients`],
+      messages: [`${reservedScopes.join(', ')}: reserved to first-party clients`],
     });
+  }
+  const audienceProblem = audienceProblemOf(client, reserved);
+  if (audienceProblem) {
+    problems.push({ field: 'audience', messages: [audienceProblem] });
   }
   if (client.resourceServer && !client.confidential) {
     problems.push({
@@ -73,4 +84,22 @@ export function assertRegistrable(client: ClientShape): void {
   if (problems.length > 0) {
     throw new ValidationFailedError(problems);
   }
+}
+
+/** RFC 8707 §2: a resource indicator is an absolute URI without fragment, and only a server has one. */
+function audienceProblemOf(client: ClientShape, reserved: ReservedAudiences): string | null {
+  const { audience } = client;
+  if (audience === null) {
+    return null;
+  }
+  if (!client.resourceServer) {
+    return 'audience is for resource servers (resourceServer: true)';
+  }
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:[^\s#]+$/.test(audience) || audience.length > 512) {
+    return `${audience} is not an absolute URI without fragment`;
+  }
+  if (audience === reserved.default || audience === reserved.admin) {
+    return `${audience} is the platform's own audience`;
+  }
+  return null;
 }

@@ -2,11 +2,20 @@ import { randomUUID } from 'node:crypto';
 
 import { Injectable } from '@nestjs/common';
 import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
-import { type Client, type ClientChanges, Database } from '@gatehouse/persistence';
+import {
+  type Client,
+  type ClientChanges,
+  Database,
+  isUniqueViolation,
+} from '@gatehouse/persistence';
 
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../clock.js';
-import { ClientNotFoundError, ClientProtectedError } from '../identity.errors.js';
+import {
+  ClientNotFoundError,
+  ClientProtectedError,
+  ValidationFailedError,
+} from '../identity.errors.js';
 import { RevocationService } from '../revocations/revocation.service.js';
 import { RESERVED_SCOPES } from '../oauth/delegation.js';
 import { invalidClient, invalidRequest } from '../oauth/oauth.errors.js';
@@ -22,6 +31,16 @@ export type GrantType =
 
 /** RFC 6749 Appendix A.1: client_id is VSCHAR (%x20-7E); at most the column's 128 characters. */
 export const CLIENT_ID_SHAPE = /^[\x20-\x7e]{1,128}$/;
+
+/** The unique index on resource indicators, answered as the field it is about. */
+function audienceTaken(error: unknown): never {
+  if (isUniqueViolation(error, 'clients_audience_key')) {
+    throw new ValidationFailedError([
+      { field: 'audience', messages: ['audience is the resource indicator of another client'] },
+    ]);
+  }
+  throw error;
+}
 
 /** Whether the change took a scope, a grant type or first-party status away. */
 function narrows(before: Client, after: Client): boolean {
@@ -51,6 +70,8 @@ export interface NewClientRequest {
   readonly firstParty?: boolean;
   /** Default false: may introspect tokens (RFC 7662 §2.1); needs a secret. */
   readonly resourceServer?: boolean;
+  /** A resource server's resource indicator (RFC 8707): the `aud` of tokens minted for it. */
+  readonly audience?: string | null;
 }
 
 export interface CreatedClient {
@@ -87,46 +108,58 @@ export class ClientService {
     });
   }
 
+  private get reservedAudiences() {
+    return { default: this.config.tokens.audience, admin: this.config.tokens.adminAudience };
+  }
+
   /** `actor`: the operator creating it (audited), or system code and tests. */
   async create(request: NewClientRequest, actor = 'system'): Promise<CreatedClient> {
-    assertRegistrable({
-      grantTypes: request.grantTypes,
-      redirectUris: request.redirectUris ?? [],
-      scopes: request.scopes ?? [],
-      firstParty: request.firstParty ?? false,
-      resourceServer: request.resourceServer ?? false,
-      confidential: !request.public,
-    });
-    const clientSecret = request.public ? null : generateClientSecret();
-    const client = await this.database.transaction(async (repositories) => {
-      const created = await repositories.clients.insert({
-        id: randomUUID(),
-        name: request.name,
-        secretHash: clientSecret === null ? null : hashClientSecret(clientSecret),
+    assertRegistrable(
+      {
         grantTypes: request.grantTypes,
-        scopes: request.scopes ?? [],
         redirectUris: request.redirectUris ?? [],
-        postLogoutRedirectUris: request.postLogoutRedirectUris ?? [],
+        scopes: request.scopes ?? [],
         firstParty: request.firstParty ?? false,
-        requireConsent: request.requireConsent ?? true,
-        requireState: request.requireState ?? false,
         resourceServer: request.resourceServer ?? false,
-      });
-      await this.audit.record(repositories, {
-        actor,
-        action: 'admin.client_created',
-        subject: `client:${created.id}`,
-        details: {
+        confidential: !request.public,
+        audience: request.audience ?? null,
+      },
+      this.reservedAudiences,
+    );
+    const clientSecret = request.public ? null : generateClientSecret();
+    const client = await this.database
+      .transaction(async (repositories) => {
+        const created = await repositories.clients.insert({
+          id: randomUUID(),
           name: request.name,
+          secretHash: clientSecret === null ? null : hashClientSecret(clientSecret),
           grantTypes: request.grantTypes,
           scopes: request.scopes ?? [],
-          public: !clientSecret,
+          redirectUris: request.redirectUris ?? [],
+          postLogoutRedirectUris: request.postLogoutRedirectUris ?? [],
           firstParty: request.firstParty ?? false,
+          requireConsent: request.requireConsent ?? true,
+          requireState: request.requireState ?? false,
           resourceServer: request.resourceServer ?? false,
-        },
-      });
-      return created;
-    });
+          audience: request.audience ?? null,
+        });
+        await this.audit.record(repositories, {
+          actor,
+          action: 'admin.client_created',
+          subject: `client:${created.id}`,
+          details: {
+            name: request.name,
+            grantTypes: request.grantTypes,
+            scopes: request.scopes ?? [],
+            public: !clientSecret,
+            firstParty: request.firstParty ?? false,
+            resourceServer: request.resourceServer ?? false,
+            audience: request.audience ?? null,
+          },
+        });
+        return created;
+      })
+      .catch(audienceTaken);
     return { client, clientSecret };
   }
 
@@ -149,32 +182,37 @@ export class ClientService {
    */
   update(id: string, changes: ClientChanges, actor: string): Promise<Client> {
     this.assertNotFirstParty(id);
-    return this.database.transaction(async (repositories) => {
-      const before = await repositories.clients.findById(id);
-      const client = before && (await repositories.clients.update(id, changes));
-      if (!before || !client) {
-        throw new ClientNotFoundError();
-      }
-      // Checked on the result, inside the transaction: a bad combination rolls the change back.
-      assertRegistrable({ ...client, confidential: client.secretHash !== null });
-      const at = this.clock.now();
-      let revoked: string[] = [];
-      if (narrows(before, client)) {
-        revoked = await this.revocations.revokeAllForClient(repositories, id, {
-          at,
-          reason: 'client_narrowed',
-          by: actor,
+    return this.database
+      .transaction(async (repositories) => {
+        const before = await repositories.clients.findById(id);
+        const client = before && (await repositories.clients.update(id, changes));
+        if (!before || !client) {
+          throw new ClientNotFoundError();
+        }
+        // Checked on the result, inside the transaction: a bad combination rolls the change back.
+        assertRegistrable(
+          { ...client, confidential: client.secretHash !== null },
+          this.reservedAudiences,
+        );
+        const at = this.clock.now();
+        let revoked: string[] = [];
+        if (narrows(before, client)) {
+          revoked = await this.revocations.revokeAllForClient(repositories, id, {
+            at,
+            reason: 'client_narrowed',
+            by: actor,
+          });
+          await this.revocations.revokeClientTokens(repositories, id, at);
+        }
+        await this.audit.record(repositories, {
+          actor,
+          action: 'admin.client_updated',
+          subject: `client:${id}`,
+          details: { ...changes, ...(revoked.length > 0 ? { revokedSessionIds: revoked } : {}) },
         });
-        await this.revocations.revokeClientTokens(repositories, id, at);
-      }
-      await this.audit.record(repositories, {
-        actor,
-        action: 'admin.client_updated',
-        subject: `client:${id}`,
-        details: { ...changes, ...(revoked.length > 0 ? { revokedSessionIds: revoked } : {}) },
-      });
-      return client;
-    });
+        return client;
+      })
+      .catch(audienceTaken);
   }
 
   /** A new secret, shown once; the old one stops working at once. */

@@ -5,7 +5,11 @@ import { type OAuthError } from './oauth.errors.js';
 
 const firstParty = { firstParty: true, scopes: ['account', 'admin', 'openid'] };
 const thirdParty = { firstParty: false, scopes: ['account', 'admin', 'notes:read'] };
-const audiences = { default: 'gatehouse', admin: 'urn:gatehouse:admin-api' };
+const audiences = {
+  default: 'gatehouse',
+  admin: 'urn:gatehouse:admin-api',
+  registered: new Set(['https://notes.example']),
+};
 
 describe('delegatedScope', () => {
   it('keeps admin for an operator of a first-party client', () => {
@@ -48,6 +52,12 @@ describe('audienceOf', () => {
   it('mints for exactly the resources asked for', () => {
     expect(audienceOf(audiences, 'account admin', ['urn:gatehouse:admin-api'])).toEqual({
       audience: ['urn:gatehouse:admin-api'],
+      scope: 'admin',
+    });
+    expect(
+      audienceOf(audiences, 'account admin', ['gatehouse', 'urn:gatehouse:admin-api']),
+    ).toEqual({
+      audience: ['gatehouse', 'urn:gatehouse:admin-api'],
       scope: 'account admin',
     });
   });
@@ -56,6 +66,13 @@ describe('audienceOf', () => {
     expect(audienceOf(audiences, 'account admin', ['gatehouse'])).toEqual({
       audience: ['gatehouse'],
       scope: 'account',
+    });
+  });
+
+  it('mints for a registered resource server, without the reserved scopes it does not honour', () => {
+    expect(audienceOf(audiences, 'account admin notes:read', ['https://notes.example'])).toEqual({
+      audience: ['https://notes.example'],
+      scope: 'notes:read',
     });
   });
 

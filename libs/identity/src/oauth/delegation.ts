@@ -47,14 +47,16 @@ export interface Audiences {
   readonly default: string;
   /** admin-api: only with the `admin` scope. */
   readonly admin: string;
+  /** Resource servers registered through admin-api, among those asked for. */
+  readonly registered: ReadonlySet<string>;
 }
 
 /**
  * RFC 8707 §2: the audience of an access token, from the `resource` parameters asked for, and the
  * scope narrowed to it. Without `resource` the token is for the default audience, plus admin-api when
  * `admin` was granted. With it, each one must be a resource the grant can reach (`invalid_target`
- * otherwise), and `admin` stays only in a token minted for admin-api: a token's `admin` scope and
- * admin-api's audience always travel together.
+ * otherwise), and a reserved scope stays only in a token minted for the server that honours it:
+ * `account` with the default audience (auth-api), `admin` with admin-api's.
  */
 export function audienceOf(
   audiences: Audiences,
@@ -67,14 +69,18 @@ export function audienceOf(
   }
   const unique = [...new Set(resources)];
   for (const resource of unique) {
-    if (resource !== audiences.default && !(resource === audiences.admin && admin)) {
+    const reachable =
+      resource === audiences.default ||
+      (resource === audiences.admin && admin) ||
+      audiences.registered.has(resource);
+    if (!reachable) {
       throw invalidTarget(`The resource ${resource} is not one this grant can reach.`);
     }
   }
-  const narrowed = unique.includes(audiences.admin)
-    ? scope
-    : scopesOf(scope)
-        .filter((name) => name !== ADMIN_SCOPE)
-        .join(' ');
-  return { audience: unique, scope: narrowed };
+  const narrowed = scopesOf(scope).filter(
+    (name) =>
+      (name !== ADMIN_SCOPE || unique.includes(audiences.admin)) &&
+      (name !== ACCOUNT_SCOPE || unique.includes(audiences.default)),
+  );
+  return { audience: unique, scope: narrowed.join(' ') };
 }

@@ -5,7 +5,7 @@ import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
 import { createLocalJWKSet, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 
 import { Clock } from '../clock.js';
-import { audienceOf } from '../oauth/delegation.js';
+import { type MintedGrant, ResourceIndicators } from '../oauth/resource-indicators.js';
 import { SigningKeyService } from '../signing-keys/signing-key.service.js';
 
 export interface AccessTokenSubject {
@@ -19,11 +19,7 @@ export interface AccessTokenSubject {
   readonly roles: readonly string[] | null;
 }
 
-/** What an access token is for: its scope and its audience. */
-export interface MintedGrant {
-  readonly scope: string;
-  readonly audience: readonly string[];
-}
+export type { MintedGrant };
 
 /** OpenID Connect Core §2: who signed in, for which client, in which browser sign-in. */
 export interface IdTokenSubject {
@@ -99,18 +95,15 @@ export class AccessTokenIssuer {
     @InjectConfig() private readonly config: GatehouseConfig,
     private readonly keys: SigningKeyService,
     private readonly clock: Clock,
+    private readonly resources: ResourceIndicators,
   ) {}
 
   /**
    * The scope and audience of a token for `scope`, for the `resource`s asked for (RFC 8707):
    * `invalid_target` for a resource the grant cannot reach.
    */
-  mint(scope: string, resources: readonly string[]): MintedGrant {
-    return audienceOf(
-      { default: this.config.tokens.audience, admin: this.config.tokens.adminAudience },
-      scope,
-      resources,
-    );
+  mint(scope: string, resources: readonly string[]): Promise<MintedGrant> {
+    return this.resources.mint(scope, resources);
   }
 
   async issue(subject: AccessTokenSubject): Promise<IssuedAccessToken> {
@@ -155,17 +148,19 @@ export class AccessTokenIssuer {
       .sign(key);
   }
 
-  /** The claims of a valid token of ours, or null for anything else (forged, expired, foreign). */
+  /**
+   * The claims of a valid access token of ours, whatever resource server it is for (the caller judges
+   * `aud`), or null for anything else (forged, expired, foreign, not an access token).
+   */
   async verify(token: string): Promise<AccessTokenClaims | null> {
     try {
       const { payload } = await jwtVerify(token, (header, jwt) => this.resolveKey(header, jwt), {
         issuer: this.config.issuer,
-        audience: [this.config.tokens.audience, this.config.tokens.adminAudience],
         algorithms: VERIFIABLE_ALGORITHMS,
         typ: ACCESS_TOKEN_TYPE,
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
         currentDate: this.clock.now(),
-        requiredClaims: ['sub', 'exp', 'iat', 'jti'],
+        requiredClaims: ['sub', 'aud', 'exp', 'iat', 'jti'],
       });
       return payload as AccessTokenClaims;
     } catch {

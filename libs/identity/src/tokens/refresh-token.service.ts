@@ -107,7 +107,7 @@ export class RefreshTokenService {
   ): Promise<TokenResponse | null> {
     const granted = delegatedScope(client, user.roles, requestedScope);
     // Before anything is written: a resource the grant cannot reach creates no session.
-    const minted = this.accessTokens.mint(granted, resources);
+    const minted = await this.accessTokens.mint(granted, resources);
     const now = this.clock.now();
     const refreshable = client.grantTypes.includes('refresh_token');
     const absoluteExpiresAt = refreshable
@@ -187,7 +187,7 @@ export class RefreshTokenService {
       delegatedScope(client, state.userRoles, state.scope ?? ''),
       requestedScope,
     );
-    const minted = this.accessTokens.mint(scope, resources);
+    const minted = await this.accessTokens.mint(scope, resources);
     const user = { id: state.userId, roles: state.userRoles };
     if (state.usedAt === null) {
       const successor = await this.tryRotate(state, context);

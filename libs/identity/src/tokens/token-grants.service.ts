@@ -104,7 +104,7 @@ export class TokenGrantsService {
     }
     // A client acting for itself has no account and no roles: never `account` or `admin`.
     const granted = delegatedScope(client, null, grantedScope(client, request.scope));
-    const minted = this.accessTokens.mint(granted, request.resources ?? []);
+    const minted = await this.accessTokens.mint(granted, request.resources ?? []);
     const access = await this.accessTokens.issue({
       subject: client.id,
       sessionId: null,

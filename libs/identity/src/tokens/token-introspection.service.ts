@@ -47,11 +47,20 @@ export class TokenIntrospectionService {
     private readonly audit: AuditService,
   ) {}
 
-  async introspect(token: string, hint?: TokenTypeHint): Promise<Introspection> {
+  /**
+   * RFC 7662 §4: a resource server learns only about access tokens addressed to it — its own
+   * resource indicator, or the default audience every sibling accepts; others are `active: false`.
+   */
+  async introspect(
+    token: string,
+    hint: TokenTypeHint | undefined,
+    resourceServer: Pick<Client, 'audience'>,
+  ): Promise<Introspection> {
+    const audiences = [this.config.tokens.audience, resourceServer.audience];
     const lookups =
       hint === 'refresh_token'
-        ? [() => this.refreshToken(token), () => this.accessToken(token)]
-        : [() => this.accessToken(token), () => this.refreshToken(token)];
+        ? [() => this.refreshToken(token), () => this.accessToken(token, audiences)]
+        : [() => this.accessToken(token, audiences), () => this.refreshToken(token)];
     for (const lookup of lookups) {
       const result = await lookup();
       if (result.active) {
@@ -97,9 +106,13 @@ export class TokenIntrospectionService {
     return claims?.sid && claims.client_id === client.id ? claims.sid : null;
   }
 
-  private async accessToken(token: string): Promise<Introspection> {
+  private async accessToken(
+    token: string,
+    audiences: readonly (string | null)[],
+  ): Promise<Introspection> {
     const claims = await this.accessTokens.verify(token);
-    if (!claims) {
+    const aud = claims ? [claims.aud ?? []].flat() : [];
+    if (!claims || !aud.some((audience) => audiences.includes(audience))) {
       return INACTIVE;
     }
     const live = claims.sid

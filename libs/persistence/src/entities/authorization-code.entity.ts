@@ -47,6 +47,10 @@ export class AuthorizationCode {
   @Column({ type: 'text' })
   scope!: string;
 
+  /** RFC 8707: the resources asked for at the authorization endpoint (none: the default audience). */
+  @Column({ type: 'text', array: true, default: () => "'{}'" })
+  resources!: string[];
+
   /** BASE64URL(SHA-256(code_verifier)): only S256 is accepted. */
   @Column({ type: 'varchar', length: 128 })
   codeChallenge!: string;

@@ -1,4 +1,4 @@
-import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
 /** An OAuth 2.0 client (RFC 6749 §2): confidential with a hashed secret, or public with none. */
 @Entity('clients')
@@ -41,6 +41,11 @@ export class Client {
   /** A resource server (RFC 7662 §2.1): the only kind of client that may introspect tokens. */
   @Column({ type: 'boolean', default: false })
   resourceServer!: boolean;
+
+  /** A resource server's resource indicator (RFC 8707): the `aud` of tokens minted for it. */
+  @Index('clients_audience_key', { unique: true, where: '"audience" IS NOT NULL' })
+  @Column({ type: 'varchar', length: 512, nullable: true })
+  audience!: string | null;
 
   @CreateDateColumn({ type: 'timestamptz' })
   createdAt!: Date;

@@ -10,6 +10,14 @@ export class AuthorizationBoundaries1764400000000 implements MigrationInterface 
 
   async up(db: QueryRunner): Promise<void> {
     await db.query(`ALTER TABLE "clients" ADD "resource_server" boolean NOT NULL DEFAULT false`);
+    // RFC 8707: a resource server's resource indicator, the `aud` of tokens minted for it.
+    await db.query(`ALTER TABLE "clients" ADD "audience" character varying(512)`);
+    await db.query(
+      `CREATE UNIQUE INDEX "clients_audience_key" ON "clients" ("audience") WHERE "audience" IS NOT NULL`,
+    );
+    await db.query(
+      `ALTER TABLE "authorization_codes" ADD "resources" text array NOT NULL DEFAULT '{}'`,
+    );
     // Secure by default: no existing client keeps the power to introspect until an operator flags
     // it as a resource server (admin-api `resourceServer: true`).
     // Reserved scopes were never grantable to third parties; strip them where they were registered.
@@ -38,6 +46,9 @@ export class AuthorizationBoundaries1764400000000 implements MigrationInterface 
        CHECK ("session_id" IS NOT NULL OR "user_id" IS NOT NULL)`,
     );
     await db.query(`ALTER TABLE "revocations" DROP COLUMN "client_id"`);
+    await db.query(`ALTER TABLE "authorization_codes" DROP COLUMN "resources"`);
+    await db.query(`DROP INDEX "clients_audience_key"`);
+    await db.query(`ALTER TABLE "clients" DROP COLUMN "audience"`);
     await db.query(
       `UPDATE "clients" SET "scopes" = array_remove(array_remove("scopes", 'account'), 'admin')
        WHERE "first_party"`,

@@ -8,6 +8,7 @@ export interface NewAuthorizationCode {
   readonly userId: string;
   readonly redirectUri: string;
   readonly scope: string;
+  readonly resources: readonly string[];
   readonly codeChallenge: string;
   readonly nonce: string | null;
   readonly authTime: Date;
@@ -25,6 +26,7 @@ export interface AuthorizationCodeState {
   readonly userDisabledAt: Date | null;
   readonly redirectUri: string;
   readonly scope: string;
+  readonly resources: string[];
   readonly codeChallenge: string;
   readonly nonce: string | null;
   readonly authTime: Date;
@@ -40,8 +42,8 @@ export class AuthorizationCodeRepository {
     const rows = await select<{ id: string }>(
       this.manager,
       `INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope,
-         code_challenge, nonce, auth_time, created_at, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+         code_challenge, nonce, auth_time, created_at, expires_at, resources)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
       [
         code.codeHash,
         code.clientId,
@@ -53,6 +55,7 @@ export class AuthorizationCodeRepository {
         code.authTime,
         code.createdAt,
         code.expiresAt,
+        code.resources,
       ],
     );
     return rows[0]!.id;
@@ -63,7 +66,7 @@ export class AuthorizationCodeRepository {
       this.manager,
       `SELECT c.id, c.client_id AS "clientId", c.user_id AS "userId", u.email AS "userEmail",
          u.roles AS "userRoles",
-         u.disabled_at AS "userDisabledAt", c.redirect_uri AS "redirectUri", c.scope,
+         u.disabled_at AS "userDisabledAt", c.redirect_uri AS "redirectUri", c.scope, c.resources,
          c.code_challenge AS "codeChallenge", c.nonce, c.auth_time AS "authTime",
          c.expires_at AS "expiresAt", c.used_at AS "usedAt", c.token_session_id AS "tokenSessionId"
        FROM authorization_codes c JOIN users u ON u.id = c.user_id

@@ -13,6 +13,8 @@ export interface ClientChanges {
   readonly requireState?: boolean;
   readonly firstParty?: boolean;
   readonly resourceServer?: boolean;
+  /** null clears it. */
+  readonly audience?: string | null;
 }
 
 export interface NewClient {
@@ -30,12 +32,14 @@ export interface NewClient {
   readonly requireState?: boolean;
   /** Default false: may introspect tokens (RFC 7662 §2.1). */
   readonly resourceServer?: boolean;
+  /** A resource server's resource indicator (RFC 8707). */
+  readonly audience?: string | null;
 }
 
 const COLUMNS = `id, name, secret_hash AS "secretHash", grant_types AS "grantTypes",
   redirect_uris AS "redirectUris", post_logout_redirect_uris AS "postLogoutRedirectUris", scopes, first_party AS "firstParty",
   require_consent AS "requireConsent", require_state AS "requireState",
-  resource_server AS "resourceServer", created_at AS "createdAt", updated_at AS "updatedAt"`;
+  resource_server AS "resourceServer", audience, created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /** Every token request authenticates its client with this one. */
 const FIND_CLIENT = named('find_client', `SELECT ${COLUMNS} FROM clients WHERE id = $1`);
@@ -51,8 +55,8 @@ export class ClientRepository {
   async insert(client: NewClient): Promise<Client> {
     const rows: Client[] = await this.manager.query(
       `INSERT INTO clients (id, name, secret_hash, grant_types, scopes, redirect_uris, first_party,
-         require_consent, require_state, post_logout_redirect_uris, resource_server)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         require_consent, require_state, post_logout_redirect_uris, resource_server, audience)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
        RETURNING ${COLUMNS}`,
       [
         client.id,
@@ -66,6 +70,7 @@ export class ClientRepository {
         client.requireState ?? false,
         client.postLogoutRedirectUris ?? [],
         client.resourceServer ?? false,
+        client.audience ?? null,
       ],
     );
     return rows[0]!;
@@ -92,6 +97,15 @@ export class ClientRepository {
     );
   }
 
+  /** Whether `audience` is the resource indicator of a registered resource server. */
+  async isResourceIndicator(audience: string): Promise<boolean> {
+    const rows: unknown[] = await this.manager.query(
+      'SELECT 1 FROM clients WHERE audience = $1 AND resource_server',
+      [audience],
+    );
+    return rows.length > 0;
+  }
+
   list(): Promise<Client[]> {
     return this.manager.query(`SELECT ${COLUMNS} FROM clients ORDER BY created_at DESC, id`);
   }
@@ -105,7 +119,7 @@ export class ClientRepository {
          require_state = COALESCE($7, require_state),
          post_logout_redirect_uris = COALESCE($8, post_logout_redirect_uris),
          first_party = COALESCE($9, first_party), resource_server = COALESCE($10, resource_server),
-         updated_at = now()
+         audience = CASE WHEN $11 THEN $12 ELSE audience END, updated_at = now()
        WHERE id = $1 RETURNING ${COLUMNS}`,
       [
         id,
@@ -118,6 +132,8 @@ export class ClientRepository {
         changes.postLogoutRedirectUris ?? null,
         changes.firstParty ?? null,
         changes.resourceServer ?? null,
+        changes.audience !== undefined,
+        changes.audience ?? null,
       ],
     );
     return rows[0] ?? null;
