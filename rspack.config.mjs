@@ -22,6 +22,7 @@ export default {
     'create-admin': './scripts/create-admin.ts',
     bench: './bench/run.ts',
     'bench-refresh-chains': './bench/refresh-chains.ts',
+    'bench-registration-burst-driver': './bench/registration-burst-driver.ts',
     'config-table': './scripts/config-table.ts',
   },
   output: {

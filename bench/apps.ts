@@ -52,6 +52,7 @@ export class Bench {
       KEY_ENCRYPTION_KEY: this.kek,
       LOGIN_MAX_ATTEMPTS_PER_IP: '1000000',
       LOGIN_MAX_ATTEMPTS_PER_ACCOUNT: '10000',
+      REGISTRATION_ATTEMPTS_PER_IP: '1000000',
       [portVariable ?? 'NOTES_API_PORT']: String(port),
       ...env,
     });

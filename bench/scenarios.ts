@@ -24,6 +24,7 @@ import {
   type Target,
   WARM_UP_SECONDS,
 } from './load.js';
+import { registrationBurst } from './registration-burst.js';
 
 /** One line of the results table; `ratio` is against the scenario's baseline in the same run. */
 export interface Row {
@@ -53,6 +54,7 @@ const PORTS = {
   notes: 4102,
   authNoCache: 4110,
   authRedis: 4120,
+  authBehindProxy: 4130,
   notesRedis: 4122,
   expressSession: 4201,
   passportJwt: 4202,
@@ -102,6 +104,21 @@ export class Stage {
     return this.once('authRedis', async () => {
       await this.auth();
       return this.bench.startApp('auth-api', PORTS.authRedis, this.appEnv({ REDIS_URL }));
+    });
+  }
+
+  /**
+   * Trusts loopback as its reverse proxy (X-Forwarded-For gives bench clients addresses of their
+   * own), with the default registration budget per address.
+   */
+  authBehindProxy(): Promise<string> {
+    return this.once('authBehindProxy', async () => {
+      await this.auth();
+      return this.bench.startApp(
+        'auth-api',
+        PORTS.authBehindProxy,
+        this.appEnv({ TRUST_PROXY: '127.0.0.1', REGISTRATION_ATTEMPTS_PER_IP: '' }),
+      );
     });
   }
 
@@ -511,4 +528,5 @@ export const SCENARIOS = {
   'login-storm': loginStorm,
   propagation,
   scale,
+  'registration-burst': registrationBurst,
 } satisfies Record<string, (stage: Stage) => Promise<Outcome>>;
