@@ -23,6 +23,11 @@ const CSRF_REJECTED = {
   error: 'CSRF_REJECTED',
   message: 'Cross-site request refused: the request origin is not trusted.',
 };
+const CSRF_NO_ORIGIN = {
+  ...CSRF_REJECTED,
+  message:
+    'Cross-site request refused: the request has no Origin or Referer header. Send the Origin of a trusted site.',
+};
 const forbidden = (capability: string) => ({
   statusCode: 403,
   error: 'FORBIDDEN',
@@ -433,7 +438,7 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
           ...(target.payload ? { payload: target.payload } : {}),
         });
         expect(response.statusCode, `${route.method} ${route.path} from ${origin}`).toBe(403);
-        expect(response.json()).toEqual(CSRF_REJECTED);
+        expect(response.json()).toEqual(origin ? CSRF_REJECTED : CSRF_NO_ORIGIN);
       }
     }
     // Reads need no Origin.

@@ -49,10 +49,11 @@ interface Answer {
 type Credential =
   { readonly token: string } | { readonly cookie: string; readonly origin?: string };
 
-const CSRF_REJECTED = {
+const CSRF_REJECTED_NO_ORIGIN = {
   statusCode: 403,
   error: 'CSRF_REJECTED',
-  message: 'Cross-site request refused: the request origin is not trusted.',
+  message:
+    'Cross-site request refused: the request has no Origin or Referer header. Send the Origin of a trusted site.',
 };
 
 const missingScope = (scope: string) => ({
@@ -568,7 +569,7 @@ describe('authorization boundaries: reserved scopes, audiences and resource serv
         const body = { name: `cookie-${randomUUID()}`, grantTypes: ['client_credentials'] };
         const refused = await atAdmin('POST', '/admin/clients', { cookie: session.cookie }, body);
         expect(refused.status).toBe(403);
-        expect(refused.body).toEqual(CSRF_REJECTED);
+        expect(refused.body).toEqual(CSRF_REJECTED_NO_ORIGIN);
         const created = await atAdmin(
           'POST',
           '/admin/clients',
@@ -583,7 +584,7 @@ describe('authorization boundaries: reserved scopes, audiences and resource serv
           cookie: session.cookie,
         });
         expect(refused.status).toBe(403);
-        expect(refused.body).toEqual(CSRF_REJECTED);
+        expect(refused.body).toEqual(CSRF_REJECTED_NO_ORIGIN);
         const revoked = await atAuth('POST', '/me/sessions/revoke-others', {
           cookie: session.cookie,
           origin: TRUSTED_ORIGIN,

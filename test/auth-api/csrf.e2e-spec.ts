@@ -42,9 +42,18 @@ function cookieRequest(
   });
 }
 
-function expectCsrfRejected(response: LightMyRequestResponse): void {
+const CSRF_NO_ORIGIN = {
+  ...CSRF_REJECTED,
+  message:
+    'Cross-site request refused: the request has no Origin or Referer header. Send the Origin of a trusted site.',
+};
+
+function expectCsrfRejected(
+  response: LightMyRequestResponse,
+  body: typeof CSRF_REJECTED = CSRF_REJECTED,
+): void {
   expect(response.statusCode).toBe(403);
-  expect(response.json()).toEqual(CSRF_REJECTED);
+  expect(response.json()).toEqual(body);
   expect(setCookies(response)).toEqual([]);
 }
 
@@ -93,9 +102,9 @@ describe('CSRF origin check (default TRUSTED_ORIGINS)', () => {
       );
     });
 
-    it('refuses a write that carries neither Origin nor Referer', async () => {
+    it('refuses a write that carries neither Origin nor Referer, saying the header is missing', async () => {
       const session = await givenCookieSession(app, await givenUser(app));
-      expectCsrfRejected(await cookieRequest(app, session, 'POST', '/auth/logout'));
+      expectCsrfRejected(await cookieRequest(app, session, 'POST', '/auth/logout'), CSRF_NO_ORIGIN);
       await expectAlive(session);
     });
 
@@ -231,10 +240,10 @@ describe('CSRF origin check (default TRUSTED_ORIGINS)', () => {
       expect(await sessionCountOf(user.id)).toBe(0);
     });
 
-    it('refuses a login that carries neither Origin nor Referer', async () => {
+    it('refuses a login that carries neither Origin nor Referer, saying the header is missing', async () => {
       const user = await givenUser(app);
       const response = await login(app, user, { origin: null });
-      expectCsrfRejected(response);
+      expectCsrfRejected(response, CSRF_NO_ORIGIN);
       expect(await sessionCountOf(user.id)).toBe(0);
     });
 

@@ -1,5 +1,7 @@
 import { HttpException } from '@nestjs/common';
 
+import type { OriginRejection } from './csrf/origin-check.js';
+
 /**
  * The errors of authentication and authorization: one class per stable code. They extend Nest's
  * `HttpException`, so a sibling app renders `{statusCode, error, message}` even without Gatehouse's
@@ -57,10 +59,20 @@ export class SessionRevokedError extends GatehouseAuthError {
   }
 }
 
-/** 403: a cookie-authenticated write (or a login) from an origin that is not trusted. */
+const CSRF_MESSAGES: Readonly<Record<OriginRejection, string>> = {
+  'missing-origin':
+    'Cross-site request refused: the request has no Origin or Referer header. Send the Origin of a trusted site.',
+  'untrusted-origin': 'Cross-site request refused: the request origin is not trusted.',
+};
+
+/**
+ * 403: a cookie-authenticated write (or a login) that names no origin, or an origin that is not
+ * trusted; the message says which.
+ */
 export class CsrfRejectedError extends GatehouseAuthError {
-  constructor() {
-    super(403, 'CSRF_REJECTED', 'Cross-site request refused: the request origin is not trusted.');
+  /** @param reason why the origin check failed (default: the origin is not trusted). */
+  constructor(readonly reason: OriginRejection = 'untrusted-origin') {
+    super(403, 'CSRF_REJECTED', CSRF_MESSAGES[reason]);
   }
 }
 

@@ -21,7 +21,13 @@ export {
   DEFAULT_CAPABILITIES,
   mergeCapabilities,
 } from './capabilities.js';
-export { isTrustedOrigin, requestOrigin, SAFE_METHODS } from './csrf/origin-check.js';
+export {
+  isTrustedOrigin,
+  type OriginRejection,
+  originRejection,
+  requestOrigin,
+  SAFE_METHODS,
+} from './csrf/origin-check.js';
 export { Caller, type CallerInit, type CallerKind, type CredentialKind } from './current-user.js';
 export { CALLER_KEY, CurrentUser } from './decorators/current-user.decorator.js';
 export { IS_PUBLIC_KEY, Public } from './decorators/public.decorator.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { isTrustedOrigin, requestOrigin } from './origin-check.js';
+import { isTrustedOrigin, originRejection, requestOrigin } from './origin-check.js';
 
 const trusted = new Set(['https://app.example.com', 'http://localhost:3000']);
 
@@ -23,5 +23,18 @@ describe(isTrustedOrigin.name, () => {
 
   it('reads the origin of a Referer without its path', () => {
     expect(requestOrigin({ referer: 'http://localhost:3000/a/b#c' })).toBe('http://localhost:3000');
+  });
+});
+
+describe(originRejection.name, () => {
+  it.each([
+    [{}, 'missing-origin'],
+    [{ origin: 'https://evil.example' }, 'untrusted-origin'],
+    [{ origin: 'null' }, 'untrusted-origin'],
+    [{ referer: 'not a url' }, 'untrusted-origin'],
+    [{ origin: 'https://app.example.com' }, undefined],
+    [{ referer: 'http://localhost:3000/page' }, undefined],
+  ])('answers %j with %s', (headers, expected) => {
+    expect(originRejection(headers, trusted)).toBe(expected);
   });
 });

@@ -13,7 +13,7 @@ import {
   SessionRevokedError,
 } from '../auth.errors.js';
 import { type CapabilityMap, DEFAULT_CAPABILITIES, mergeCapabilities } from '../capabilities.js';
-import { isTrustedOrigin, SAFE_METHODS } from '../csrf/origin-check.js';
+import { originRejection, SAFE_METHODS } from '../csrf/origin-check.js';
 import { Caller } from '../current-user.js';
 import { CALLER_KEY } from '../decorators/current-user.decorator.js';
 import { GATEHOUSE_AUTH_OPTIONS, type GatehouseAuthOptions } from '../gatehouse-auth.options.js';
@@ -267,8 +267,9 @@ export class AuthenticationGuard implements CanActivate {
   }
 
   private assertTrustedOrigin(exchange: HttpExchange): void {
-    if (!isTrustedOrigin(exchange.request.headers, this.trustedOrigins)) {
-      throw new CsrfRejectedError();
+    const rejection = originRejection(exchange.request.headers, this.trustedOrigins);
+    if (rejection !== undefined) {
+      throw new CsrfRejectedError(rejection);
     }
   }
 
