@@ -114,6 +114,14 @@ describe('POST /auth/register', () => {
       'missing fields',
       {},
       [
+        { field: 'email', messages: ['email is required'] },
+        { field: 'password', messages: ['password is required'] },
+      ],
+    ],
+    [
+      'a missing password beside an invalid email',
+      { email: 'x'.repeat(300) },
+      [
         {
           field: 'email',
           messages: [
@@ -121,7 +129,20 @@ describe('POST /auth/register', () => {
             'email must be a valid email address',
           ],
         },
-        { field: 'password', messages: ['password must be a string'] },
+        { field: 'password', messages: ['password is required'] },
+      ],
+    ],
+    [
+      'a null email (present, so judged as a value)',
+      { email: null, password: STRONG_PASSWORD },
+      [
+        {
+          field: 'email',
+          messages: [
+            'email must be shorter than or equal to 254 characters',
+            'email must be a valid email address',
+          ],
+        },
       ],
     ],
   ])(
