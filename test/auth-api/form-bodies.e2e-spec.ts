@@ -63,6 +63,30 @@ describe('auth-api form bodies', () => {
     expect(await app.get(Database).users.findByEmail(email)).toBeNull();
   });
 
+  it('answers a JSON document sent as a form (curl -d without a content type) with 415, creating nothing', async () => {
+    const email = uniqueEmail();
+    const response = await app.inject({
+      method: 'POST',
+      url: '/auth/register',
+      headers: { 'content-type': FORM },
+      payload: JSON.stringify({ email, password: STRONG_PASSWORD }),
+    });
+    expect(response.statusCode).toBe(415);
+    expect(response.json()).toEqual(UNSUPPORTED_MEDIA_TYPE);
+    expect(await app.get(Database).users.findByEmail(email)).toBeNull();
+  });
+
+  it('answers another media type with 415 too', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/auth/register',
+      headers: { 'content-type': 'text/plain' },
+      payload: JSON.stringify({ email: uniqueEmail(), password: STRONG_PASSWORD }),
+    });
+    expect(response.statusCode).toBe(415);
+    expect(response.json()).toEqual(UNSUPPORTED_MEDIA_TYPE);
+  });
+
   it('refuses a form from a signed-in browser and leaves the password alone', async () => {
     const user = await givenUser(app);
     const session = await givenCookieSession(app, user);

@@ -5,6 +5,7 @@ import { BadRequestException, UnsupportedMediaTypeException } from '@nestjs/comm
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ValidationFailedError } from '@gatehouse/identity';
 
+import { SEND_JSON_MESSAGE } from './error-body.js';
 import { jsonShapeProblem } from './json-body-shape.js';
 
 /**
@@ -31,7 +32,7 @@ export function useBodyParsers(app: NestFastifyApplication, bodyLimit: number): 
         done(
           new UnsupportedMediaTypeException({
             error: 'UNSUPPORTED_MEDIA_TYPE',
-            message: 'Send the body as application/json.',
+            message: SEND_JSON_MESSAGE,
           }),
           undefined,
         );

@@ -41,6 +41,9 @@ function codeFor(status: number): string {
   return CODE_BY_STATUS[status] ?? (status >= 500 ? 'INTERNAL_ERROR' : 'BAD_REQUEST');
 }
 
+/** What a 415 tells the client to do: every REST route reads JSON (some read forms too). */
+export const SEND_JSON_MESSAGE = 'Send the body as application/json.';
+
 function fromHttpException(exception: HttpException): ErrorBody {
   const status = exception.getStatus();
   const response = exception.getResponse();
@@ -52,7 +55,9 @@ function fromHttpException(exception: HttpException): ErrorBody {
       message: typeof message === 'string' ? message : exception.message,
     };
   }
-  return { statusCode: status, error: codeFor(status), message: String(response) };
+  // Fastify's own errors reach us wrapped by Nest with their bare message ("Unsupported Media Type").
+  const message = status === 415 ? SEND_JSON_MESSAGE : String(response);
+  return { statusCode: status, error: codeFor(status), message };
 }
 
 /** Client errors raised by Fastify itself (body parsing, size, media type) carry `statusCode` < 500. */
