@@ -57,6 +57,7 @@ interface AdminSession {
   readonly active: boolean;
   readonly revokedAt: string | null;
   readonly revokedReason: string | null;
+  readonly revokedNote: string | null;
   readonly revokedBy: string | null;
 }
 
@@ -195,6 +196,7 @@ describe('admin-api sessions: listing, filters, force revocation and keyset pagi
         active: true,
         revokedAt: null,
         revokedReason: null,
+        revokedNote: null,
         revokedBy: null,
       };
     }
@@ -291,6 +293,7 @@ describe('admin-api sessions: listing, filters, force revocation and keyset pagi
         active: false,
         revokedAt: expect.stringMatching(ISO),
         revokedReason: 'admin',
+        revokedNote: 'stolen laptop',
         revokedBy: `user:${operator.id}`,
       });
 
@@ -325,9 +328,15 @@ describe('admin-api sessions: listing, filters, force revocation and keyset pagi
       expect(active.items.map((session) => session.id)).toEqual([sidOf(second)]);
       const ended = await listSessions({ userId: user.id, active: 'false' });
       expect(ended.items.map((session) => session.id)).toEqual([sidOf(first), cookie.sessionId]);
-      expect(ended.items.map((session) => [session.revokedReason, session.revokedBy])).toEqual([
-        ['admin', `user:${operator.id}`],
-        ['admin', `user:${operator.id}`],
+      expect(
+        ended.items.map((session) => [
+          session.revokedReason,
+          session.revokedNote,
+          session.revokedBy,
+        ]),
+      ).toEqual([
+        ['admin', null, `user:${operator.id}`],
+        ['admin', 'stolen laptop', `user:${operator.id}`],
       ]);
     });
   });

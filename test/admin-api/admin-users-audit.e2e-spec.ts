@@ -54,6 +54,13 @@ interface AuditItem {
   readonly details: Record<string, unknown>;
 }
 
+interface UserPage {
+  readonly items: { id: string }[];
+  readonly nextCursor: string | null;
+}
+
+const query = (params: Record<string, string>) => new URLSearchParams(params).toString();
+
 interface AuditPage {
   readonly items: AuditItem[];
   readonly nextCursor: string | null;
@@ -229,32 +236,90 @@ describe('admin-api users (disable, enable, search, roles) and the audit log', (
       const user = await givenUser(auth);
       // `user-<uuid>@example.com`: the first 20 characters are unique to this user.
       const prefix = user.email.slice(0, 20).toUpperCase();
-      const found = await as(
-        operator,
-        'GET',
-        `/admin/users?${new URLSearchParams({ email: prefix }).toString()}`,
-      );
+      const found = await as(operator, 'GET', `/admin/users?${query({ email: prefix })}`);
       expect(found.statusCode).toBe(200);
-      expect(found.json()).toEqual([userView(user)]);
+      expect(found.json()).toEqual({ items: [userView(user)], nextCursor: null });
 
       const exact = await as(
         operator,
         'GET',
-        `/admin/users?${new URLSearchParams({ email: ` ${user.email.toUpperCase()} ` }).toString()}`,
+        `/admin/users?${query({ email: ` ${user.email.toUpperCase()} ` })}`,
       );
-      expect(exact.json()).toEqual([userView(user)]);
+      expect(exact.json()).toEqual({ items: [userView(user)], nextCursor: null });
 
       const none = await as(
         operator,
         'GET',
-        `/admin/users?${new URLSearchParams({ email: `nobody-${randomUUID()}` }).toString()}`,
+        `/admin/users?${query({ email: `nobody-${randomUUID()}` })}`,
       );
       expect(none.statusCode).toBe(200);
-      expect(none.json()).toEqual([]);
+      expect(none.json()).toEqual({ items: [], nextCursor: null });
+    });
 
-      const missing = await as(operator, 'GET', '/admin/users');
-      expect(missing.statusCode).toBe(400);
-      expect(missing.json()).toMatchObject({ statusCode: 400, error: 'VALIDATION_FAILED' });
+    it('lists every user newest first, page by page, without an email (or with an empty one)', async () => {
+      const operator = await givenOperator();
+      const [oldest, middle, newest] = [
+        await givenUser(auth),
+        await givenUser(auth),
+        await givenUser(auth),
+      ];
+
+      const first = await as(operator, 'GET', '/admin/users?limit=2');
+      expect(first.statusCode).toBe(200);
+      const firstPage = first.json<UserPage>();
+      expect(firstPage.items).toEqual([userView(newest), userView(middle)]);
+      expect(firstPage.nextCursor).toEqual(expect.any(String));
+
+      const second = await as(
+        operator,
+        'GET',
+        `/admin/users?${query({ limit: '2', cursor: firstPage.nextCursor! })}`,
+      );
+      expect(second.json<UserPage>().items[0]).toEqual(userView(oldest));
+
+      for (const blank of ['', '  ']) {
+        const empty = await as(
+          operator,
+          'GET',
+          `/admin/users?${query({ email: blank, limit: '2' })}`,
+        );
+        expect(empty.statusCode).toBe(200);
+        expect(empty.json()).toEqual(firstPage);
+      }
+    });
+
+    it('walks the whole listing with nextCursor, each user once', async () => {
+      const operator = await givenOperator();
+      const created = [await givenUser(auth), await givenUser(auth)];
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const response = await as(
+          operator,
+          'GET',
+          `/admin/users?${query({ limit: '3', ...(cursor ? { cursor } : {}) })}`,
+        );
+        expect(response.statusCode).toBe(200);
+        const page = response.json<UserPage>();
+        expect(page.items.length).toBeLessThanOrEqual(3);
+        seen.push(...page.items.map((item) => item.id));
+        cursor = page.nextCursor;
+      } while (cursor !== null);
+      const rows: { count: number }[] = await db.query('SELECT count(*)::int AS count FROM users');
+      const count = rows[0]!.count;
+      expect(seen).toHaveLength(count);
+      expect(new Set(seen).size).toBe(count);
+      expect(seen).toEqual(expect.arrayContaining(created.map((user) => user.id)));
+    });
+
+    it('refuses a malformed cursor and a limit above 200 with 400 VALIDATION_FAILED', async () => {
+      const operator = await givenOperator();
+      const malformed = await as(operator, 'GET', '/admin/users?cursor=nope');
+      expect(malformed.statusCode).toBe(400);
+      expect(malformed.json()).toEqual(CURSOR_INVALID);
+      const tooMany = await as(operator, 'GET', '/admin/users?limit=201');
+      expect(tooMany.statusCode).toBe(400);
+      expect(tooMany.json()).toMatchObject({ error: 'VALIDATION_FAILED' });
     });
 
     it('replaces roles (deduplicated), shown by GET; the new role takes effect', async () => {

@@ -80,18 +80,32 @@ export class SessionListQueryDto extends PageQueryDto {
 }
 
 export class RevokeSessionDto {
-  @ApiPropertyOptional({ maxLength: 200, description: 'Why, for the audit log.' })
+  @ApiPropertyOptional({
+    maxLength: 200,
+    example: 'stolen laptop',
+    description:
+      "Why, in the operator's words: stored on the session as `revokedNote` (shown in listings) and in the audit event.",
+  })
   @IsOptional()
   @IsString()
   @MaxLength(200)
   reason?: string;
 }
 
-export class UserSearchQueryDto {
-  @ApiProperty({ description: 'An email or its beginning (case-insensitive).' })
+/** An empty `email=` (or only spaces) is the same as none: the whole listing, page by page. */
+const blankToUndefined = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+export class UserListQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({
+    description:
+      'Only emails equal to this or starting with it (case-insensitive). Empty or absent: every user.',
+  })
+  @IsOptional()
+  @Transform(blankToUndefined)
   @IsString()
   @MaxLength(254)
-  email!: string;
+  email?: string;
 }
 
 export class SetRolesDto {

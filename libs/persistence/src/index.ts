@@ -53,4 +53,4 @@ export type {
   SessionTimes,
 } from './repositories/session.repository.js';
 export type { NewSigningKey } from './repositories/signing-key.repository.js';
-export type { NewUser } from './repositories/user.repository.js';
+export type { NewUser, UserCursor, UserListRow } from './repositories/user.repository.js';

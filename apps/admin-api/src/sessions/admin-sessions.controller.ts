@@ -36,9 +36,28 @@ function toSession(row: AdminSessionRow, now: Date) {
     active,
     revokedAt: row.revokedAt?.toISOString() ?? null,
     revokedReason: row.revokedReason,
+    revokedNote: row.revokedNote,
     revokedBy: row.revokedBy,
   };
 }
+
+const SESSION_EXAMPLE = {
+  id: '0b7e4c1e-5d0f-4b8e-9a53-2f0c2b3c9d11',
+  user: { id: '5f1d7a2e-8c4b-4e0a-b1f2-3c4d5e6f7a8b', email: 'ada@example.com' },
+  kind: 'cookie',
+  client: null,
+  ip: '203.0.113.7',
+  userAgent: 'Mozilla/5.0',
+  createdAt: '2025-01-01T10:00:00.000Z',
+  lastSeenAt: '2025-01-01T10:05:00.000Z',
+  idleExpiresAt: '2025-01-02T10:05:00.000Z',
+  expiresAt: '2025-01-08T10:00:00.000Z',
+  active: false,
+  revokedAt: '2025-01-01T11:00:00.000Z',
+  revokedReason: 'admin',
+  revokedNote: 'stolen laptop',
+  revokedBy: 'user:9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d',
+};
 
 @ApiTags('sessions')
 @ApiAuthenticated()
@@ -53,7 +72,7 @@ export class AdminSessionsController {
     summary: 'Every session, cookie and token, newest first; filters and keyset pagination.',
     description: 'Pass `nextCursor` back as `cursor` for the next page; stable under inserts.',
   })
-  @ApiOkResponse({ schema: { example: { items: [], nextCursor: null } } })
+  @ApiOkResponse({ schema: { example: { items: [SESSION_EXAMPLE], nextCursor: null } } })
   async list(@Query() query: SessionListQueryDto) {
     const cursor = decodeCursor(query.cursor, 'uuid');
     const page = await this.sessions.list(
@@ -70,6 +89,11 @@ export class AdminSessionsController {
 
   @Get('sessions/:id')
   @RequireCapabilities('sessions:read')
+  @ApiOkResponse({
+    description:
+      '`revokedReason` is a stable code (`admin` for a forced revocation, `logout`, `user_disabled`…); `revokedNote` is the text the operator gave with `DELETE /admin/sessions/:id`.',
+    schema: { example: SESSION_EXAMPLE },
+  })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: '`SESSION_NOT_FOUND`.' })
   async get(@Param('id', uuidParam()) id: string) {
     return toSession(await this.sessions.get(id), new Date());
@@ -82,6 +106,8 @@ export class AdminSessionsController {
   @ApiOperation({
     summary:
       'Force revocation: the cookie dies, the refresh family dies, access tokens are refused everywhere (feed).',
+    description:
+      'The session is listed with `revokedReason: "admin"` and the `reason` given as `revokedNote` (also in the audit event).',
   })
   @ApiNoContentResponse()
   async revoke(

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
-import { ApiNotFoundResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   ApiAuthenticated,
   ApiCsrfChecked,
@@ -11,7 +11,8 @@ import { ADMIN_SCOPE, type ClientContext, UserAdministrationService } from '@gat
 import { CurrentUser, RequireCapabilities, RequireScopes } from '@gatehouse/nest-auth';
 import type { User } from '@gatehouse/persistence';
 
-import { SetRolesDto, UserSearchQueryDto } from '../admin-api.dto.js';
+import { SetRolesDto, UserListQueryDto } from '../admin-api.dto.js';
+import { decodeCursor, encodeCursor } from '../keyset-cursor.js';
 
 function toUser(user: User) {
   return {
@@ -24,6 +25,15 @@ function toUser(user: User) {
   };
 }
 
+const USER_EXAMPLE = {
+  id: '5f1d7a2e-8c4b-4e0a-b1f2-3c4d5e6f7a8b',
+  email: 'ada@example.com',
+  roles: ['support'],
+  disabled: false,
+  disabledAt: null,
+  createdAt: '2025-01-01T10:00:00.000Z',
+};
+
 @ApiTags('users')
 @ApiAuthenticated()
 @RequireScopes(ADMIN_SCOPE)
@@ -34,9 +44,22 @@ export class AdminUsersController {
   constructor(private readonly users: UserAdministrationService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Find users by email or email prefix (at most 50).' })
-  async search(@Query() query: UserSearchQueryDto) {
-    return (await this.users.search(query.email)).map(toUser);
+  @ApiOperation({
+    summary: 'Every user, newest first, keyset-paginated; optionally those with an email prefix.',
+    description:
+      'Pass `nextCursor` back as `cursor` for the next page. An empty `email=` lists every user, page by page.',
+  })
+  @ApiOkResponse({ schema: { example: { items: [USER_EXAMPLE], nextCursor: null } } })
+  async list(@Query() query: UserListQueryDto) {
+    const limit = query.limit ?? 50;
+    const rows = await this.users.list(query.email, decodeCursor(query.cursor, 'uuid'), limit);
+    const items = rows.slice(0, limit);
+    const last = items.at(-1);
+    return {
+      items: items.map(toUser),
+      nextCursor:
+        rows.length > limit && last ? encodeCursor({ at: last.position, id: last.id }) : null,
+    };
   }
 
   @Get(':id')

@@ -18,6 +18,8 @@ export interface SessionRevocation {
   readonly reason: RevocationReason;
   /** `user:<id>` or a system actor. */
   readonly by: string;
+  /** The operator's text with a forced revocation, kept on the session beside the reason. */
+  readonly note?: string | null;
 }
 
 /**

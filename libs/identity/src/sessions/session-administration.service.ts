@@ -50,7 +50,10 @@ export class SessionAdministrationService {
     return session;
   }
 
-  /** Cookie dead, refresh family dead, access tokens refused everywhere through the feed. */
+  /**
+   * Cookie dead, refresh family dead, access tokens refused everywhere through the feed. The
+   * operator's `note` is stored on the session (reason `admin`) and in the audit event.
+   */
   async revoke(
     id: string,
     operatorId: string,
@@ -63,6 +66,7 @@ export class SessionAdministrationService {
         at: this.clock.now(),
         reason: 'admin',
         by: `user:${operatorId}`,
+        note,
       });
       await this.audit.record(repositories, {
         actor: `user:${operatorId}`,

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Database, type User } from '@gatehouse/persistence';
+import { Database, type User, type UserCursor, type UserListRow } from '@gatehouse/persistence';
 
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../clock.js';
@@ -8,8 +8,6 @@ import { RevocationService } from '../revocations/revocation.service.js';
 import { SessionCache } from '../sessions/session-cache.js';
 import type { ClientContext } from '../sessions/session.service.js';
 import { normalizeEmail } from './email.js';
-
-const SEARCH_LIMIT = 50;
 
 /** Operators' actions on accounts (admin-api); each one is audited with the operator. */
 @Injectable()
@@ -22,8 +20,14 @@ export class UserAdministrationService {
     private readonly sessionCache: SessionCache,
   ) {}
 
-  search(emailPrefix: string): Promise<User[]> {
-    return this.database.users.searchByEmail(normalizeEmail(emailPrefix), SEARCH_LIMIT);
+  /** Every user newest first, or those whose email starts with `emailPrefix`; `limit + 1` rows. */
+  list(
+    emailPrefix: string | undefined,
+    cursor: UserCursor | null,
+    limit: number,
+  ): Promise<UserListRow[]> {
+    const prefix = emailPrefix === undefined ? undefined : normalizeEmail(emailPrefix);
+    return this.database.users.listPage(prefix || undefined, cursor, limit);
   }
 
   async get(id: string): Promise<User> {

@@ -68,6 +68,10 @@ export class Session {
   @Column({ type: 'varchar', length: 64, nullable: true })
   revokedReason!: string | null;
 
+  /** The operator's own words when they forced the revocation (`DELETE /admin/sessions/:id`). */
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  revokedNote!: string | null;
+
   /** Who revoked it: a user id, or a system actor such as `system:refresh-reuse`. */
   @Column({ type: 'varchar', length: 128, nullable: true })
   revokedBy!: string | null;

@@ -1,9 +1,19 @@
-import { Check, Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, Unique } from 'typeorm';
+import {
+  Check,
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  PrimaryGeneratedColumn,
+  Unique,
+} from 'typeorm';
 
 @Entity('users')
 @Unique('users_email_key', ['email'])
 // Emails are stored trimmed and lower-cased, so the unique key is case-insensitive by construction.
 @Check('users_email_lowercase_check', `"email" = lower("email")`)
+// Operators' listing, newest first (keyset pagination).
+@Index('users_created_at_id_idx', ['createdAt', 'id'])
 export class User {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'users_pkey' })
   id!: string;

@@ -4,6 +4,7 @@ import { AuthorizationCode1764100000000 } from './1764100000000-authorization-co
 import { DeviceAndLogout1764200000000 } from './1764200000000-device-and-logout.js';
 import { RefreshTokenUsedIp1764300000000 } from './1764300000000-refresh-token-used-ip.js';
 import { AuthorizationBoundaries1764400000000 } from './1764400000000-authorization-boundaries.js';
+import { AdminListings1764500000000 } from './1764500000000-admin-listings.js';
 
 /** Every migration, in order. Imported as classes: globs do not survive bundling. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   DeviceAndLogout1764200000000,
   RefreshTokenUsedIp1764300000000,
   AuthorizationBoundaries1764400000000,
+  AdminListings1764500000000,
 ];

@@ -101,6 +101,8 @@ export interface AdminSessionRow extends SessionSummary {
   readonly position: string;
   readonly userEmail: string;
   readonly revokedReason: string | null;
+  /** The operator's text given with a forced revocation. */
+  readonly revokedNote: string | null;
   readonly revokedBy: string | null;
 }
 
@@ -109,6 +111,8 @@ export interface Revocation {
   readonly reason: RevocationReason;
   /** `user:<id>`, or a system actor. */
   readonly by: string;
+  /** Free text from the operator who forced the revocation, kept beside the reason. */
+  readonly note?: string | null;
 }
 
 const TIMES = `s.id, s.created_at AS "createdAt", s.last_seen_at AS "lastSeenAt",
@@ -309,7 +313,7 @@ export class SessionRepository {
     }
     return this.manager.query(
       `SELECT ${SUMMARY}, u.email AS "userEmail", s.revoked_reason AS "revokedReason",
-         s.revoked_by AS "revokedBy", s.created_at::text AS position
+         s.revoked_note AS "revokedNote", s.revoked_by AS "revokedBy", s.created_at::text AS position
        FROM sessions s
        JOIN users u ON u.id = s.user_id
        LEFT JOIN clients c ON c.id = s.client_id
@@ -323,7 +327,7 @@ export class SessionRepository {
   async findForAdmin(id: string): Promise<AdminSessionRow | null> {
     const rows: AdminSessionRow[] = await this.manager.query(
       `SELECT ${SUMMARY}, u.email AS "userEmail", s.revoked_reason AS "revokedReason",
-         s.revoked_by AS "revokedBy", s.created_at::text AS position
+         s.revoked_note AS "revokedNote", s.revoked_by AS "revokedBy", s.created_at::text AS position
        FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN clients c ON c.id = s.client_id
        WHERE s.id = $1`,
       [id],
@@ -338,10 +342,10 @@ export class SessionRepository {
     }
     const rows = await updateReturning<{ id: string }>(
       this.manager,
-      `UPDATE sessions SET revoked_at = $2, revoked_reason = $3, revoked_by = $4
+      `UPDATE sessions SET revoked_at = $2, revoked_reason = $3, revoked_by = $4, revoked_note = $5
        WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL
        RETURNING id`,
-      [ids, revocation.at, revocation.reason, revocation.by],
+      [ids, revocation.at, revocation.reason, revocation.by, revocation.note ?? null],
     );
     return rows.map(({ id }) => id);
   }

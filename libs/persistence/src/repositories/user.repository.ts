@@ -6,6 +6,18 @@ import { updateReturning } from './returning.js';
 const USER_COLUMNS = `id, email, password_hash AS "passwordHash", roles, disabled_at AS "disabledAt",
   created_at AS "createdAt"`;
 
+/** Keyset position in the operators' listing; `at` is PostgreSQL's exact text of `created_at`. */
+export interface UserCursor {
+  readonly at: string;
+  readonly id: string;
+}
+
+/** A user as operators list it, with its keyset position. */
+export interface UserListRow extends User {
+  /** `created_at` as exact text, for the next page's cursor. */
+  readonly position: string;
+}
+
 export interface NewUser {
   readonly email: string;
   readonly passwordHash: string;
@@ -56,13 +68,36 @@ export class UserRepository {
     ]);
   }
 
-  /** Operators' search: exact email, or every email starting with a prefix, alphabetically. */
-  searchByEmail(prefix: string, limit: number): Promise<User[]> {
+  /**
+   * Operators' listing, newest first, `limit + 1` rows from after `cursor` (one more tells whether a
+   * next page exists); with `emailPrefix`, only emails equal to it or starting with it.
+   */
+  listPage(
+    emailPrefix: string | undefined,
+    cursor: UserCursor | null,
+    limit: number,
+  ): Promise<UserListRow[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const param = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    if (emailPrefix !== undefined) {
+      const prefix = param(emailPrefix);
+      where.push(`email >= ${prefix} AND email < ${prefix} || chr(1114111)`);
+    }
+    if (cursor) {
+      where.push(
+        `(created_at, id) < (${param(cursor.at)}::timestamptz, ${param(cursor.id)}::uuid)`,
+      );
+    }
     return this.manager.query(
-      `SELECT ${USER_COLUMNS} FROM users
-       WHERE email >= $1 AND email < $1 || chr(1114111)
-       ORDER BY email LIMIT $2`,
-      [prefix, limit],
+      `SELECT ${USER_COLUMNS}, created_at::text AS position FROM users
+       ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY created_at DESC, id DESC
+       LIMIT ${param(limit + 1)}`,
+      params,
     );
   }
 
