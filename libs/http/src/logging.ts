@@ -6,6 +6,8 @@ import type { Params } from 'nestjs-pino';
 import type { DestinationStream } from 'pino';
 import type { Options } from 'pino-http';
 
+import { prettyLogStream } from './pretty-log-stream.js';
+
 /** Never logged: credentials in headers, and anything that looks like a secret in a logged object. */
 const REDACTED_PATHS = [
   'req.headers.authorization',
@@ -64,33 +66,50 @@ function pathOf(request: IncomingMessage): string {
   return (request as IncomingMessage & { originalUrl?: string }).originalUrl ?? request.url ?? '';
 }
 
+/** Health probes and static files (Swagger UI's, the pages' stylesheet): logged only when they fail. */
+const QUIET_PATH = /^\/(health(\/|\?|$)|docs\/|assets\/|favicon\.ico)/;
+
 /**
- * Structured JSON logs, one line per request with the request id Fastify assigned. `destination`
- * defaults to stdout; tests pass a stream to read what would be logged.
+ * One line per request with the request id Fastify assigned. In production, structured JSON;
+ * in development (`NODE_ENV=development`), a readable line per request (`GET /me 200 3 ms`),
+ * nothing below `warn` for health probes and static files, and no Nest route map. Tests
+ * (`NODE_ENV=test`) keep JSON to assert on its fields. `destination` defaults to stdout; tests pass
+ * a stream to read what would be logged.
  */
 export function loggerParams(
   config: GatehouseConfig,
   app: string,
   destination?: DestinationStream,
 ): Params {
+  const development = config.environment === 'development';
   const options: Options = {
     level: config.logLevel,
     base: { app },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     genReqId: (request) => (request as { id?: string }).id ?? 'unknown',
     // Probes every few seconds would drown the log. Middie rewrites `url` for mounted middleware.
-    autoLogging: { ignore: (request) => pathOf(request).startsWith('/health/') },
+    autoLogging: development || {
+      ignore: (request) => pathOf(request).startsWith('/health/'),
+    },
     serializers: {
       // pino-http hands custom serializers the standard-serialized request.
       req: redactQueryOf,
       res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
     },
-    customLogLevel: (_request, response, error) =>
-      error || response.statusCode >= 500 ? 'error' : response.statusCode >= 400 ? 'warn' : 'info',
+    customLogLevel: (request, response, error) => {
+      const level =
+        error || response.statusCode >= 500
+          ? 'error'
+          : response.statusCode >= 400
+            ? 'warn'
+            : 'info';
+      return development && level === 'info' && QUIET_PATH.test(pathOf(request)) ? 'silent' : level;
+    },
   };
+  const out = development ? prettyLogStream(destination ?? process.stdout) : destination;
   return {
     // nestjs-pino's default pattern `{/*splat}` matches no route under Nest 12.5 on Fastify.
     forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
-    pinoHttp: destination ? [options, destination] : options,
+    pinoHttp: out ? [options, out] : options,
   };
 }
