@@ -16,6 +16,7 @@ const OPTIONAL_WITHOUT_DEFAULT: ReadonlySet<EnvName> = new Set([
   'REDIS_URL',
   'ADMIN_EMAIL',
   'ADMIN_PASSWORD',
+  'INSTANCE_ID',
 ]);
 
 const APPS = [

@@ -1,10 +1,17 @@
-import { envSchema } from './env.schema.js';
+import { type EnvVariable, envSchema } from './env.schema.js';
+
+function documentedDefault(spec: EnvVariable<unknown>): string {
+  if (spec.computedDefault !== undefined) {
+    return spec.computedDefault;
+  }
+  return spec.default !== undefined ? `\`${spec.default}\`` : '—';
+}
 
 /** The README configuration table, rendered from the schema so the two never disagree. */
 export function renderConfigTable(): string {
   const rows = Object.entries(envSchema).map(
-    ([name, spec]) =>
-      `| \`${name}\` | ${'default' in spec && spec.default !== undefined ? `\`${spec.default}\`` : '—'} | ${spec.description} |`,
+    ([name, spec]: [string, EnvVariable<unknown>]) =>
+      `| \`${name}\` | ${documentedDefault(spec)} | ${spec.description} |`,
   );
   return ['| Variable | Default | Meaning |', '| --- | --- | --- |', ...rows].join('\n');
 }

@@ -11,6 +11,8 @@ export interface EnvVariable<T> {
   readonly description: string;
   /** The raw default, as it would be written in the environment. */
   readonly default?: string;
+  /** The default as documented, when `load-config.ts` computes it from other variables. */
+  readonly computedDefault?: string;
   readonly parse: (raw: string) => T | undefined;
 }
 
@@ -144,7 +146,7 @@ export const envSchema = {
   NOTES_API_PORT: variable({
     expectation: 'an integer port from 1 to 65535',
     description:
-      'HTTP port of notes-api, the example sibling app (it reads this, `ISSUER`, `DATABASE_URL`, `HOST` and `TRUSTED_ORIGINS` itself).',
+      'HTTP port of notes-api, the example sibling app (it reads this, `ISSUER`, `DATABASE_URL`, `HOST`, `TRUSTED_ORIGINS` and `INSTANCE_ID` itself).',
     default: '3002',
     parse: port,
   }),
@@ -157,8 +159,8 @@ export const envSchema = {
   ISSUER: variable({
     expectation: 'an http(s) URL without query or fragment',
     description:
-      'Public base URL of auth-api: the `iss` of its tokens. An https issuer switches the session cookie to the `__Host-` prefix.',
-    default: 'http://localhost:3000',
+      'Public base URL of auth-api: the `iss` of its tokens. An https issuer switches the session cookie to the `__Host-` prefix. Required in production.',
+    computedDefault: 'outside production, `http://localhost:<AUTH_API_PORT>`',
     parse: (raw) => {
       const url = parseUrl(raw, ['http:', 'https:']);
       return url && !url.search && !url.hash ? url.href.replace(/\/$/, '') : undefined;
@@ -169,7 +171,15 @@ export const envSchema = {
     description:
       'Browser origins allowed to make credentialed CORS calls and cookie-authenticated writes.',
     default: 'http://localhost:3000,http://localhost:3001',
+    computedDefault:
+      'outside production, `http://localhost:<port>` and `http://127.0.0.1:<port>` for `AUTH_API_PORT`, `ADMIN_API_PORT` and `NOTES_API_PORT`; in production `http://localhost:3000,http://localhost:3001`',
     parse: (raw) => parseList(raw, parseOrigin),
+  }),
+  INSTANCE_ID: variable({
+    expectation: 'a non-empty string',
+    description:
+      'Echoed by the health endpoints in the `Gatehouse-Instance` response header. `npm start` gives its apps a fresh one per run, so its readiness probe only counts answers from its own apps.',
+    parse: nonEmpty,
   }),
   REDIS_URL: variable({
     expectation: 'a redis:// or rediss:// URL',

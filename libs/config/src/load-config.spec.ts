@@ -22,7 +22,14 @@ describe(loadConfig.name, () => {
     expect(config.database.url).toBeUndefined();
     expect(config.dataDir).toBe('.gatehouse');
     expect(config.issuer).toBe('http://localhost:3000');
-    expect(config.trustedOrigins).toEqual(['http://localhost:3000', 'http://localhost:3001']);
+    expect(config.trustedOrigins).toEqual([
+      'http://localhost:3000',
+      'http://127.0.0.1:3000',
+      'http://localhost:3001',
+      'http://127.0.0.1:3001',
+      'http://localhost:3002',
+      'http://127.0.0.1:3002',
+    ]);
     expect(config.database.migrationsRun).toBe(true);
     expect(config.bootstrapOperator).toBeUndefined();
   });
@@ -104,9 +111,13 @@ describe(loadConfig.name, () => {
     expect(loadConfig({ KEY_ENCRYPTION_KEY: key }).keys.encryptionKey).toEqual(
       Buffer.from(key, 'base64'),
     );
-    expect(problemsOf({ NODE_ENV: 'production', DATABASE_URL: 'postgres://db/gh' })).toEqual([
-      'KEY_ENCRYPTION_KEY: expected 32 random bytes in base64 in production',
-    ]);
+    expect(
+      problemsOf({
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://db/gh',
+        ISSUER: 'https://auth.example.com',
+      }),
+    ).toEqual(['KEY_ENCRYPTION_KEY: expected 32 random bytes in base64 in production']);
   });
 
   it('defaults the token lifetimes of the design', () => {
@@ -163,8 +174,47 @@ describe(loadConfig.name, () => {
       problemsOf({
         NODE_ENV: 'production',
         KEY_ENCRYPTION_KEY: 'q7Nw2b1mZ0pQ9xYv3LkR8sT4uV6wX0yZ1aB2cD3eF4g=',
+        ISSUER: 'https://auth.example.com',
       }),
     ).toEqual([expect.stringMatching(/^DATABASE_URL: expected a PostgreSQL URL in production/)]);
+  });
+
+  it('derives the issuer and the trusted origins from the ports outside production', () => {
+    const config = loadConfig({ AUTH_API_PORT: '4710', NOTES_API_PORT: '4712' });
+    expect(config.issuer).toBe('http://localhost:4710');
+    expect(config.trustedOrigins).toEqual([
+      'http://localhost:4710',
+      'http://127.0.0.1:4710',
+      'http://localhost:3001',
+      'http://127.0.0.1:3001',
+      'http://localhost:4712',
+      'http://127.0.0.1:4712',
+    ]);
+  });
+
+  it('keeps an issuer and trusted origins that are set', () => {
+    const config = loadConfig({
+      AUTH_API_PORT: '4710',
+      ISSUER: 'https://auth.example.com',
+      TRUSTED_ORIGINS: 'https://app.example.com',
+    });
+    expect(config.issuer).toBe('https://auth.example.com');
+    expect(config.trustedOrigins).toEqual(['https://app.example.com']);
+  });
+
+  it('requires ISSUER in production and derives nothing there', () => {
+    const production = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://db/gh',
+      KEY_ENCRYPTION_KEY: 'q7Nw2b1mZ0pQ9xYv3LkR8sT4uV6wX0yZ1aB2cD3eF4g=',
+      AUTH_API_PORT: '4710',
+    };
+    expect(problemsOf(production)).toEqual([
+      'ISSUER: expected the public URL of auth-api in production (the `iss` of its tokens)',
+    ]);
+    const config = loadConfig({ ...production, ISSUER: 'https://auth.example.com' });
+    expect(config.issuer).toBe('https://auth.example.com');
+    expect(config.trustedOrigins).toEqual(['http://localhost:3000', 'http://localhost:3001']);
   });
 
   it('refuses the same port for both apps', () => {

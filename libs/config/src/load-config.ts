@@ -16,6 +16,8 @@ export interface GatehouseConfig {
   readonly notesApi: { readonly port: number };
   readonly issuer: string;
   readonly trustedOrigins: readonly string[];
+  /** Echoed by the health endpoints (`Gatehouse-Instance`), so a launcher knows its own apps. */
+  readonly instanceId: string | undefined;
   readonly redisUrl: string | undefined;
   readonly logLevel: Env['LOG_LEVEL'];
   readonly http: {
@@ -128,10 +130,39 @@ function crossCheck(env: Partial<Env>): string[] {
   if (env.NODE_ENV === 'production' && env.KEY_ENCRYPTION_KEY === undefined) {
     problems.push('KEY_ENCRYPTION_KEY: expected 32 random bytes in base64 in production');
   }
+  if (env.NODE_ENV === 'production' && env.ISSUER === undefined) {
+    problems.push(
+      'ISSUER: expected the public URL of auth-api in production (the `iss` of its tokens)',
+    );
+  }
   if (env.AUTH_API_PORT !== undefined && env.AUTH_API_PORT === env.ADMIN_API_PORT) {
     problems.push('ADMIN_API_PORT: expected a port different from AUTH_API_PORT');
   }
   return problems;
+}
+
+const isSet = (raw: RawEnv, name: EnvName) => raw[name] !== undefined && raw[name] !== '';
+
+/**
+ * Outside production the issuer and the trusted origins follow the ports, so changing AUTH_API_PORT
+ * alone keeps the apps agreeing, and both loopback spellings work from a browser (the launcher prints
+ * `localhost`; people type `127.0.0.1` too). Production keeps what it is given.
+ */
+function withDevelopmentDefaults(raw: RawEnv, env: Env): Env {
+  if (env.NODE_ENV === 'production') {
+    return env;
+  }
+  const ports = [env.AUTH_API_PORT, env.ADMIN_API_PORT, env.NOTES_API_PORT];
+  return {
+    ...env,
+    ISSUER: isSet(raw, 'ISSUER') ? env.ISSUER : `http://localhost:${env.AUTH_API_PORT}`,
+    TRUSTED_ORIGINS: isSet(raw, 'TRUSTED_ORIGINS')
+      ? env.TRUSTED_ORIGINS
+      : [...new Set(ports)].flatMap((port) => [
+          `http://localhost:${port}`,
+          `http://127.0.0.1:${port}`,
+        ]),
+  };
 }
 
 function deepFreeze<T>(value: T): T {
@@ -153,7 +184,7 @@ export function loadConfig(raw: RawEnv = process.env): GatehouseConfig {
   if (problems.length > 0) {
     throw new ConfigError(problems);
   }
-  const valid = env as Env;
+  const valid = withDevelopmentDefaults(raw, env as Env);
   return deepFreeze({
     environment: valid.NODE_ENV,
     database: {
@@ -169,6 +200,7 @@ export function loadConfig(raw: RawEnv = process.env): GatehouseConfig {
     notesApi: { port: valid.NOTES_API_PORT },
     issuer: valid.ISSUER,
     trustedOrigins: valid.TRUSTED_ORIGINS,
+    instanceId: valid.INSTANCE_ID,
     redisUrl: valid.REDIS_URL,
     logLevel: valid.LOG_LEVEL,
     http: { bodyLimitBytes: valid.HTTP_BODY_LIMIT_BYTES, trustProxy: valid.TRUST_PROXY },
