@@ -24,6 +24,8 @@ export interface NotesApiConfig {
   readonly audience: string | undefined;
   /** First delay before the revocation feed reconnects (it backfills on reconnect). */
   readonly feedReconnectDelayMs: number;
+  /** Echoed by `GET /health` in `Gatehouse-Instance`: `npm start` knows its own notes-api by it. */
+  readonly instanceId: string | undefined;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -57,6 +59,7 @@ export function loadNotesApiConfig(env: Env): NotesApiConfig {
     redisUrl: env['REDIS_URL'] || undefined,
     feedReconnectDelayMs: Number(env['NOTES_API_FEED_RECONNECT_MS'] || '100'),
     audience: env['NOTES_API_AUDIENCE'] || undefined,
+    instanceId: env['INSTANCE_ID'] || undefined,
     introspectionClient:
       env['NOTES_API_CLIENT_ID'] && env['NOTES_API_CLIENT_SECRET']
         ? { id: env['NOTES_API_CLIENT_ID'], secret: env['NOTES_API_CLIENT_SECRET'] }

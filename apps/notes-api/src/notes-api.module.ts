@@ -12,7 +12,7 @@ import {
 import pg from 'pg';
 
 import type { NotesApiConfig } from './notes-api.config.js';
-import { NotesController } from './notes/notes.controller.js';
+import { NOTES_API_INSTANCE_ID, NotesController } from './notes/notes.controller.js';
 import { NOTES_POOL, NotesRepository } from './notes/notes.repository.js';
 
 interface IssuerMetadata {
@@ -78,6 +78,7 @@ export class NotesApiModule {
       controllers: [NotesController],
       providers: [
         NotesRepository,
+        { provide: NOTES_API_INSTANCE_ID, useFactory: () => config.instanceId },
         {
           provide: NOTES_POOL,
           useFactory: () => {

@@ -4,12 +4,14 @@ import {
   Delete,
   Get,
   HttpCode,
+  Inject,
   NotFoundException,
   Param,
   ParseUUIDPipe,
   Post,
+  Res,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { CurrentUser, Public, RequireCapabilities, RequireScopes } from '@gatehouse/nest-auth';
 import { IsString, MaxLength, MinLength } from 'class-validator';
 
@@ -23,16 +25,35 @@ export class CreateNoteDto {
   text!: string;
 }
 
+export const NOTES_API_INSTANCE_ID = Symbol('NOTES_API_INSTANCE_ID');
+
+/** What Fastify's reply and Express's response both offer (the example runs on either). */
+interface HeaderWriter {
+  header(name: string, value: string): unknown;
+}
+
 /** The whole example: every route needs a caller, `@CurrentUser()` owns the data. */
 @ApiTags('notes')
 @ApiBearerAuth()
 @Controller()
 export class NotesController {
-  constructor(private readonly notes: NotesRepository) {}
+  constructor(
+    private readonly notes: NotesRepository,
+    @Inject(NOTES_API_INSTANCE_ID) private readonly instanceId: string | undefined,
+  ) {}
 
   @Public()
   @Get('health')
-  health(): { status: 'ok' } {
+  @ApiOkResponse({
+    schema: { example: { status: 'ok' } },
+    headers: {
+      'Gatehouse-Instance': { description: '`INSTANCE_ID`, when set (`npm start` sets one).' },
+    },
+  })
+  health(@Res({ passthrough: true }) response: HeaderWriter): { status: 'ok' } {
+    if (this.instanceId) {
+      response.header('gatehouse-instance', this.instanceId);
+    }
     return { status: 'ok' };
   }
 

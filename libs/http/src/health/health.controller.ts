@@ -1,4 +1,4 @@
-import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
 import {
   ApiOkResponse,
   ApiOperation,
@@ -6,7 +6,18 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
 import { Public } from '@gatehouse/nest-auth';
+import type { FastifyReply } from 'fastify';
+
+/** Names the process that answers, so `npm start` counts only its own apps as ready. */
+const INSTANCE_HEADER = {
+  'Gatehouse-Instance': {
+    description:
+      '`INSTANCE_ID`, when set (`npm start` sets a fresh one per run); absent otherwise.',
+    schema: { type: 'string' },
+  },
+};
 
 @ApiTags('health')
 @Public()
@@ -15,20 +26,32 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
+    @InjectConfig() private readonly config: GatehouseConfig,
   ) {}
+
+  private nameInstance(reply: FastifyReply): void {
+    if (this.config.instanceId) {
+      void reply.header('gatehouse-instance', this.config.instanceId);
+    }
+  }
 
   @Get('live')
   @ApiOperation({ summary: 'Liveness: the process serves requests (no dependency is checked).' })
-  @ApiOkResponse({ schema: { example: { status: 'ok' } } })
-  live(): { status: 'ok' } {
+  @ApiOkResponse({ schema: { example: { status: 'ok' } }, headers: INSTANCE_HEADER })
+  live(@Res({ passthrough: true }) reply: FastifyReply): { status: 'ok' } {
+    this.nameInstance(reply);
     return { status: 'ok' };
   }
 
   @Get('ready')
   @ApiOperation({ summary: 'Readiness: the database answers within one second.' })
-  @ApiOkResponse({ schema: { example: { status: 'ok', info: { database: { status: 'up' } } } } })
+  @ApiOkResponse({
+    schema: { example: { status: 'ok', info: { database: { status: 'up' } } } },
+    headers: INSTANCE_HEADER,
+  })
   @ApiServiceUnavailableResponse({ description: '`NOT_READY`: a dependency is down.' })
-  async ready(): Promise<unknown> {
+  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<unknown> {
+    this.nameInstance(reply);
     try {
       return await this.health.check([
         () => this.database.pingCheck('database', { timeout: 1000 }),
