@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 
 import { UserService } from '@gatehouse/identity';
 
-import { withScriptContext } from './script-context.js';
+import { runScript, withScriptContext } from './script-context.js';
 
 /**
  * `npm run admin:create -- --email ops@example.com`: creates an operator (role `admin`), or promotes an
@@ -30,18 +30,13 @@ async function passwordInput(): Promise<string> {
   return '';
 }
 
-const email = emailArgument();
-const password = await passwordInput();
-const exitCode = await withScriptContext('admin-create', async (context) => {
-  try {
+await runScript('admin:create', async () => {
+  const email = emailArgument();
+  const password = await passwordInput();
+  return withScriptContext('admin:create', async (context) => {
     const { user, created } = await context.get(UserService).createOperator(email, password);
     process.stdout.write(
       `${created ? 'Created' : 'Promoted'} operator ${user.email} (${user.id})\n`,
     );
-    return 0;
-  } catch (error) {
-    process.stderr.write(`admin:create failed: ${(error as Error).message}\n`);
-    return 1;
-  }
+  });
 });
-process.exit(exitCode);

@@ -1,7 +1,8 @@
 export { AcceptsFormBody } from './accepts-form-body.decorator.js';
 export { ApiAuthenticated, ApiCsrfChecked } from './api-authenticated.decorator.js';
 export { RequestClient } from './client-context.decorator.js';
-export { resolveDatabase, type ResolvedDatabase } from './database-url.js';
+export { type DatabaseUse, resolveDatabase, type ResolvedDatabase } from './database-url.js';
+export { describeError } from './describe-error.js';
 export { type ErrorBody, renderError } from './error-body.js';
 export { ErrorResponseDto } from './error-response.dto.js';
 export { createHttpApp } from './http-app.factory.js';

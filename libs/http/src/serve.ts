@@ -2,6 +2,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConfigError, type GatehouseConfig, loadConfig } from '@gatehouse/config';
 
 import { resolveDatabase } from './database-url.js';
+import { describeError } from './describe-error.js';
 import { resolveKeyEncryptionKey } from './key-encryption-key.js';
 
 export interface AppEntry {
@@ -32,19 +33,20 @@ export async function serve(entry: AppEntry): Promise<void> {
   try {
     await start(entry);
   } catch (error) {
-    process.stderr.write(
-      `${entry.name} failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
+    process.stderr.write(`${entry.name} failed to start: ${describeError(error)}\n`);
     process.exit(1);
   }
 }
 
 async function start(entry: AppEntry): Promise<void> {
-  const resolved = await resolveDatabase(loadConfigOrExit());
+  const resolved = await resolveDatabase(loadConfigOrExit(), {
+    owner: entry.name,
+    joinRunning: true,
+  });
   const { embedded } = resolved;
-  const config = await resolveKeyEncryptionKey(resolved.config, { embedded: !!embedded }).catch(
-    (error: unknown) => exitOnConfigError(error),
-  );
+  const config = await resolveKeyEncryptionKey(resolved.config, {
+    embedded: resolved.inDataDir,
+  }).catch((error: unknown) => exitOnConfigError(error));
   const app = await entry.create(config);
   app.enableShutdownHooks();
   if (embedded) {

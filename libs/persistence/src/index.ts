@@ -14,7 +14,16 @@ export { User } from './entities/user.entity.js';
 export { type DatabaseOptions, dataSourceOptions, entities } from './data-source-options.js';
 export { Database, type Repositories } from './database.js';
 export { isDatabaseUnavailableError, isUniqueViolation } from './database-errors.js';
-export { type EmbeddedDatabase, startEmbeddedPostgres } from './embedded/embedded-postgres.js';
+export {
+  type DataDirHolder,
+  DataDirInUseError,
+  findDataDirHolder,
+} from './embedded/data-dir-claim.js';
+export {
+  type EmbeddedDatabase,
+  type Interruption,
+  startEmbeddedPostgres,
+} from './embedded/embedded-postgres.js';
 export { migrateDatabase, revertLastMigration } from './migrate-database.js';
 export { migrations } from './migrations/index.js';
 export { PersistenceModule, type PersistenceOptions } from './persistence.module.js';
