@@ -171,6 +171,23 @@ describe('authorization boundaries: reserved scopes, audiences and resource serv
   const atAdmin = (method: Method, url: string, credential?: Credential, body?: object) =>
     call(adminUrl, method, url, credential, body);
 
+  /** Every route answers `token` 403 "Missing scope: <scope>." with RFC 6750's challenge. */
+  async function expectScopeRefusals(
+    at: typeof atAuth,
+    routes: readonly RouteCall[],
+    token: string,
+    scope: string,
+  ): Promise<void> {
+    for (const route of routes) {
+      const answer = await at(methodOf(route), route.url, { token }, route.body);
+      expect(answer.status, `${route.operation}: ${JSON.stringify(answer.body)}`).toBe(403);
+      expect(answer.body, route.operation).toEqual(missingScope(scope));
+      expect(answer.headers.get('www-authenticate'), route.operation).toBe(
+        insufficientScope(scope),
+      );
+    }
+  }
+
   async function registeredClient(
     body: object,
   ): Promise<{ clientId: string; clientSecret: string | null }> {
@@ -452,19 +469,12 @@ describe('authorization boundaries: reserved scopes, audiences and resource serv
 
     it('answers 403 "Missing scope: account." with an insufficient_scope challenge on every account route, and changes nothing', async () => {
       const before = await accountState(operator);
-      for (const route of accountRoutes(operator, browserSessionId)) {
-        const answer = await atAuth(
-          methodOf(route),
-          route.url,
-          { token: thirdParty.access_token },
-          route.body,
-        );
-        expect(answer.status, `${route.operation}: ${JSON.stringify(answer.body)}`).toBe(403);
-        expect(answer.body, route.operation).toEqual(missingScope('account'));
-        expect(answer.headers.get('www-authenticate'), route.operation).toBe(
-          insufficientScope('account'),
-        );
-      }
+      await expectScopeRefusals(
+        atAuth,
+        accountRoutes(operator, browserSessionId),
+        thirdParty.access_token,
+        'account',
+      );
       // Every session still lives (none ended, none added) and the password is the same.
       expect(await accountState(operator)).toEqual(before);
       const listed = (await atAuth('GET', '/me/sessions', { token: firstParty.access_token }))
@@ -488,19 +498,7 @@ describe('authorization boundaries: reserved scopes, audiences and resource serv
     it('answers 403 "Missing scope: admin." with an insufficient_scope challenge on every admin-api route, and changes nothing', async () => {
       const targets = await givenAdminTargets();
       const before = await adminState(targets);
-      for (const route of adminRoutes(targets)) {
-        const answer = await atAdmin(
-          methodOf(route),
-          route.url,
-          { token: thirdParty.access_token },
-          route.body,
-        );
-        expect(answer.status, `${route.operation}: ${JSON.stringify(answer.body)}`).toBe(403);
-        expect(answer.body, route.operation).toEqual(missingScope('admin'));
-        expect(answer.headers.get('www-authenticate'), route.operation).toBe(
-          insufficientScope('admin'),
-        );
-      }
+      await expectScopeRefusals(atAdmin, adminRoutes(targets), thirdParty.access_token, 'admin');
       expect(await adminState(targets)).toEqual(before);
       // POST /admin/clients created nothing, as admin-api itself lists.
       const clients = await atAdmin('GET', '/admin/clients', { token: setupToken });
@@ -688,30 +686,13 @@ describe('authorization boundaries: reserved scopes, audiences and resource serv
       const user = await givenUserAt(issuer);
       const { sessionId } = await givenCookieSessionAt(issuer, user);
       const accountBefore = await accountState(user);
-      for (const route of accountRoutes(user, sessionId)) {
-        const answer = await atAuth(
-          methodOf(route),
-          route.url,
-          { token: service.token },
-          route.body,
-        );
-        expect(answer.status, `${route.operation}: ${JSON.stringify(answer.body)}`).toBe(403);
-        expect(answer.body, route.operation).toMatchObject({ statusCode: 403, error: 'FORBIDDEN' });
-      }
+      // A client acting for itself is never granted the reserved scopes.
+      await expectScopeRefusals(atAuth, accountRoutes(user, sessionId), service.token, 'account');
       expect(await accountState(user)).toEqual(accountBefore);
 
       const targets = await givenAdminTargets();
       const adminBefore = await adminState(targets);
-      for (const route of adminRoutes(targets)) {
-        const answer = await atAdmin(
-          methodOf(route),
-          route.url,
-          { token: service.token },
-          route.body,
-        );
-        expect(answer.status, `${route.operation}: ${JSON.stringify(answer.body)}`).toBe(403);
-        expect(answer.body, route.operation).toMatchObject({ statusCode: 403, error: 'FORBIDDEN' });
-      }
+      await expectScopeRefusals(atAdmin, adminRoutes(targets), service.token, 'admin');
       expect(await adminState(targets)).toEqual(adminBefore);
     });
   });
