@@ -100,3 +100,20 @@ export class RevocationCheckUnavailableError extends GatehouseAuthError {
     );
   }
 }
+
+/**
+ * 503: credentials cannot be verified yet, because what verifies them is out of reach — the issuer's
+ * discovery document has not been fetched (see `IssuerDiscovery`), or its keys or introspection
+ * endpoint do not answer. Not a 401: nothing says the credential is bad. The guard sends
+ * `Retry-After` with `retryAfterSeconds`.
+ */
+export class VerificationUnavailableError extends GatehouseAuthError {
+  /** @param retryAfterSeconds when the client may try again (the next attempt to reach the issuer). */
+  constructor(readonly retryAfterSeconds = 5) {
+    super(
+      503,
+      'VERIFICATION_UNAVAILABLE',
+      'Credentials cannot be verified right now: the issuer is not reachable yet. Retry later.',
+    );
+  }
+}

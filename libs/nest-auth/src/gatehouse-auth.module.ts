@@ -12,9 +12,16 @@ import { APP_GUARD } from '@nestjs/core';
 
 import { GATEHOUSE_AUTH_OPTIONS, type GatehouseAuthOptions } from './gatehouse-auth.options.js';
 import { AuthenticationGuard } from './guards/authentication.guard.js';
-import type { RevocationEvent } from './revocation/revocation-feed.js';
+import type { RevocationEvent, RevocationFeed } from './revocation/revocation-feed.js';
 import { ClientRevocations } from './revocation/client-revocations.js';
 import { RevocationList } from './revocation/revocation-list.js';
+
+/** How long the app's start waits for the revocation feed's first attempt before going on. */
+const FIRST_FEED_ATTEMPT_WAIT_MS = 5_000;
+const FEED_RETRY_INITIAL_MS = 250;
+const FEED_RETRY_MAX_MS = 10_000;
+/** A feed that keeps failing to start is reported once a minute. */
+const FEED_WARNING_EVERY_MS = 60_000;
 
 /** `forRootAsync`: options built by a factory, with the providers it injects from `imports`. */
 export interface GatehouseAuthAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
@@ -31,6 +38,10 @@ export interface GatehouseAuthAsyncOptions extends Pick<ModuleMetadata, 'imports
 @Module({})
 export class GatehouseAuthModule implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(GatehouseAuthModule.name);
+  private feedRetry: NodeJS.Timeout | undefined;
+  private feedRetryDelayMs = FEED_RETRY_INITIAL_MS;
+  private lastFeedWarning = 0;
+  private stopping = false;
 
   constructor(
     @Inject(GATEHOUSE_AUTH_OPTIONS) private readonly options: GatehouseAuthOptions,
@@ -56,8 +67,13 @@ export class GatehouseAuthModule implements OnApplicationBootstrap, OnApplicatio
         {
           provide: RevocationList,
           inject: [GATEHOUSE_AUTH_OPTIONS],
-          useFactory: (resolved: GatehouseAuthOptions) =>
-            new RevocationList(resolved.revocationListCapacity),
+          useFactory: (resolved: GatehouseAuthOptions) => {
+            const list = new RevocationList(resolved.revocationListCapacity);
+            if (resolved.revocationFeed) {
+              list.awaitFeed();
+            }
+            return list;
+          },
         },
         { provide: ClientRevocations, useFactory: () => new ClientRevocations() },
         { provide: APP_GUARD, useClass: AuthenticationGuard },
@@ -66,14 +82,60 @@ export class GatehouseAuthModule implements OnApplicationBootstrap, OnApplicatio
     };
   }
 
+  /**
+   * Starts the revocation feed. The app waits for the first attempt only (at most
+   * `FIRST_FEED_ATTEMPT_WAIT_MS`): a feed whose source is down does not stop the app, it is started
+   * again with backoff, and until it has caught up the revocation list answers `unknown` — bearer
+   * tokens are checked at the platform (`revocationFallback`) or refused with 503.
+   */
   async onApplicationBootstrap(): Promise<void> {
-    await this.options.revocationFeed?.start({
-      revoked: (event) => {
-        this.remember(event);
-        this.options.sessions?.evict?.(event.sessionId);
-      },
-      clientRevoked: (event) => this.clientRevocations.add(event),
+    const feed = this.options.revocationFeed;
+    if (!feed) {
+      return;
+    }
+    let waiting: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<void>((resolve) => {
+      waiting = setTimeout(resolve, FIRST_FEED_ATTEMPT_WAIT_MS);
     });
+    await Promise.race([this.startFeed(feed), gaveUp]);
+    clearTimeout(waiting);
+  }
+
+  private async startFeed(feed: RevocationFeed): Promise<void> {
+    try {
+      await feed.start({
+        revoked: (event) => {
+          this.remember(event);
+          this.options.sessions?.evict?.(event.sessionId);
+        },
+        clientRevoked: (event) => this.clientRevocations.add(event),
+      });
+    } catch (error) {
+      this.feedStartFailed(feed, error);
+      return;
+    }
+    this.revocations.feedCaughtUp();
+    this.feedRetryDelayMs = FEED_RETRY_INITIAL_MS;
+    if (this.lastFeedWarning !== 0) {
+      this.logger.log('Revocation feed started: bearer tokens are accepted again');
+    }
+  }
+
+  private feedStartFailed(feed: RevocationFeed, error: unknown): void {
+    if (this.stopping) {
+      return;
+    }
+    const delay = this.feedRetryDelayMs;
+    this.feedRetryDelayMs = Math.min(delay * 2, FEED_RETRY_MAX_MS);
+    if (Date.now() - this.lastFeedWarning > FEED_WARNING_EVERY_MS) {
+      this.lastFeedWarning = Date.now();
+      this.logger.warn(
+        `Revocation feed could not start (${(error as Error).message}); retrying in the background. ` +
+          'Bearer tokens are answered 503 (or checked at the platform) until it does.',
+      );
+    }
+    this.feedRetry = setTimeout(() => void this.startFeed(feed), delay);
+    this.feedRetry.unref();
   }
 
   /** Into the revocation list; the first revocation it cannot hold is logged, once per overflow. */
@@ -90,6 +152,8 @@ export class GatehouseAuthModule implements OnApplicationBootstrap, OnApplicatio
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.feedRetry);
     await this.options.revocationFeed?.stop();
   }
 }

@@ -1,7 +1,7 @@
 import type { CapabilityMap } from './capabilities.js';
 import type { RevocationFeed } from './revocation/revocation-feed.js';
 import type { SessionIntrospector } from './sessions/session-introspector.js';
-import type { AccessTokenVerifier } from './tokens/access-token.verifier.js';
+import type { AccessTokenVerification } from './tokens/access-token.verifier.js';
 
 /** The injection token of the resolved `GatehouseAuthOptions` (exported by `GatehouseAuthModule`). */
 export const GATEHOUSE_AUTH_OPTIONS = Symbol('GATEHOUSE_AUTH_OPTIONS');
@@ -19,8 +19,11 @@ export interface GatehouseAuthOptions {
   readonly trustedOrigins: readonly string[];
   /** Validates session cookies. Without it the app accepts no cookie credential. */
   readonly sessions?: SessionIntrospector;
-  /** Verifies bearer access tokens. Without it the app accepts no bearer credential. */
-  readonly accessTokens?: AccessTokenVerifier;
+  /**
+   * Verifies bearer access tokens (`AccessTokenVerifier`, or `DiscoveredAccessTokenVerifier` when the
+   * issuer may not be reachable yet). Without it the app accepts no bearer credential.
+   */
+  readonly accessTokens?: AccessTokenVerification;
   /**
    * Where revocations come from (`PgRevocationFeed` by default in sibling apps): a revoked session's
    * still-unexpired access tokens are refused as soon as the event arrives.

@@ -13,6 +13,7 @@ export {
   SessionExpiredError,
   SessionRevokedError,
   TokenExpiredError,
+  VerificationUnavailableError,
 } from './auth.errors.js';
 export {
   ADMIN_ROLE,
@@ -30,6 +31,11 @@ export {
 } from './csrf/origin-check.js';
 export { Caller, type CallerInit, type CallerKind, type CredentialKind } from './current-user.js';
 export { CALLER_KEY, CurrentUser } from './decorators/current-user.decorator.js';
+export {
+  IssuerDiscovery,
+  type IssuerDiscoveryOptions,
+  type IssuerMetadata,
+} from './discovery/issuer-discovery.js';
 export { IS_PUBLIC_KEY, Public } from './decorators/public.decorator.js';
 export {
   REQUIRED_CAPABILITIES_KEY,
@@ -55,9 +61,11 @@ export {
 } from './tokens/introspection-revocation-check.js';
 export {
   type AccessTokenClaims,
+  type AccessTokenVerification,
   AccessTokenVerifier,
   type AccessTokenVerifierOptions,
 } from './tokens/access-token.verifier.js';
+export { DiscoveredAccessTokenVerifier } from './tokens/discovered-access-token.verifier.js';
 export { PgRevocationFeed, type PgRevocationFeedOptions } from './revocation/pg-notify.feed.js';
 export { RedisRevocationFeed, type RedisRevocationFeedOptions } from './revocation/redis.feed.js';
 export { ClientRevocations } from './revocation/client-revocations.js';

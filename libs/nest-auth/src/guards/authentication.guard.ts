@@ -11,6 +11,7 @@ import {
   RevocationCheckUnavailableError,
   SessionExpiredError,
   SessionRevokedError,
+  VerificationUnavailableError,
 } from '../auth.errors.js';
 import { type CapabilityMap, DEFAULT_CAPABILITIES, mergeCapabilities } from '../capabilities.js';
 import { originRejection, SAFE_METHODS } from '../csrf/origin-check.js';
@@ -136,7 +137,14 @@ export class AuthenticationGuard implements CanActivate {
     if (!SAFE_METHODS.has(exchange.request.method)) {
       this.assertTrustedOrigin(exchange);
     }
-    const session = await this.introspectCookie(this.options.sessions, token);
+    const session = await this.introspectCookie(this.options.sessions, token).catch(
+      (error: unknown) => {
+        if (error instanceof VerificationUnavailableError) {
+          exchange.setHeader('Retry-After', String(error.retryAfterSeconds));
+        }
+        throw error;
+      },
+    );
     if (!session.active) {
       exchange.clearCookie(this.options.cookieName);
       throw this.unauthorized(exchange, new SESSION_ERRORS[session.reason]());
@@ -182,7 +190,8 @@ export class AuthenticationGuard implements CanActivate {
         if (status === 'revoked') {
           throw new SessionRevokedError();
         }
-        // Only while the list overflows; the verifier's own platform check already ran.
+        // Only while the list overflows or the feed has not caught up yet; the verifier's own
+        // platform check already ran.
         if (status === 'unknown' && !verifier.checksSessionsAtPlatform) {
           await this.askPlatform(token, claims.sid);
         }
@@ -195,6 +204,8 @@ export class AuthenticationGuard implements CanActivate {
         const overflowUntil = this.revocations.overflowUntil ?? Date.now();
         const seconds = Math.max(1, Math.ceil((overflowUntil - Date.now()) / 1000));
         exchange.setHeader('Retry-After', String(seconds));
+      } else if (error instanceof VerificationUnavailableError) {
+        exchange.setHeader('Retry-After', String(error.retryAfterSeconds));
       } else if (error instanceof GatehouseAuthError) {
         exchange.setHeader('WWW-Authenticate', `${this.challenge}, error="invalid_token"`);
       }

@@ -32,8 +32,13 @@ export class PgRevocationFeed implements RevocationFeed {
     this.retryDelay = options.reconnectDelayMs ?? 100;
   }
 
+  /**
+   * Connects, LISTENs and backfills; rejects when PostgreSQL cannot be reached (the module starts it
+   * again later). Once started, lost connections are retried by the feed itself.
+   */
   async start(sink: RevocationSink): Promise<void> {
     this.sink = sink;
+    this.stopped = false;
     await this.connect();
   }
 
@@ -63,10 +68,15 @@ export class PgRevocationFeed implements RevocationFeed {
     });
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client));
-    await client.connect();
-    await client.query(`LISTEN ${REVOCATION_CHANNEL}`);
-    if (this.sink) {
-      await backfillRevocations(client, this.sink);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${REVOCATION_CHANNEL}`);
+      if (this.sink) {
+        await backfillRevocations(client, this.sink);
+      }
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
     }
     this.client = client;
     this.retryDelay = this.options.reconnectDelayMs ?? 100;

@@ -75,7 +75,14 @@ export class RedisRevocationFeed implements RevocationFeed {
         `Revocation feed: Redis is unreachable; revocations arrive by the PostgreSQL backfill (every ${backfillEveryMs} ms) until it is back.`,
       );
     }
-    await backfillRevocations(pool, sink);
+    try {
+      await backfillRevocations(pool, sink);
+    } catch (error) {
+      // PostgreSQL is down: nothing is left behind, and the module starts the feed again later.
+      subscriber.disconnect();
+      await pool.end().catch(() => undefined);
+      throw error;
+    }
     this.timer = setInterval(() => void backfill(), backfillEveryMs).unref();
     this.subscriber = subscriber;
     this.pool = pool;

@@ -30,7 +30,9 @@ export interface RevocationSink {
 
 /**
  * Seam: how a guard learns of revocations. It must deliver every revocation still in force, also
- * those made while it was disconnected (backfill on start and after every reconnect).
+ * those made while it was disconnected (backfill on start and after every reconnect). `start`
+ * resolves once that first backfill is done, and rejects when its source cannot be reached:
+ * `GatehouseAuthModule` then starts it again with backoff, and the app keeps running meanwhile.
  */
 export interface RevocationFeed {
   start(sink: RevocationSink): Promise<void>;

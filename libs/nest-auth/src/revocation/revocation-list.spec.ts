@@ -195,4 +195,16 @@ describe(RevocationList.name, () => {
   it('refuses a capacity below one entry', () => {
     expect(() => new RevocationList(0)).toThrow(RangeError);
   });
+
+  it('answers unknown for what it does not hold until its feed has caught up', () => {
+    const list = new RevocationList(10);
+    list.add('revoked', Date.now() + 60_000);
+    list.awaitFeed();
+    expect(list.awaitingFeed).toBe(true);
+    expect(list.lookup('revoked')).toBe('revoked');
+    expect(list.lookup('other')).toBe('unknown');
+    list.feedCaughtUp();
+    expect(list.awaitingFeed).toBe(false);
+    expect(list.lookup('other')).toBe('clear');
+  });
 });

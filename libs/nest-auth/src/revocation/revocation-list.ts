@@ -1,7 +1,7 @@
 /**
  * What a guard's revocation list knows about a session: `revoked` (refuse it), `clear` (no revocation
  * of it is in force), or `unknown` — the list overflowed, and a revocation it could not keep may be
- * this session's, so only the platform can tell.
+ * this session's, or its feed has not caught up yet; only the platform can tell.
  */
 export type RevocationStatus = 'revoked' | 'clear' | 'unknown';
 
@@ -101,6 +101,7 @@ export class RevocationList {
   private readonly sessions = new Map<string, number>();
   private readonly expiries = new ExpiryHeap();
   private overflowEndsAt: number | null = null;
+  private feedPending = false;
 
   /**
    * @param maxEntries how many revoked sessions are held at once (100 000 by default: a few MB).
@@ -154,7 +155,26 @@ export class RevocationList {
       }
       this.sessions.delete(sessionId);
     }
-    return this.overflowing(now) ? 'unknown' : 'clear';
+    return this.feedPending || this.overflowing(now) ? 'unknown' : 'clear';
+  }
+
+  /**
+   * Marks the list incomplete until `feedCaughtUp()`: its feed has not delivered the revocations in
+   * force yet (it cannot reach its source), so a session it does not hold is `unknown`, not `clear`.
+   * `GatehouseAuthModule` calls it when a revocation feed is configured.
+   */
+  awaitFeed(): void {
+    this.feedPending = true;
+  }
+
+  /** The feed has delivered every revocation in force (its first backfill): `clear` means clear. */
+  feedCaughtUp(): void {
+    this.feedPending = false;
+  }
+
+  /** True from `awaitFeed()` until `feedCaughtUp()`: the app cannot vouch for bearer tokens yet. */
+  get awaitingFeed(): boolean {
+    return this.feedPending;
   }
 
   /** True only for a session the list holds as revoked; false for `clear` and `unknown` alike. */

@@ -1,4 +1,4 @@
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { errors, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { localKeySource } from '../keys/key-sources.js';
@@ -70,5 +70,30 @@ describe('AccessTokenVerifier cache of verified tokens', () => {
     await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
     await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
     expect(resolver).toHaveBeenCalledTimes(2);
+  });
+});
+
+describe('AccessTokenVerifier when the key set cannot be fetched', () => {
+  const verifierWith = (keys: () => Promise<never>) =>
+    new AccessTokenVerifier({ issuer: 'https://issuer.example', audience: 'gatehouse', keys });
+
+  it.each([
+    ['a network failure', new TypeError('fetch failed')],
+    ['a JWKS timeout', new errors.JWKSTimeout()],
+    ['a non-200 JWKS answer', new errors.JOSEError('Expected 200 OK from the JSON Web Key Set')],
+  ])('answers 503 VERIFICATION_UNAVAILABLE for %s, not 401', async (_case, failure) => {
+    const { sign } = await setUp();
+    const verifier = verifierWith(() => Promise.reject(failure));
+    await expect(verifier.verify(await sign({ sid: 's1' }))).rejects.toMatchObject({
+      code: 'VERIFICATION_UNAVAILABLE',
+    });
+  });
+
+  it('still answers 401 INVALID_TOKEN for a kid the key set does not have', async () => {
+    const { sign } = await setUp();
+    const verifier = verifierWith(() => Promise.reject(new errors.JWKSNoMatchingKey()));
+    await expect(verifier.verify(await sign({ sid: 's1' }))).rejects.toMatchObject({
+      code: 'INVALID_TOKEN',
+    });
   });
 });

@@ -1,6 +1,11 @@
 import { errors, type JWTPayload, jwtVerify } from 'jose';
 
-import { InvalidTokenError, SessionRevokedError, TokenExpiredError } from '../auth.errors.js';
+import {
+  InvalidTokenError,
+  SessionRevokedError,
+  TokenExpiredError,
+  VerificationUnavailableError,
+} from '../auth.errors.js';
 import { CredentialCache } from '../introspection/credential-cache.js';
 import type { KeySource } from '../keys/key-sources.js';
 import type { IntrospectionRevocationCheck } from './introspection-revocation-check.js';
@@ -42,13 +47,24 @@ export interface AccessTokenVerifierOptions {
 }
 
 /**
+ * What the guard needs of a bearer-token verifier: `AccessTokenVerifier`, or a wrapper such as
+ * `DiscoveredAccessTokenVerifier` that builds one when it can.
+ */
+export interface AccessTokenVerification {
+  /** The token's claims, or a `GatehouseAuthError` (401 invalid/expired/revoked, 503 unavailable). */
+  verify(token: string): Promise<AccessTokenClaims>;
+  /** True when `verify` itself asks the platform whether the token's session was revoked. */
+  readonly checksSessionsAtPlatform: boolean;
+}
+
+/**
  * Asymmetric algorithms only: `none` and every HS* (an HMAC keyed with a public key) are refused
  * whatever the token's header says (RFC 8725 §3.1).
  */
 const ALGORITHMS = ['ES256', 'RS256', 'EdDSA'];
 
 /** Verifies bearer access tokens: signature by `kid`, `typ`, iss, aud, times, then the session. */
-export class AccessTokenVerifier {
+export class AccessTokenVerifier implements AccessTokenVerification {
   private readonly verified: CredentialCache<AccessTokenClaims>;
 
   constructor(private readonly options: AccessTokenVerifierOptions) {
@@ -115,7 +131,26 @@ export class AccessTokenVerifier {
       if (error instanceof errors.JWTExpired) {
         throw new TokenExpiredError();
       }
+      if (isKeySetUnreachable(error)) {
+        throw new VerificationUnavailableError();
+      }
       throw new InvalidTokenError();
     }
   }
+}
+
+/**
+ * The key set could not be fetched (the issuer is down or answers an error): the token may well be
+ * good, so it is "retry later", not "invalid". Errors about the token itself (signature, claims, an
+ * unknown kid) are JOSE errors with their own codes; a network failure is fetch's "fetch failed"
+ * TypeError, and a non-200 JWKS answer is jose's generic error.
+ */
+function isKeySetUnreachable(error: unknown): boolean {
+  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) {
+    return true;
+  }
+  if (error instanceof errors.JOSEError) {
+    return error.code === 'ERR_JOSE_GENERIC';
+  }
+  return error instanceof TypeError && error.message === 'fetch failed';
 }
