@@ -24,6 +24,8 @@ export interface NotesApiConfig {
   readonly audience: string | undefined;
   /** First delay before the revocation feed reconnects (it backfills on reconnect). */
   readonly feedReconnectDelayMs: number;
+  /** Longest wait between two attempts to fetch the issuer's discovery document. */
+  readonly discoveryRetryMaxMs: number;
   /** Echoed by `GET /health` in `Gatehouse-Instance`: `npm start` knows its own notes-api by it. */
   readonly instanceId: string | undefined;
 }
@@ -58,6 +60,7 @@ export function loadNotesApiConfig(env: Env): NotesApiConfig {
       .filter(Boolean),
     redisUrl: env['REDIS_URL'] || undefined,
     feedReconnectDelayMs: Number(env['NOTES_API_FEED_RECONNECT_MS'] || '100'),
+    discoveryRetryMaxMs: Number(env['NOTES_API_DISCOVERY_RETRY_MAX_MS'] || '10000'),
     audience: env['NOTES_API_AUDIENCE'] || undefined,
     instanceId: env['INSTANCE_ID'] || undefined,
     introspectionClient:
