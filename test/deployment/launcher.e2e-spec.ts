@@ -4,6 +4,7 @@ import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -130,8 +131,19 @@ describe('npm start on the embedded database', () => {
         await proc.finished(STOP_MS).catch(() => undefined);
       }
     }
+    // A launcher that outlived its npm process (the failure the SIGTERM test looks for).
+    const orphan = await readFile(join(dataDir, 'running.json'), 'utf8').then(
+      (text) => (JSON.parse(text) as Holder).pid,
+      () => undefined,
+    );
+    if (orphan !== undefined && isRunning(orphan)) {
+      process.kill(orphan, 'SIGTERM');
+      for (let waited = 0; isRunning(orphan) && waited < STOP_MS; waited += 200) {
+        await sleep(200);
+      }
+    }
     await rm(root, { recursive: true, force: true });
-  }, STOP_MS * 2);
+  }, STOP_MS * 3);
 
   it(
     'starts with AUTH_API_PORT alone: the issuer follows it, notes-api is ready, the printed URLs agree',
