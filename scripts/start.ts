@@ -38,7 +38,7 @@ class Launcher {
   constructor(config: GatehouseConfig) {
     this.auth = new AppProcess('auth-api', config.authApi.port, '/health/ready');
     this.admin = new AppProcess('admin-api', config.adminApi.port, '/health/ready');
-    this.notes = new AppProcess('notes-api', config.notesApi.port, '/health');
+    this.notes = new AppProcess('notes-api', config.notesApi.port, '/health/ready');
   }
 
   get apps(): AppProcess[] {

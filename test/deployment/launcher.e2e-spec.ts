@@ -165,7 +165,7 @@ describe('npm start on the embedded database', () => {
       expect(ready.status).toBe(200);
       instanceId = ready.headers.get('gatehouse-instance');
       expect(instanceId).toMatch(/^[0-9a-f-]{36}$/);
-      const notes = await fetch(`http://127.0.0.1:${ports.notes}/health`);
+      const notes = await fetch(`http://127.0.0.1:${ports.notes}/health/ready`);
       expect(notes.status).toBe(200);
       expect(notes.headers.get('gatehouse-instance')).toBe(instanceId);
 

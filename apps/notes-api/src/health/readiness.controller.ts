@@ -1,7 +1,8 @@
-import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { IssuerDiscovery, Public, RevocationList } from '@gatehouse/nest-auth';
 
+import { type HeaderWriter, NOTES_API_INSTANCE_ID } from '../notes/notes.controller.js';
 import { NotesRepository } from '../notes/notes.repository.js';
 
 type Check = 'up' | 'down';
@@ -27,6 +28,7 @@ export class ReadinessController {
     private readonly discovery: IssuerDiscovery,
     private readonly revocations: RevocationList,
     private readonly notes: NotesRepository,
+    @Inject(NOTES_API_INSTANCE_ID) private readonly instanceId: string | undefined,
   ) {}
 
   @Public()
@@ -35,9 +37,15 @@ export class ReadinessController {
     schema: {
       example: { status: 'ok', checks: { issuer: 'up', revocationFeed: 'up', database: 'up' } },
     },
+    headers: {
+      'Gatehouse-Instance': { description: '`INSTANCE_ID`, when set (`npm start` sets one).' },
+    },
   })
   @ApiServiceUnavailableResponse({ description: 'Same body, `status: "not_ready"`.' })
-  async ready(): Promise<Readiness> {
+  async ready(@Res({ passthrough: true }) response: HeaderWriter): Promise<Readiness> {
+    if (this.instanceId) {
+      response.header('gatehouse-instance', this.instanceId);
+    }
     const checks = {
       issuer: this.discovery.metadata ? 'up' : 'down',
       revocationFeed: this.revocations.awaitingFeed ? 'down' : 'up',

@@ -28,7 +28,7 @@ export class CreateNoteDto {
 export const NOTES_API_INSTANCE_ID = Symbol('NOTES_API_INSTANCE_ID');
 
 /** What Fastify's reply and Express's response both offer (the example runs on either). */
-interface HeaderWriter {
+export interface HeaderWriter {
   header(name: string, value: string): unknown;
 }
 
