@@ -270,6 +270,54 @@ export async function cookie(stage: Stage): Promise<Outcome> {
   };
 }
 
+/**
+ * The platform apps against the Fastify ceiling of this codebase: notes-api's public route is the
+ * baseline of auth-api's and admin-api's public routes and of auth-api's `GET /me` (bearer and
+ * cookie, default settings), all with the same request headers, in one run.
+ */
+export async function publicRoutes(stage: Stage): Promise<Outcome> {
+  const notes = await stage.notes();
+  const auth = await stage.auth();
+  const admin = await stage.admin();
+  const email = await register(auth);
+  const { access_token } = await passwordGrant(auth, email);
+  const bearerHeader = { authorization: `Bearer ${access_token}` };
+  const cookieHeader = { cookie: await login(auth, email) };
+  const [base, authPublic, adminPublic, bearerMe, cookieMe] = await measureTogether([
+    { name: 'notes public', url: `${notes}/health`, headers: bearerHeader },
+    { name: 'auth public', url: `${auth}/health/live`, headers: bearerHeader },
+    { name: 'admin public', url: `${admin}/health/live`, headers: bearerHeader },
+    { name: 'auth bearer me', url: `${auth}/me`, headers: bearerHeader },
+    { name: 'auth cookie me', url: `${auth}/me`, headers: cookieHeader },
+  ]);
+  const row = (target: string, m: Measurement): Row => ({
+    scenario: 'public',
+    target,
+    ...m,
+    ratio: ratio(m, base),
+  });
+  const atLeast = (goal: string, m: Measurement, minimum: number): Goal => ({
+    goal: `${goal} ≥ ${minimum} × notes-api's public route`,
+    measured: fixed(ratio(m, base)),
+    met: ratio(m, base) >= minimum,
+  });
+  return {
+    rows: [
+      row('notes-api GET /health (public, baseline)', base),
+      row('auth-api GET /health/live (public)', authPublic),
+      row('admin-api GET /health/live (public)', adminPublic),
+      row('auth-api GET /me (bearer JWT)', bearerMe),
+      row('auth-api GET /me (cookie, session cache)', cookieMe),
+    ],
+    goals: [
+      atLeast('auth-api public route', authPublic, 0.8),
+      atLeast('admin-api public route', adminPublic, 0.8),
+      atLeast('auth-api bearer GET /me', bearerMe, 0.7),
+      atLeast('auth-api cookie GET /me (cache on)', cookieMe, 0.7),
+    ],
+  };
+}
+
 /** 3. Refresh rotation: N chains of refresh grants, never reusing a token; oidc-provider alike. */
 export async function refresh(stage: Stage): Promise<Outcome> {
   const chains = 50;
@@ -522,6 +570,7 @@ export async function scale(stage: Stage): Promise<Outcome> {
 }
 
 export const SCENARIOS = {
+  public: publicRoutes,
   bearer,
   cookie,
   refresh,
