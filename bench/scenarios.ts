@@ -81,8 +81,9 @@ export class Stage {
     return base;
   }
 
+  /** The bench's cookie logins come from ORIGIN, which must be trusted for their CSRF check. */
   private appEnv(extra: Record<string, string> = {}) {
-    return { ISSUER: this.issuer, ...extra };
+    return { ISSUER: this.issuer, TRUSTED_ORIGINS: ORIGIN, ...extra };
   }
 
   auth(): Promise<string> {
