@@ -16,7 +16,6 @@ class LogCapture extends Writable {
   }
 }
 
-// nestjs-pino keeps one root logger per process: this file's app is the only one, in development.
 const logs = new LogCapture();
 const CLOCK = String.raw`\d{2}:\d{2}:\d{2}\.\d{3}`;
 

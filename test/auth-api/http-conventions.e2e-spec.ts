@@ -15,8 +15,7 @@ class LogCapture extends Writable {
   }
 }
 
-// nestjs-pino keeps one root logger per process: the first app's destination and level serve every app
-// of this file, so they share one capture and one environment.
+// Every app of this file logs to one capture, in one environment.
 const logs = new LogCapture();
 const env = { LOG_LEVEL: 'trace', TRUSTED_ORIGINS: 'https://app.example.com' };
 

@@ -1,9 +1,9 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type GatehouseConfig, loadConfig } from '@gatehouse/config';
+import type { HttpAppOptions } from '@gatehouse/http';
 import { inject } from 'vitest';
 
 import { createAdminApi } from '../../apps/admin-api/src/admin-api.factory.js';
-import type { AppOptions } from '../../apps/admin-api/src/admin-api.module.js';
 import { createAuthApi } from '../../apps/auth-api/src/auth-api.factory.js';
 import { loadNotesApiConfig } from '../../apps/notes-api/src/notes-api.config.js';
 import { createNotesApi } from '../../apps/notes-api/src/notes-api.factory.js';
@@ -37,14 +37,14 @@ async function ready(app: NestFastifyApplication): Promise<NestFastifyApplicatio
 /** The real auth-api, built by the same factory as main.ts, driven with Fastify's inject (no socket). */
 export async function givenAuthApi(
   env: Env = {},
-  options: AppOptions = {},
+  options: HttpAppOptions = {},
 ): Promise<NestFastifyApplication> {
   return ready(await createAuthApi(await testConfig(env), options));
 }
 
 export async function givenAdminApi(
   env: Env = {},
-  options: AppOptions = {},
+  options: HttpAppOptions = {},
 ): Promise<NestFastifyApplication> {
   return ready(await createAdminApi(await testConfig(env), options));
 }

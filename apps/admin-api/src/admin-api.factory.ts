@@ -1,8 +1,8 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { GatehouseConfig } from '@gatehouse/config';
-import { type ApiDescription, createHttpApp } from '@gatehouse/http';
+import { type ApiDescription, createHttpApp, type HttpAppOptions } from '@gatehouse/http';
 
-import { AdminApiModule, type AppOptions } from './admin-api.module.js';
+import { AdminApiModule } from './admin-api.module.js';
 
 export const ADMIN_API_DESCRIPTION: ApiDescription = {
   title: 'Gatehouse admin-api',
@@ -12,7 +12,10 @@ export const ADMIN_API_DESCRIPTION: ApiDescription = {
 
 export function createAdminApi(
   config: GatehouseConfig,
-  options: AppOptions = {},
+  options: HttpAppOptions = {},
 ): Promise<NestFastifyApplication> {
-  return createHttpApp(AdminApiModule.forRoot(config, options), config, ADMIN_API_DESCRIPTION);
+  return createHttpApp(AdminApiModule.forRoot(config), config, ADMIN_API_DESCRIPTION, {
+    ...options,
+    name: 'admin-api',
+  });
 }

@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { GatehouseConfig } from '@gatehouse/config';
-import { HttpPlatformModule, type HttpPlatformOptions, localAuthentication } from '@gatehouse/http';
+import { HttpPlatformModule, localAuthentication } from '@gatehouse/http';
 import { ADMIN_SCOPE, IdentityModule } from '@gatehouse/identity';
 
 import { AdminAuditController } from './audit-events/admin-audit.controller.js';
@@ -10,16 +10,13 @@ import { AdminSessionsController } from './sessions/admin-sessions.controller.js
 import { AdminKeysController } from './signing-keys/admin-keys.controller.js';
 import { AdminUsersController } from './users/admin-users.controller.js';
 
-/** Embedding options (tests pass a log destination). */
-export type AppOptions = Pick<HttpPlatformOptions, 'logDestination'>;
-
 @Module({})
 export class AdminApiModule {
-  static forRoot(config: GatehouseConfig, options: AppOptions = {}): DynamicModule {
+  static forRoot(config: GatehouseConfig): DynamicModule {
     return {
       module: AdminApiModule,
       imports: [
-        HttpPlatformModule.forRoot({ ...options, config, app: 'admin-api' }),
+        HttpPlatformModule.forRoot({ config, app: 'admin-api' }),
         // Tokens for admin-api, and default-audience tokens so that a token without the `admin`
         // scope is answered 403 insufficient_scope rather than a bare 401 (the scope and admin-api's
         // audience are only ever granted together).

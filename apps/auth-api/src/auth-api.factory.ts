@@ -1,8 +1,8 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { GatehouseConfig } from '@gatehouse/config';
-import { type ApiDescription, createHttpApp } from '@gatehouse/http';
+import { type ApiDescription, createHttpApp, type HttpAppOptions } from '@gatehouse/http';
 
-import { AuthApiModule, type AppOptions } from './auth-api.module.js';
+import { AuthApiModule } from './auth-api.module.js';
 
 export const AUTH_API_DESCRIPTION: ApiDescription = {
   title: 'Gatehouse auth-api',
@@ -12,7 +12,10 @@ export const AUTH_API_DESCRIPTION: ApiDescription = {
 
 export function createAuthApi(
   config: GatehouseConfig,
-  options: AppOptions = {},
+  options: HttpAppOptions = {},
 ): Promise<NestFastifyApplication> {
-  return createHttpApp(AuthApiModule.forRoot(config, options), config, AUTH_API_DESCRIPTION);
+  return createHttpApp(AuthApiModule.forRoot(config), config, AUTH_API_DESCRIPTION, {
+    ...options,
+    name: 'auth-api',
+  });
 }

@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { GatehouseConfig } from '@gatehouse/config';
-import { HttpPlatformModule, type HttpPlatformOptions, localAuthentication } from '@gatehouse/http';
+import { HttpPlatformModule, localAuthentication } from '@gatehouse/http';
 import { ACCOUNT_SCOPE } from '@gatehouse/identity';
 
 import { AccountModule } from './account/account.module.js';
@@ -8,17 +8,13 @@ import { AuthApiErrorFilter } from './auth-api-error.filter.js';
 import { BrowserSessionsModule } from './browser-sessions/browser-sessions.module.js';
 import { OAuthModule } from './oauth/oauth.module.js';
 
-/** Embedding options (tests pass a log destination). */
-export type AppOptions = Pick<HttpPlatformOptions, 'logDestination'>;
-
 @Module({})
 export class AuthApiModule {
-  static forRoot(config: GatehouseConfig, options: AppOptions = {}): DynamicModule {
+  static forRoot(config: GatehouseConfig): DynamicModule {
     return {
       module: AuthApiModule,
       imports: [
         HttpPlatformModule.forRoot({
-          ...options,
           config,
           app: 'auth-api',
           errorFilter: AuthApiErrorFilter,

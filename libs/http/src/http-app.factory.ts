@@ -7,9 +7,12 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { GatehouseConfig } from '@gatehouse/config';
 import helmet, { type HelmetOptions } from 'helmet';
-import { Logger } from 'nestjs-pino';
+import type { FastifyBaseLogger } from 'fastify';
+import type { DestinationStream } from 'pino';
 
 import { useBodyParsers } from './body-parsers.js';
+import { createLogger, RequestLogController } from './logging.js';
+import { NestPinoLogger } from './nest-logger.js';
 import { type ApiDescription, setUpSwagger } from './swagger.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -33,10 +36,7 @@ function securityHeaders(options: HelmetOptions): Record<string, string> {
 /** Honours a well-formed incoming X-Request-Id (from a proxy) so one id follows the request across hops. */
 function requestIdOf(request: IncomingMessage): string {
   const incoming = request.headers['x-request-id'];
-  const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-  // pino-http (nestjs-pino) reads the id from the raw request.
-  (request as IncomingMessage & { id?: string }).id = id;
-  return id;
+  return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
 
 /** A hop count means "trust the nearest N proxies" (Fastify's typings omit the number form). */
@@ -49,6 +49,12 @@ function trustProxyOption(
   return typeof trust === 'boolean' ? trust : [...trust];
 }
 
+/** Embedding options of an app (tests pass a log destination). */
+export interface HttpAppOptions {
+  /** Where logs go (stdout by default). */
+  readonly logDestination?: DestinationStream;
+}
+
 /**
  * Builds a Gatehouse app on Fastify with the plugins and conventions of both apps. `main.ts` and the
  * e2e tests go through this same function, so tests see exactly what production serves.
@@ -57,20 +63,24 @@ export async function createHttpApp(
   rootModule: Type | DynamicModule,
   config: GatehouseConfig,
   api: ApiDescription,
+  { name, logDestination }: HttpAppOptions & { readonly name: string },
 ): Promise<NestFastifyApplication> {
+  const logger = createLogger(config, name, logDestination);
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
     genReqId: requestIdOf,
     // request.ip (rate limits, sessions, audit) honours X-Forwarded-For only from trusted proxies.
     trustProxy: trustProxyOption(config.http.trustProxy),
-    // Fastify's own logger stays off: nestjs-pino logs requests.
-    logger: false,
+    // Fastify's own pino logger. The request line names the request id itself, so a request needs
+    // no child logger: Fastify would bind one per request for `request.log`, which nothing here uses.
+    loggerInstance: logger,
+    logController: new RequestLogController(logger, config),
+    childLoggerFactory: (root: FastifyBaseLogger) => root,
   });
   const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, {
-    bufferLogs: true,
+    logger: new NestPinoLogger(logger),
     abortOnError: false,
   });
-  app.useLogger(app.get(Logger));
   await app.register(fastifyCookie);
   const headers = securityHeaders({
     // Swagger UI is served from 'self'; its inline styles need 'unsafe-inline' for style-src only.

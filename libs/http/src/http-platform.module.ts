@@ -3,11 +3,8 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { ConfigModule, type GatehouseConfig } from '@gatehouse/config';
 import { PersistenceModule } from '@gatehouse/persistence';
-import { LoggerModule } from 'nestjs-pino';
-import type { DestinationStream } from 'pino';
 
 import { HealthController } from './health/health.controller.js';
-import { loggerParams } from './logging.js';
 import { RestErrorFilter } from './rest-error.filter.js';
 import { createValidationPipe } from './validation.pipe.js';
 
@@ -15,8 +12,6 @@ export interface HttpPlatformOptions {
   readonly config: GatehouseConfig;
   /** Appears in logs and in pg_stat_activity. */
   readonly app: string;
-  /** Where logs go (stdout by default). */
-  readonly logDestination?: DestinationStream;
   /**
    * The global error filter: `RestErrorFilter` unless the app serves another error surface too
    * (auth-api answers /oauth/* in RFC 6749 shape, even for body-parsing errors).
@@ -25,12 +20,12 @@ export interface HttpPlatformOptions {
 }
 
 /**
- * Everything both Gatehouse apps share below their features: configuration, logging, the database,
+ * Everything both Gatehouse apps share below their features: configuration, the database,
  * health checks, the global validation pipe and the REST error filter.
  */
 @Module({})
 export class HttpPlatformModule {
-  static forRoot({ config, app, logDestination, errorFilter }: HttpPlatformOptions): DynamicModule {
+  static forRoot({ config, app, errorFilter }: HttpPlatformOptions): DynamicModule {
     const url = config.database.url;
     if (!url) {
       throw new Error('DATABASE_URL is not set and no embedded database was started for this app.');
@@ -39,7 +34,6 @@ export class HttpPlatformModule {
       module: HttpPlatformModule,
       imports: [
         ConfigModule.forRoot(config),
-        LoggerModule.forRoot(loggerParams(config, app, logDestination)),
         PersistenceModule.forRootAsync({
           useFactory: () => ({
             url,

@@ -5,7 +5,7 @@ export { type DatabaseUse, resolveDatabase, type ResolvedDatabase } from './data
 export { describeError } from './describe-error.js';
 export { type ErrorBody, renderError } from './error-body.js';
 export { ErrorResponseDto } from './error-response.dto.js';
-export { createHttpApp } from './http-app.factory.js';
+export { createHttpApp, type HttpAppOptions } from './http-app.factory.js';
 export { resolveKeyEncryptionKey } from './key-encryption-key.js';
 export { localAuthentication, type LocalResource } from './local-authentication.js';
 export { validatedCookieSession } from './local-session-introspector.js';

@@ -1,10 +1,6 @@
-import type { IncomingMessage } from 'node:http';
-
-import { RequestMethod } from '@nestjs/common';
 import type { GatehouseConfig } from '@gatehouse/config';
-import type { Params } from 'nestjs-pino';
-import type { DestinationStream } from 'pino';
-import type { Options } from 'pino-http';
+import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import { type DestinationStream, type Level, type Logger, pino } from 'pino';
 
 import { prettyLogStream } from './pretty-log-stream.js';
 
@@ -31,85 +27,120 @@ const REDACTED_PATHS = [
  */
 const REDACTED_QUERY_PARAMS = new Set(['user_code', 'device', 'id_token_hint']);
 
-interface SerializedRequest {
-  url?: string;
-  query?: Record<string, unknown>;
-}
-
-function redactQueryOf(request: SerializedRequest): SerializedRequest {
-  const url = request.url;
-  const mark = url?.indexOf('?') ?? -1;
-  if (url !== undefined && mark >= 0) {
-    const params = new URLSearchParams(url.slice(mark + 1));
-    let redacted = false;
-    for (const name of new Set(params.keys())) {
-      if (REDACTED_QUERY_PARAMS.has(name)) {
-        params.set(name, '[redacted]');
-        redacted = true;
-      }
-    }
-    if (redacted) {
-      request.url = `${url.slice(0, mark)}?${params.toString()}`;
+function redactedUrl(url: string): string {
+  const mark = url.indexOf('?');
+  if (mark < 0) {
+    return url;
+  }
+  const params = new URLSearchParams(url.slice(mark + 1));
+  let redacted = false;
+  for (const name of new Set(params.keys())) {
+    if (REDACTED_QUERY_PARAMS.has(name)) {
+      params.set(name, '[redacted]');
+      redacted = true;
     }
   }
-  if (request.query) {
-    request.query = Object.fromEntries(
-      Object.entries(request.query).map(([name, value]) =>
-        REDACTED_QUERY_PARAMS.has(name) ? [name, '[redacted]'] : [name, value],
-      ),
-    );
-  }
-  return request;
+  return redacted ? `${url.slice(0, mark)}?${params.toString()}` : url;
 }
 
-function pathOf(request: IncomingMessage): string {
-  return (request as IncomingMessage & { originalUrl?: string }).originalUrl ?? request.url ?? '';
+function redactedQuery(query: unknown): unknown {
+  if (typeof query !== 'object' || query === null) {
+    return query;
+  }
+  return Object.fromEntries(
+    Object.entries(query).map(([name, value]) =>
+      REDACTED_QUERY_PARAMS.has(name) ? [name, '[redacted]'] : [name, value],
+    ),
+  );
+}
+
+/** The request as a log line shows it (pino's standard request fields), built only when logged. */
+function serializeRequest(request: FastifyRequest) {
+  return {
+    id: request.id,
+    method: request.method,
+    url: redactedUrl(request.url),
+    query: redactedQuery(request.query),
+    params: request.params,
+    headers: { ...request.headers },
+    remoteAddress: request.socket.remoteAddress,
+    remotePort: request.socket.remotePort,
+  };
 }
 
 /** Health probes and static files (Swagger UI's, the pages' stylesheet): logged only when they fail. */
 const QUIET_PATH = /^\/(health(\/|\?|$)|docs\/|assets\/|favicon\.ico)/;
 
 /**
- * One line per request with the request id Fastify assigned. In production, structured JSON;
- * in development (`NODE_ENV=development`), a readable line per request (`GET /me 200 3 ms`),
- * nothing below `warn` for health probes and static files, and no Nest route map. Tests
- * (`NODE_ENV=test`) keep JSON to assert on its fields. `destination` defaults to stdout; tests pass
- * a stream to read what would be logged.
+ * The process's root logger: level, redaction and serializers are set up here once. In production,
+ * structured JSON; in development (`NODE_ENV=development`), a readable line per entry (see
+ * `prettyLogStream`). `destination` defaults to stdout; tests pass a stream to read what is logged.
  */
-export function loggerParams(
+export function createLogger(
   config: GatehouseConfig,
   app: string,
   destination?: DestinationStream,
-): Params {
-  const development = config.environment === 'development';
-  const options: Options = {
+): Logger {
+  const options = {
     level: config.logLevel,
     base: { app },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    genReqId: (request) => (request as { id?: string }).id ?? 'unknown',
-    // Probes every few seconds would drown the log. Middie rewrites `url` for mounted middleware.
-    autoLogging: development || {
-      ignore: (request) => pathOf(request).startsWith('/health/'),
-    },
     serializers: {
-      // pino-http hands custom serializers the standard-serialized request.
-      req: redactQueryOf,
-      res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
-    },
-    customLogLevel: (request, response, error) => {
-      const level =
-        error || response.statusCode >= 500
-          ? 'error'
-          : response.statusCode >= 400
-            ? 'warn'
-            : 'info';
-      return development && level === 'info' && QUIET_PATH.test(pathOf(request)) ? 'silent' : level;
+      req: serializeRequest,
+      res: (reply: FastifyReply) => ({ statusCode: reply.statusCode }),
+      err: pino.stdSerializers.err,
     },
   };
+  const development = config.environment === 'development';
   const out = development ? prettyLogStream(destination ?? process.stdout) : destination;
-  return {
-    // nestjs-pino's default pattern `{/*splat}` matches no route under Nest 12.5 on Fastify.
-    forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
-    pinoHttp: out ? [options, out] : options,
-  };
+  return out ? pino(options, out) : pino(options);
+}
+
+function levelOf(statusCode: number): Level {
+  return statusCode >= 500 ? 'error' : statusCode >= 400 ? 'warn' : 'info';
+}
+
+/**
+ * Fastify's request logging, replaced: one line per request, with the request id Fastify assigned,
+ * written when the response is done (`incoming request` lines are not written). Everything it costs
+ * is paid only when the line is written: a level below the logger's returns at once. Health probes
+ * are never logged in production (probes every few seconds would drown the log); in development,
+ * health probes and static files are logged only when they fail.
+ */
+export class RequestLogController extends LogController {
+  private readonly development: boolean;
+
+  constructor(
+    private readonly logger: Logger,
+    config: GatehouseConfig,
+  ) {
+    super();
+    this.development = config.environment === 'development';
+  }
+
+  override incomingRequest(): void {}
+
+  override requestCompleted(
+    error: Error | null | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): void {
+    const level = error ? 'error' : levelOf(reply.statusCode);
+    if (!this.logger.isLevelEnabled(level) || this.quiet(level, request.url)) {
+      return;
+    }
+    this.logger[level](
+      {
+        req: request,
+        res: reply,
+        err: error ?? undefined,
+        responseTime: Math.round(reply.elapsedTime),
+      },
+      'request completed',
+    );
+  }
+
+  private quiet(level: Level, url: string): boolean {
+    return this.development ? level === 'info' && QUIET_PATH.test(url) : url.startsWith('/health/');
+  }
 }

@@ -16,7 +16,11 @@ export class RestErrorFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const { body, headers, unexpected } = renderError(exception, String(request.id));
     if (unexpected) {
-      this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+      // The body names the request id; the stack goes to the log only, under that id.
+      this.logger.error(
+        `Request ${request.id} failed: ${String(exception)}`,
+        exception instanceof Error ? exception.stack : undefined,
+      );
     } else if (body.statusCode >= 500) {
       this.logger.warn(`${body.error}: ${exception instanceof Error ? exception.message : ''}`);
     }

@@ -58,7 +58,11 @@ export class OAuthErrorFilter implements ExceptionFilter {
     }
     const rendered = renderError(exception, String(request.id));
     if (rendered.unexpected) {
-      this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+      // The body names the request id; the stack goes to the log only, under that id.
+      this.logger.error(
+        `Request ${request.id} failed: ${String(exception)}`,
+        exception instanceof Error ? exception.stack : undefined,
+      );
     }
     const status = rendered.body.statusCode;
     return {
