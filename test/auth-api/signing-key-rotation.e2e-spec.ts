@@ -382,7 +382,7 @@ describe('a KEY_ENCRYPTION_KEY that does not open the stored keys', () => {
     try {
       await expect(app.init()).rejects.toThrow(
         'KEY_ENCRYPTION_KEY does not decrypt the signing keys in the database: it is not the key ' +
-          'they were stored with. Start with that key; if it is lost, see README "Signing keys".',
+          'they were stored with. Start with that key; if it is lost, see docs/operators.md, "Signing keys".',
       );
     } finally {
       await app.close();

@@ -7,7 +7,7 @@ import { AdminApiModule } from './admin-api.module.js';
 export const ADMIN_API_DESCRIPTION: ApiDescription = {
   title: 'Gatehouse admin-api',
   description:
-    'Operators: sessions, forced revocation, users, clients, signing keys, audit log. Errors use `{statusCode, error, message}` with the stable codes listed in the README.',
+    'Operators: sessions, forced revocation, users, clients, signing keys, audit log. Errors use `{statusCode, error, message}` with the stable codes listed in docs/app-developers.md ("Error codes").',
 };
 
 export function createAdminApi(

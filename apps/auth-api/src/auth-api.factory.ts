@@ -7,7 +7,7 @@ import { AuthApiModule } from './auth-api.module.js';
 export const AUTH_API_DESCRIPTION: ApiDescription = {
   title: 'Gatehouse auth-api',
   description:
-    'Users and clients: registration, cookie sessions, OAuth 2.0 tokens. Errors outside /oauth use `{statusCode, error, message}` with the stable codes listed in the README.',
+    'Users and clients: registration, cookie sessions, OAuth 2.0 tokens. Errors outside /oauth use `{statusCode, error, message}` with the stable codes listed in docs/app-developers.md ("Error codes").',
 };
 
 export function createAuthApi(

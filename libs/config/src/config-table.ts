@@ -7,7 +7,7 @@ function documentedDefault(spec: EnvVariable<unknown>): string {
   return spec.default !== undefined ? `\`${spec.default}\`` : '—';
 }
 
-/** The README configuration table, rendered from the schema so the two never disagree. */
+/** The configuration table of docs/operators.md, rendered from the schema so the two never disagree. */
 export function renderConfigTable(): string {
   const rows = Object.entries(envSchema).map(
     ([name, spec]: [string, EnvVariable<unknown>]) =>

@@ -2,8 +2,8 @@ import { availableParallelism } from 'node:os';
 
 /**
  * Every environment variable Gatehouse reads, declared once: how it is parsed, its default and what it
- * means. `load-config.ts` validates against this table and the README configuration table is rendered
- * from it (`npm run config:table`), so the docs cannot drift from the code.
+ * means. `load-config.ts` validates against this table and the configuration table of
+ * docs/operators.md is rendered from it (`npm run config:table`), so the docs cannot drift from the code.
  */
 export interface EnvVariable<T> {
   /** What a valid value looks like; printed when the variable is rejected (never the value itself). */

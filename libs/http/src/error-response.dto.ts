@@ -14,7 +14,7 @@ export class ErrorResponseDto {
   statusCode!: number;
 
   @ApiProperty({
-    description: 'Stable error code (README: error codes).',
+    description: 'Stable error code (docs/app-developers.md, "Error codes").',
     example: 'VALIDATION_FAILED',
   })
   error!: string;

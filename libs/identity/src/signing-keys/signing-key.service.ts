@@ -124,7 +124,7 @@ export class SigningKeyService {
     } catch {
       throw new Error(
         'KEY_ENCRYPTION_KEY does not decrypt the signing keys in the database: it is not the key ' +
-          'they were stored with. Start with that key; if it is lost, see README "Signing keys".',
+          'they were stored with. Start with that key; if it is lost, see docs/operators.md, "Signing keys".',
       );
     }
   }
