@@ -24,6 +24,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { setSessionCookie } from '../browser-sessions/session-cookie.js';
 import { BrowserSignInReader } from './browser-sign-in.js';
 import { escapeHtml, originOf, sendErrorPage, sendPage, STYLESHEET } from './html.js';
+import { ApiPageQuery, ApiPageResponses } from './page-docs.js';
 
 type Form = Record<string, string | undefined>;
 
@@ -94,6 +95,55 @@ export class AuthorizationPagesController {
     description:
       'A browser navigation, not an API call. Redirects to the sign-in and consent pages as needed, then to the redirect_uri with code, state and iss (RFC 9207), or with an error. An unknown client or unregistered redirect_uri is shown on an error page, never redirected.',
   })
+  @ApiPageQuery([
+    { name: 'response_type', required: true, description: '`code`, the only one served.' },
+    {
+      name: 'client_id',
+      required: true,
+      description: 'A client with the authorization_code grant.',
+    },
+    {
+      name: 'redirect_uri',
+      required: true,
+      description: "One of the client's registered redirect URIs, exactly.",
+    },
+    {
+      name: 'code_challenge',
+      required: true,
+      description: 'PKCE (RFC 7636): BASE64URL(SHA-256(code_verifier)), required of every client.',
+    },
+    {
+      name: 'code_challenge_method',
+      required: true,
+      description: '`S256`, the only one accepted.',
+    },
+    { name: 'scope', description: "Space-separated; a subset of the client's scopes." },
+    {
+      name: 'state',
+      description: 'Passed back; required of clients registered with requireState.',
+    },
+    { name: 'nonce', description: 'OpenID Connect: copied into the ID token.' },
+    {
+      name: 'prompt',
+      description: '`login` (sign in again), `consent` (ask again) or `none` (never show a page).',
+    },
+    {
+      name: 'max_age',
+      description: 'Seconds since the last sign-in beyond which to sign in again.',
+    },
+    {
+      name: 'resource',
+      repeated: true,
+      description: 'RFC 8707 resource indicators: the audiences the tokens are for.',
+    },
+  ])
+  @ApiPageResponses(
+    {
+      200: "The consent page, for a third-party client that needs the user's approval.",
+      400: 'Error page: unknown client or redirect_uri, or an interaction that expired.',
+    },
+    'To the sign-in page when the user must sign in; else to the redirect_uri with code, state and iss, or with error and error_description.',
+  )
   async authorize(
     @Query() query: Record<string, unknown>,
     @Req() request: FastifyRequest,

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiExcludeEndpoint } from '@nestjs/swagger';
+import { ApiExcludeEndpoint, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AcceptsFormBody, RequestClient } from '@gatehouse/http';
 import {
   type ClientContext,
@@ -14,6 +14,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { BrowserSignInReader, type PageUser } from './browser-sign-in.js';
 import { escapeHtml, sendErrorPage, sendPage } from './html.js';
+import { ApiPageQuery, ApiPageResponses } from './page-docs.js';
 
 type Form = Record<string, unknown>;
 
@@ -24,6 +25,7 @@ const UNKNOWN_CODE = 'That code is not valid, or it has expired. Check the code 
  * verification_uri_complete), checks it against the device, and approves or denies. Guesses are
  * limited per user and per IP; forms must come from our own pages.
  */
+@ApiTags('oauth')
 @Public()
 @Controller('device')
 export class DevicePagesController {
@@ -33,7 +35,26 @@ export class DevicePagesController {
   ) {}
 
   @Get()
-  @ApiExcludeEndpoint()
+  @ApiOperation({
+    summary: 'The device page (RFC 8628 §3.3, verification_uri): a browser navigation.',
+    description:
+      'A signed-in user types the code their device shows, or arrives with it from verification_uri_complete, checks it against the device (RFC 8628 §5.4) and allows or denies. Signed out, the browser is sent to the sign-in page first and brought back with the code. Wrong codes are limited to 10 per user and 30 per IP per 15 minutes.',
+  })
+  @ApiPageQuery([
+    {
+      name: 'user_code',
+      description:
+        'The code the device shows (verification_uri_complete fills it in): any case, with or without spaces and dash.',
+    },
+  ])
+  @ApiPageResponses(
+    {
+      200: 'The code entry form, or, with a pending user_code, the "Sign in … ?" confirmation.',
+      400: 'The code entry form again: the code is unknown or has expired.',
+      429: 'The code entry form: too many wrong codes (Retry-After).',
+    },
+    'Not signed in: to the sign-in page, which comes back here with the code.',
+  )
   async show(
     @Query('user_code') typed: unknown,
     @RequestClient() client: ClientContext,

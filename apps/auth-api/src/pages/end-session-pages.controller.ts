@@ -15,6 +15,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { clearSessionCookie } from '../browser-sessions/session-cookie.js';
 import { BrowserSignInReader } from './browser-sign-in.js';
 import { escapeHtml, originOf, sendErrorPage, sendPage } from './html.js';
+import { ApiPageForm, ApiPageQuery, ApiPageResponses, type PageParameter } from './page-docs.js';
 
 const END_SESSION_PARAMS: readonly (keyof EndSessionParams)[] = [
   'id_token_hint',
@@ -37,6 +38,30 @@ function endSessionParams(input: Record<string, unknown> | undefined): EndSessio
   }
   return params;
 }
+
+/** OpenID Connect RP-Initiated Logout 1.0 §2: the same parameters by GET or POST. */
+const END_SESSION_DOCS: readonly PageParameter[] = [
+  {
+    name: 'id_token_hint',
+    description:
+      'An ID token of ours (expired or not, while its signing key is published): names the session to end.',
+  },
+  {
+    name: 'post_logout_redirect_uri',
+    description: 'Where to send the browser afterwards: registered for the client, exact match.',
+  },
+  { name: 'state', description: 'Passed back on the redirect.' },
+  {
+    name: 'client_id',
+    description:
+      'The client: without id_token_hint, the one post_logout_redirect_uri is checked against; with it, it must match.',
+  },
+];
+
+const END_SESSION_PAGES = {
+  200: 'The "Sign out?" confirmation page (or "You are not signed in." when there is nothing to end).',
+  400: 'Error page: invalid parameters are shown, never redirected.',
+};
 
 /** What confirming will end, in words. */
 function ending(browser: boolean, application: boolean): string {
@@ -67,8 +92,13 @@ export class EndSessionPagesController {
   @ApiOperation({
     summary: 'End-session endpoint (OpenID Connect RP-Initiated Logout): a browser navigation.',
     description:
-      'Parameters: id_token_hint (an ID token of ours, expired or not), post_logout_redirect_uri (registered for the client, exact match), state, client_id. Shows a confirmation page; confirming ends the browser sign-in and the session the ID token was issued in, then redirects to post_logout_redirect_uri with state. Invalid parameters are shown on an error page, never redirected.',
+      'Shows a confirmation page; confirming ends the browser sign-in and the session the ID token was issued in, then redirects to post_logout_redirect_uri with state. Invalid parameters are shown on an error page, never redirected. With neither a sign-in nor a hint there is nothing to end, and the browser goes straight back.',
   })
+  @ApiPageQuery(END_SESSION_DOCS)
+  @ApiPageResponses(
+    END_SESSION_PAGES,
+    'Nothing to end: straight back to post_logout_redirect_uri with state.',
+  )
   start(
     @Query() query: Record<string, unknown>,
     @Req() request: FastifyRequest,
@@ -79,7 +109,14 @@ export class EndSessionPagesController {
 
   @Post()
   @AcceptsFormBody()
-  @ApiExcludeEndpoint()
+  @ApiOperation({
+    summary:
+      'End-session endpoint by POST (OpenID Connect RP-Initiated Logout): a browser form post.',
+    description:
+      "The parameters of the GET form, as a form body. A form posted from the client's site arrives without the SameSite=Lax session cookie, so the user is always asked to confirm; confirming ends the browser sign-in and the session the ID token was issued in, then redirects to post_logout_redirect_uri with state.",
+  })
+  @ApiPageForm(END_SESSION_DOCS)
+  @ApiPageResponses({ ...END_SESSION_PAGES, 200: 'The "Sign out?" confirmation page.' })
   startByPost(
     @Body() form: Record<string, unknown> | undefined,
     @Req() request: FastifyRequest,
