@@ -2,6 +2,7 @@ import type { DynamicModule } from '@nestjs/common';
 import { GATEHOUSE_CONFIG, type GatehouseConfig } from '@gatehouse/config';
 import {
   IdentityModule,
+  RevocationService,
   SessionService,
   SigningKeyService,
   UserAdministrationService,
@@ -12,6 +13,8 @@ import {
   type GatehouseAuthOptions,
   localKeySource,
   PgRevocationFeed,
+  type PgRevocationFeedOptions,
+  type RevocationSink,
 } from '@gatehouse/nest-auth';
 
 import { LocalSessionIntrospector } from './local-session-introspector.js';
@@ -25,22 +28,66 @@ export interface LocalResource {
 }
 
 /**
+ * The PostgreSQL feed, plus this process's own revocations the moment they commit: a request that
+ * follows a revocation in the same process is refused without waiting for the NOTIFY to come back.
+ */
+class PlatformRevocationFeed extends PgRevocationFeed {
+  private unsubscribe = (): void => undefined;
+
+  constructor(
+    options: PgRevocationFeedOptions,
+    private readonly revocations: RevocationService,
+  ) {
+    super(options);
+  }
+
+  override start(sink: RevocationSink): Promise<void> {
+    this.unsubscribe();
+    const stop = this.revocations.subscribe({
+      sessionsRevoked: (sessionIds, untilMs) => {
+        for (const sessionId of sessionIds) {
+          sink.revoked({ sessionId, untilMs });
+        }
+      },
+      clientTokensRevoked: (clientId, revokedAtMs, untilMs) =>
+        sink.clientRevoked?.({ clientId, revokedAtMs, untilMs }),
+    });
+    this.unsubscribe = () => void stop();
+    return super.start(sink);
+  }
+
+  override stop(): Promise<void> {
+    this.unsubscribe();
+    return super.stop();
+  }
+}
+
+/**
  * nest-auth's guard for the platform's own apps, answered in-process from Gatehouse's tables: session
- * cookies, the signing keys for bearer tokens, and whether a token's session was revoked.
+ * cookies and the signing keys for bearer tokens.
  *
- * With the session cache on (`SESSION_CACHE_TTL_SECONDS` > 0) the process also listens to the
- * revocation feed (PostgreSQL LISTEN, which it needs anyway), so a session revoked by another process
- * leaves this one's cache within milliseconds.
+ * Like a sibling app, the process listens to the revocation feed (PostgreSQL LISTEN on the database
+ * it uses anyway): a bearer token's session is checked against the in-process revocation list, with
+ * no query, and a session revoked by another process leaves the session cache within milliseconds.
+ * While the feed is not connected or has not caught up, the list cannot vouch for a session and the
+ * guard asks PostgreSQL instead (`revocationFallback`), as it did on every request before.
  */
 export function localAuthentication(resource: LocalResource): DynamicModule {
   return GatehouseAuthModule.forRootAsync({
     imports: [IdentityModule],
-    inject: [GATEHOUSE_CONFIG, SessionService, SigningKeyService, UserAdministrationService],
+    inject: [
+      GATEHOUSE_CONFIG,
+      SessionService,
+      SigningKeyService,
+      UserAdministrationService,
+      RevocationService,
+    ],
     useFactory: (
       config: GatehouseConfig,
       sessions: SessionService,
       keys: SigningKeyService,
       users: UserAdministrationService,
+      revocations: RevocationService,
     ): GatehouseAuthOptions => ({
       cookieName: config.session.cookieName,
       trustedOrigins: config.trustedOrigins,
@@ -51,14 +98,14 @@ export function localAuthentication(resource: LocalResource): DynamicModule {
         issuer: config.issuer,
         audience: resource.audience(config),
         keys: localKeySource(() => keys.jwks()),
-        isSessionRevoked: (sessionId) => sessions.isEnded(sessionId),
       }),
-      ...(config.session.cacheTtlSeconds > 0 && config.database.url
+      revocationFallback: { isRevoked: (_token, sessionId) => sessions.isEnded(sessionId) },
+      ...(config.database.url
         ? {
-            revocationFeed: new PgRevocationFeed({
-              databaseUrl: config.database.url,
-              applicationName: 'gatehouse-session-cache-feed',
-            }),
+            revocationFeed: new PlatformRevocationFeed(
+              { databaseUrl: config.database.url, applicationName: 'gatehouse-revocation-feed' },
+              revocations,
+            ),
           }
         : {}),
     }),

@@ -39,6 +39,7 @@ export {
 export { LoginLimiter } from './rate-limits/login-limiter.js';
 export {
   REVOCATION_FEED_SECONDS,
+  type RevocationListener,
   RevocationService,
   type SessionRevocation,
 } from './revocations/revocation.service.js';

@@ -109,6 +109,9 @@ export class GatehouseAuthModule implements OnApplicationBootstrap, OnApplicatio
           this.options.sessions?.evict?.(event.sessionId);
         },
         clientRevoked: (event) => this.clientRevocations.add(event),
+        // Until the feed is back, a session the list does not hold is `unknown`, not `clear`.
+        disconnected: () => this.revocations.awaitFeed(),
+        caughtUp: () => this.revocations.feedCaughtUp(),
       });
     } catch (error) {
       this.feedStartFailed(feed, error);

@@ -40,8 +40,9 @@ export interface GatehouseAuthOptions {
    */
   readonly revocationListCapacity?: number;
   /**
-   * Asked whether a bearer token's session is revoked while the revocation list overflows, and only
-   * then (true refuses it with 401 `SESSION_REVOKED`). An `IntrospectionRevocationCheck` fits, as does
+   * Asked whether a bearer token's session is revoked while the revocation list cannot vouch for it
+   * (it overflows, or its feed is not connected or has not caught up), and only then (true refuses
+   * it with 401 `SESSION_REVOKED`). An `IntrospectionRevocationCheck` fits, as does
    * any `{ isRevoked(token, sessionId) }` that asks the platform.
    */
   readonly revocationFallback?: RevocationCheck;

@@ -22,6 +22,12 @@ export interface SessionRevocation {
   readonly note?: string | null;
 }
 
+/** Told in-process, right after the commit, of what this process revoked (its own guard's list). */
+export interface RevocationListener {
+  sessionsRevoked(sessionIds: readonly string[], untilMs: number): void;
+  clientTokensRevoked(clientId: string, revokedAtMs: number, untilMs: number): void;
+}
+
 /**
  * Ends sessions everywhere: the row is revoked (cookie and refresh family die with it), and a feed row
  * plus a PostgreSQL NOTIFY go out in the same transaction, so services that verify access tokens
@@ -29,10 +35,22 @@ export interface SessionRevocation {
  */
 @Injectable()
 export class RevocationService {
+  private readonly listeners = new Set<RevocationListener>();
+
   constructor(
     private readonly publisher: RevocationPublisher,
     private readonly cache: SessionCache,
   ) {}
+
+  /**
+   * `listener` learns of this process's revocations as they commit, before the feed's event comes
+   * back: a request that follows the revocation in the same process is refused. Answers a function
+   * that unsubscribes it.
+   */
+  subscribe(listener: RevocationListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 
   async revokeSessions(
     repositories: Repositories,
@@ -77,7 +95,12 @@ export class RevocationService {
     const payload = JSON.stringify({ cid: clientId, at: at.getTime(), until: until.getTime() });
     await repositories.revocations.appendClient(clientId, at, until);
     await repositories.revocations.notify(REVOCATION_CHANNEL, [payload]);
-    repositories.afterCommit(() => this.publisher.publish(REVOCATION_CHANNEL, [payload]));
+    repositories.afterCommit(() => {
+      for (const listener of this.listeners) {
+        listener.clientTokensRevoked(clientId, at.getTime(), until.getTime());
+      }
+      return this.publisher.publish(REVOCATION_CHANNEL, [payload]);
+    });
   }
 
   /**
@@ -109,6 +132,9 @@ export class RevocationService {
     if (payloads.length > 0) {
       repositories.afterCommit(() => {
         this.cache.evictSessions(ids);
+        for (const listener of this.listeners) {
+          listener.sessionsRevoked(ids, until.getTime());
+        }
         return this.publisher.publish(REVOCATION_CHANNEL, payloads);
       });
     }

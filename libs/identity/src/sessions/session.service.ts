@@ -12,7 +12,7 @@ import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../clock.js';
 import { SessionNotFoundError } from '../identity.errors.js';
 import { RevocationService } from '../revocations/revocation.service.js';
-import { SessionCache } from './session-cache.js';
+import { type DescribedSession, SessionCache } from './session-cache.js';
 import {
   generateSessionToken,
   hashSessionToken,
@@ -154,12 +154,21 @@ export class SessionService {
     );
   }
 
-  /** `GET /me`: the session and its user, one query. */
-  async describeWithUser(sessionId: string): Promise<{ session: SessionSummary; user: User }> {
+  /**
+   * `GET /me` for a bearer token: the session and its user, one query, then from the session cache
+   * for its TTL (evicted with the session, like a cookie's row).
+   */
+  async describeWithUser(sessionId: string): Promise<DescribedSession> {
+    const cached = this.cache.getDescribed(sessionId);
+    if (cached) {
+      return cached;
+    }
+    const epoch = this.cache.epoch;
     const found = await this.database.sessions.findSummaryWithUser(sessionId);
     if (!found) {
       throw new SessionNotFoundError();
     }
+    this.cache.setDescribed(found, epoch);
     return found;
   }
 

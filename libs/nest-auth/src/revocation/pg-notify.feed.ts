@@ -82,6 +82,7 @@ export class PgRevocationFeed implements RevocationFeed {
     this.retryDelay = this.options.reconnectDelayMs ?? 100;
     if (this.connectedOnce) {
       this.logger.log('Revocation feed reconnected and backfilled');
+      this.sink?.caughtUp?.();
     }
     this.connectedOnce = true;
     this.connectedListeners.splice(0).forEach((resolve) => resolve());
@@ -92,6 +93,7 @@ export class PgRevocationFeed implements RevocationFeed {
       return;
     }
     this.client = undefined;
+    this.sink?.disconnected?.();
     this.logger.warn(`Revocation feed lost its connection${error ? `: ${error.message}` : ''}`);
     client.end().catch(() => undefined);
     this.scheduleReconnect();

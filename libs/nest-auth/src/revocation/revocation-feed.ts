@@ -26,6 +26,13 @@ export interface RevocationSink {
   revoked(event: RevocationEvent): void;
   /** A client's own tokens were revoked; a sink that does not implement it ignores them. */
   clientRevoked?(event: ClientRevocationEvent): void;
+  /**
+   * The feed lost its source after it had caught up: revocations may be missed until it is back.
+   * Feeds that can tell call it (the PostgreSQL feed does).
+   */
+  disconnected?(): void;
+  /** The feed is back and has delivered every revocation in force again (its backfill). */
+  caughtUp?(): void;
 }
 
 /**
