@@ -238,7 +238,7 @@ export const envSchema = {
   SESSION_CACHE_TTL_SECONDS: variable({
     expectation: 'an integer from 0 to 60',
     description:
-      'auth-api and admin-api keep a validated session cookie in memory this long (0: every request reads PostgreSQL). Revocation, logout and disabling evict at once (revocation feed); role changes made by another process apply within this time.',
+      "auth-api and admin-api keep a validated session cookie (and auth-api a bearer caller's `GET /me` answer) in memory this long (0: every request reads PostgreSQL). Revocation, logout, disabling and role changes evict at once through the revocation feed.",
     default: '5',
     parse: integer(0, 60),
   }),
