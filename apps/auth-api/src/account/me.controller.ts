@@ -107,6 +107,28 @@ function meFromCookieSession(record: CookieSessionWithUser): MeResponseDto {
   };
 }
 
+type DescribedSession = Awaited<ReturnType<SessionService['describeWithUser']>>;
+
+function meFromDescribedSession({ user, session }: DescribedSession): MeResponseDto {
+  return { user: toUserResponse(user), session: toSessionResponse(session) };
+}
+
+/**
+ * One body per row object, as the introspector keeps one answer per row: rows served from the
+ * session cache are never changed in place (a change is a new row), so a cached row is answered
+ * without mapping it (and formatting its five dates) again.
+ */
+const bodies = new WeakMap<object, MeResponseDto>();
+
+function bodyOf<T extends object>(row: T, toBody: (row: T) => MeResponseDto): MeResponseDto {
+  let body = bodies.get(row);
+  if (!body) {
+    body = toBody(row);
+    bodies.set(row, body);
+  }
+  return body;
+}
+
 @ApiTags('account')
 @ApiAuthenticated()
 @RequireScopes(ACCOUNT_SCOPE)
@@ -128,10 +150,9 @@ export class MeController {
     }
     const validated = validatedCookieSession(caller);
     if (validated) {
-      return meFromCookieSession(validated);
+      return bodyOf(validated, meFromCookieSession);
     }
-    const { user, session } = await this.sessions.describeWithUser(caller.sessionId);
-    return { user: toUserResponse(user), session: toSessionResponse(session) };
+    return bodyOf(await this.sessions.describeWithUser(caller.sessionId), meFromDescribedSession);
   }
 
   @Post('password')
