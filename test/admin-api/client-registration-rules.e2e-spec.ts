@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
   givenCookieSessionAt,
-  givenUserAt,
+  givenOperatorAt,
   passwordGrantAt,
   type TokenResponse,
   TRUSTED_ORIGIN,
@@ -72,10 +71,7 @@ describe('admin-api client registration rules', () => {
   beforeAll(async () => {
     ({ app: auth, issuer } = await givenListeningAuthApi());
     ({ app: admin, url: adminUrl } = await givenListeningAdminApi(issuer));
-    const operator = await givenUserAt(issuer);
-    await auth
-      .get(DataSource)
-      .query('UPDATE users SET roles = $2 WHERE id = $1', [operator.id, ['admin']]);
+    const operator = await givenOperatorAt(auth, issuer);
     ({ cookie } = await givenCookieSessionAt(issuer, operator));
     const tokens = await passwordGrantAt(issuer, operator);
     expect(tokens.status).toBe(200);

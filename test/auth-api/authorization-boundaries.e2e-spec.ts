@@ -10,6 +10,7 @@ import { HttpBrowser } from '../support/http-browser.js';
 import {
   type CookieSession,
   givenCookieSessionAt,
+  givenOperatorAt,
   givenUserAt,
   type ListedSession,
   passwordGrantAt,
@@ -116,11 +117,8 @@ describe('authorization boundaries: reserved scopes, audiences and resource serv
     await auth?.close();
   });
 
-  async function givenOperator(roles: string[]): Promise<TestUser> {
-    const user = await givenUserAt(issuer);
-    await db.query('UPDATE users SET roles = $2 WHERE id = $1', [user.id, roles]);
-    return user;
-  }
+  const givenOperator = (roles: string[]): Promise<TestUser> =>
+    givenOperatorAt(auth, issuer, roles);
 
   /** The first-party password grant, expected to succeed. */
   async function tokensOf(

@@ -7,6 +7,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { DataSource } from 'typeorm';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
+import { hiddenInteraction } from '../support/code-flow.js';
 import { uniqueEmail } from '../support/factories.js';
 import {
   givenCookieSession,
@@ -52,13 +53,6 @@ function locationOf(response: LightMyRequestResponse): URL {
   const location = response.headers.location;
   expect(typeof location).toBe('string');
   return new URL(location as string, 'http://gatehouse.invalid');
-}
-
-/** The sealed interaction of a page's hidden input. */
-function hiddenInteraction(html: string): string {
-  const value = /<input type="hidden" name="interaction" value="([^"]+)">/.exec(html)?.[1];
-  expect(value).toBeDefined();
-  return value!;
 }
 
 /** An HTML page of ours: no redirect, no script, locked down by its own CSP, never cached. */

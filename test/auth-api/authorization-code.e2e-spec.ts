@@ -5,6 +5,7 @@ import * as client from 'openid-client';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { hiddenInteraction } from '../support/code-flow.js';
 import { HttpBrowser } from '../support/http-browser.js';
 import {
   type AdminSessionRow,
@@ -37,13 +38,6 @@ interface Authorization {
   readonly url: URL;
   readonly codeVerifier: string;
   readonly state: string;
-}
-
-/** The value of the hidden `interaction` input of a sign-in or consent page. */
-function hiddenInteraction(html: string): string {
-  const value = /<input type="hidden" name="interaction" value="([^"]+)">/.exec(html)?.[1];
-  expect(value, 'the page carries the sealed interaction').toBeDefined();
-  return value!;
 }
 
 /** Every `<li>` of the consent page's scope list. */

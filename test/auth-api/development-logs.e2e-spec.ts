@@ -1,20 +1,10 @@
-import { Writable } from 'node:stream';
-
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { STRONG_PASSWORD, uniqueEmail } from '../support/factories.js';
 import { TRUSTED_ORIGIN } from '../support/http.js';
+import { LogCapture } from '../support/log-capture.js';
 import { givenAuthApi } from '../support/test-app.js';
-
-class LogCapture extends Writable {
-  readonly lines: string[] = [];
-
-  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
-    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    done();
-  }
-}
 
 const logs = new LogCapture();
 const CLOCK = String.raw`\d{2}:\d{2}:\d{2}\.\d{3}`;

@@ -1,19 +1,9 @@
-import { Writable } from 'node:stream';
-
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { STRONG_PASSWORD, uniqueEmail } from '../support/factories.js';
+import { LogCapture } from '../support/log-capture.js';
 import { givenAdminApi, givenAuthApi } from '../support/test-app.js';
-
-class LogCapture extends Writable {
-  readonly lines: string[] = [];
-
-  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
-    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    done();
-  }
-}
 
 // Every app of this file logs to one capture, in one environment.
 const logs = new LogCapture();

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { decodeJwt } from 'jose';
-import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { authorizationUrl, authorizeInBrowser } from '../support/code-flow.js';
 import {
+  givenOperatorAt,
   givenUserAt,
   passwordGrantAt,
   postForm,
@@ -44,10 +44,7 @@ describe('resource indicators (RFC 8707) for registered resource servers', () =>
   beforeAll(async () => {
     ({ app: auth, issuer } = await givenListeningAuthApi());
     ({ app: admin, url: adminUrl } = await givenListeningAdminApi(issuer));
-    const operator = await givenUserAt(issuer);
-    await auth
-      .get(DataSource)
-      .query(`UPDATE users SET roles = '{admin}' WHERE id = $1`, [operator.id]);
+    const operator = await givenOperatorAt(auth, issuer);
     operatorToken = (await tokensOf(operator)).access_token;
     notesServer = (await register({ resourceServer: true, audience: NOTES })).body as never;
     reportsServer = (await register({ resourceServer: true, audience: REPORTS })).body as never;
@@ -258,10 +255,7 @@ describe('resource indicators (RFC 8707) for registered resource servers', () =>
     });
 
     it("tells no resource server about an operator's admin-api token", async () => {
-      const operator = await givenUserAt(issuer);
-      await auth
-        .get(DataSource)
-        .query(`UPDATE users SET roles = '{admin}' WHERE id = $1`, [operator.id]);
+      const operator = await givenOperatorAt(auth, issuer);
       const forAdmin = (await tokensOf(operator, { resource: ADMIN_AUDIENCE })).access_token;
       expect(decodeJwt(forAdmin).aud).toBe(ADMIN_AUDIENCE);
       expect(await introspect(notesServer, forAdmin)).toEqual({ active: false });

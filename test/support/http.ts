@@ -182,6 +182,20 @@ export async function givenUserAt(issuer: string, password = STRONG_PASSWORD): P
   return { id: ((await response.json()) as { id: string }).id, email, password };
 }
 
+/**
+ * A user registered over real HTTP whose roles are then set in the database (no operator exists
+ * yet to set them through admin-api): `admin` by default.
+ */
+export async function givenOperatorAt(
+  app: NestFastifyApplication,
+  issuer: string,
+  roles: readonly string[] = ['admin'],
+): Promise<TestUser> {
+  const user = await givenUserAt(issuer);
+  await app.get(DataSource).query('UPDATE users SET roles = $2 WHERE id = $1', [user.id, roles]);
+  return user;
+}
+
 /** Signs the user in over real HTTP from the trusted origin; the session cookie. */
 export async function givenCookieSessionAt(
   issuer: string,

@@ -48,12 +48,13 @@ export class InvalidCredentialsError extends IdentityError {
   }
 }
 
-export class RateLimitedError extends IdentityError {
-  readonly status = 429;
-  readonly code = 'RATE_LIMITED';
-
-  constructor(readonly retryAfterSeconds: number) {
-    super('Too many attempts. Retry later.');
+/** A refusal the client may retry: it carries `Retry-After` (RFC 9110 §10.2.3). */
+abstract class RetryLaterError extends IdentityError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
   }
 
   override get headers(): Readonly<Record<string, string>> {
@@ -61,20 +62,25 @@ export class RateLimitedError extends IdentityError {
   }
 }
 
+export class RateLimitedError extends RetryLaterError {
+  readonly status = 429;
+  readonly code = 'RATE_LIMITED';
+
+  constructor(retryAfterSeconds: number) {
+    super('Too many attempts. Retry later.', retryAfterSeconds);
+  }
+}
+
 /**
  * Too much password hashing waiting already: refused at once rather than queued behind work that
  * would outlast the client's patience (the queue is bounded, see `PasswordHasher`).
  */
-export class ServiceBusyError extends IdentityError {
+export class ServiceBusyError extends RetryLaterError {
   readonly status = 503;
   readonly code = 'SERVICE_BUSY';
 
-  constructor(readonly retryAfterSeconds: number) {
-    super('The service is busy. Retry shortly.');
-  }
-
-  override get headers(): Readonly<Record<string, string>> {
-    return { 'retry-after': String(this.retryAfterSeconds) };
+  constructor(retryAfterSeconds: number) {
+    super('The service is busy. Retry shortly.', retryAfterSeconds);
   }
 }
 
