@@ -46,16 +46,38 @@ describe.each([
     expect(ready.json()).toMatchObject({ status: 'ok', info: { database: { status: 'up' } } });
   });
 
-  it('sets security headers, no-store and a request id on every response', async () => {
-    const response = await app.inject({ method: 'GET', url: '/health/live' });
+  it('sets the API security headers, no-store and a request id on JSON responses', async () => {
+    for (const url of ['/health/live', '/no-such-route']) {
+      const response = await app.inject({ method: 'GET', url });
+      expect(response.headers).toMatchObject({
+        'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+        'cross-origin-resource-policy': 'same-origin',
+        'strict-transport-security': expect.stringContaining('max-age='),
+        'x-content-type-options': 'nosniff',
+        'x-frame-options': 'DENY',
+        'referrer-policy': 'no-referrer',
+        'cache-control': 'no-store',
+        'x-request-id': expect.stringMatching(/^[0-9a-f-]{36}$/),
+      });
+      // Helmet's document-only headers are for pages, not JSON.
+      expect(response.headers['x-xss-protection']).toBeUndefined();
+      expect(response.headers['cross-origin-opener-policy']).toBeUndefined();
+    }
+  });
+
+  it('gives documents (Swagger UI) the full browser set', async () => {
+    const response = await app.inject({ method: 'GET', url: '/docs' });
     expect(response.headers).toMatchObject({
       'x-content-type-options': 'nosniff',
-      'x-frame-options': 'SAMEORIGIN',
+      'x-frame-options': 'DENY',
+      'cross-origin-opener-policy': 'same-origin',
       'referrer-policy': 'no-referrer',
       'cache-control': 'no-store',
-      'x-request-id': expect.stringMatching(/^[0-9a-f-]{36}$/),
     });
-    expect(response.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    const policy = String(response.headers['content-security-policy']);
+    expect(policy).toContain("frame-ancestors 'none'");
+    expect(policy).toContain("script-src 'self'");
+    expect(policy).not.toContain("'unsafe-eval'");
   });
 
   it('keeps a well-formed incoming X-Request-Id and replaces a malformed one', async () => {
