@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { type ChildProcess, execFile, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -109,6 +109,7 @@ export async function measureTogether<const T extends readonly Target[]>(
 }
 
 export interface ChainTarget {
+  readonly name: string;
   readonly tokenEndpoint: string;
   readonly clientId: string;
   readonly refreshTokens: readonly string[];
@@ -116,27 +117,63 @@ export interface ChainTarget {
 
 type ChainRun = Measurement & { readonly failures: number };
 
-export interface ChainResult {
-  readonly warmUp: ChainRun;
-  readonly runs: readonly ChainRun[];
+/** One chain driver per target, each driving its N chains for `seconds` at a time on request. */
+class ChainDriver {
+  private readonly child: ChildProcess;
+
+  constructor(readonly target: ChainTarget) {
+    this.child = fork(CHAIN_DRIVER, [], {
+      env: { ...process.env, CHAINS: JSON.stringify(target) },
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+  }
+
+  /** One window; throws (loudly) if any refresh failed or the driver died. */
+  async window(seconds: number): Promise<ChainRun> {
+    const result = await new Promise<ChainRun>((resolve, reject) => {
+      const exited = (code: number | null) =>
+        reject(new Error(`${this.target.name}: the chain driver exited (${code})`));
+      this.child.once('exit', exited);
+      this.child.once('message', (message) => {
+        this.child.off('exit', exited);
+        resolve(message as ChainRun);
+      });
+      this.child.send({ seconds });
+    });
+    if (result.failures > 0) {
+      throw new Error(`${this.target.name}: ${result.failures} refreshes failed (see above)`);
+    }
+    return result;
+  }
+
+  stop(): void {
+    if (this.child.connected) {
+      this.child.send({ done: true });
+    }
+  }
 }
 
-/** N refresh-token chains, each sequential (every answer's token is the next request's), in parallel. */
-export async function refreshChains(target: ChainTarget): Promise<Measurement> {
-  const { stdout } = await run(process.execPath, [CHAIN_DRIVER], {
-    maxBuffer: 64 * 1024 * 1024,
-    env: {
-      ...process.env,
-      CHAINS: JSON.stringify(target),
-      WARM_UP_SECONDS: String(WARM_UP_SECONDS),
-      SECONDS: String(SECONDS),
-      RUNS: String(RUNS),
-    },
-  });
-  const result = JSON.parse(stdout) as ChainResult;
-  const failures = [result.warmUp, ...result.runs].reduce((sum, r) => sum + r.failures, 0);
-  if (failures > 0) {
-    throw new Error(`${target.tokenEndpoint}: ${failures} refreshes failed`);
+/**
+ * N refresh-token chains per target, each chain sequential (every answer's token is the next
+ * request's), all chains of a target in parallel; the targets measured in alternation like
+ * measureTogether's (one warm-up each, then A B, A B, …), medians per target.
+ */
+export async function refreshChainsTogether<const T extends readonly ChainTarget[]>(
+  targets: T,
+): Promise<{ -readonly [K in keyof T]: Measurement }> {
+  const drivers = targets.map((target) => new ChainDriver(target));
+  try {
+    for (const driver of drivers) {
+      await driver.window(WARM_UP_SECONDS);
+    }
+    const runs: Measurement[][] = targets.map(() => []);
+    for (let i = 0; i < RUNS; i += 1) {
+      for (const [index, driver] of drivers.entries()) {
+        runs[index]!.push(await driver.window(SECONDS));
+      }
+    }
+    return runs.map(medianOf) as { -readonly [K in keyof T]: Measurement };
+  } finally {
+    drivers.forEach((driver) => driver.stop());
   }
-  return medianOf(result.runs);
 }

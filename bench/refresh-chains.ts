@@ -2,10 +2,12 @@ import { Agent, request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 
 /**
- * The refresh-rotation load generator, run by `npm run bench` as its own process. Every chain owns one
- * refresh token and sends `grant_type=refresh_token` with it, waits for the answer and continues with
- * the rotated token it got — never reusing one — so N chains keep N requests in flight. Prints JSON:
- * per run, refreshes/s, p50 and p99 in ms, and how many refreshes failed (any is a bug).
+ * The refresh-rotation load generator, forked by `npm run bench` as its own process (one per
+ * target, kept alive so targets can be measured in alternation). Every chain owns one refresh token
+ * and sends `grant_type=refresh_token` with it, waits for the answer and continues with the rotated
+ * token it got — never reusing one — so N chains keep N requests in flight. Each `{ seconds }`
+ * message from the parent runs one window and is answered with its refreshes/s, p50 and p99 in ms
+ * and how many refreshes failed (any is a bug); `{ done: true }` ends it.
  */
 interface Chains {
   readonly tokenEndpoint: string;
@@ -14,9 +16,6 @@ interface Chains {
 }
 
 const chains = JSON.parse(process.env['CHAINS'] ?? '{}') as Chains;
-const warmUpSeconds = Number(process.env['WARM_UP_SECONDS'] ?? '3');
-const seconds = Number(process.env['SECONDS'] ?? '10');
-const runs = Number(process.env['RUNS'] ?? '3');
 const endpoint = new URL(chains.tokenEndpoint);
 const agent = new Agent({ keepAlive: true, maxSockets: chains.refreshTokens.length });
 
@@ -89,10 +88,11 @@ async function window(durationSeconds: number) {
   };
 }
 
-const warmUp = await window(warmUpSeconds);
-const results = [];
-for (let i = 0; i < runs; i += 1) {
-  results.push(await window(seconds));
-}
-agent.destroy();
-process.stdout.write(JSON.stringify({ warmUp, runs: results }));
+process.on('message', (message: { seconds?: number; done?: boolean }) => {
+  if (message.done) {
+    agent.destroy();
+    process.disconnect();
+    return;
+  }
+  void window(message.seconds ?? 0).then((result) => process.send?.(result));
+});

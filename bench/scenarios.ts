@@ -18,7 +18,7 @@ import {
   type Measurement,
   measureTogether,
   percentile,
-  refreshChains,
+  refreshChainsTogether,
   RUNS,
   SECONDS,
   type Target,
@@ -60,6 +60,7 @@ const PORTS = {
   passportJwt: 4202,
   betterAuth: 4203,
   oidcProvider: 4204,
+  oidcProviderPg: 4205,
 };
 
 const ratio = (m: Measurement, base: Measurement) => m.rps / base.rps;
@@ -319,28 +320,41 @@ export async function publicRoutes(stage: Stage): Promise<Outcome> {
   };
 }
 
-/** 3. Refresh rotation: N chains of refresh grants, never reusing a token; oidc-provider alike. */
+/**
+ * 3. Refresh rotation: N chains of refresh grants, never reusing a token; oidc-provider alike, with
+ * its in-memory adapter and with a PostgreSQL adapter (same N chains), measured in alternation.
+ */
 export async function refresh(stage: Stage): Promise<Outcome> {
-  const chains = 50;
+  const chains = 50; // ≤ 100: the in-memory adapter's LRU evicts live grants beyond
   const auth = await stage.auth();
   const email = await register(auth);
   const grants = await inBatches(chains, 10, () => passwordGrant(auth, email));
-  const gatehouse = await refreshChains({
-    tokenEndpoint: `${auth}/oauth/token`,
-    clientId: FIRST_PARTY_CLIENT,
-    refreshTokens: grants.map((g) => g.refresh_token),
-  });
+  const oidcChains = async (base: string) => {
+    const { body } = await call<{
+      tokenEndpoint: string;
+      clientId: string;
+      refreshTokens: string[];
+    }>(`${base}/bench/setup?count=${chains}`, { method: 'POST' });
+    return body;
+  };
+  const memory = await oidcChains(await stage.peer('oidcProvider', 'oidc-provider'));
+  const postgres = await oidcChains(
+    await stage.peer('oidcProviderPg', 'oidc-provider', { ADAPTER: 'postgres' }),
+  );
+  const [gatehouse, peer, peerPg] = await refreshChainsTogether([
+    {
+      name: 'auth-api refresh',
+      tokenEndpoint: `${auth}/oauth/token`,
+      clientId: FIRST_PARTY_CLIENT,
+      refreshTokens: grants.map((g) => g.refresh_token),
+    },
+    { name: 'oidc-provider refresh (in-memory)', ...memory },
+    { name: 'oidc-provider refresh (PostgreSQL adapter)', ...postgres },
+  ]);
   const [counted] = await stage.bench.query<{ revoked: number }>(
     `SELECT count(*)::int AS revoked FROM sessions WHERE kind = 'token' AND revoked_at IS NOT NULL`,
   );
   const revoked = counted?.revoked ?? NaN;
-  const oidc = await stage.peer('oidcProvider', 'oidc-provider');
-  const { body: setup } = await call<{
-    tokenEndpoint: string;
-    clientId: string;
-    refreshTokens: string[];
-  }>(`${oidc}/bench/setup?count=${chains}`, { method: 'POST' });
-  const peer = await refreshChains(setup);
   return {
     rows: [
       {
@@ -355,12 +369,23 @@ export async function refresh(stage: Stage): Promise<Outcome> {
         ...peer,
         ratio: ratio(peer, gatehouse),
       },
+      {
+        scenario: 'refresh',
+        target: `peer: oidc-provider refresh grant, ${chains} chains (PostgreSQL adapter)`,
+        ...peerPg,
+        ratio: ratio(peerPg, gatehouse),
+      },
     ],
     goals: [
       {
         goal: 'Refresh rotation ≥ 1.5 × oidc-provider (in-memory)',
         measured: fixed(ratio(gatehouse, peer)),
         met: ratio(gatehouse, peer) >= 1.5,
+      },
+      {
+        goal: 'Refresh rotation ≥ 1.5 × oidc-provider (PostgreSQL adapter)',
+        measured: fixed(ratio(gatehouse, peerPg)),
+        met: ratio(gatehouse, peerPg) >= 1.5,
       },
       {
         goal: 'No refresh family revoked by mistake during the run',

@@ -1,32 +1,164 @@
 /**
- * Peer: oidc-provider with its default in-memory adapter, one public client and refresh token
- * rotation on: the refresh_token grant at POST /token, as a Gatehouse OAuth client uses it.
- * Version 8.x: 9.x supports Node 22+ only (it warns "Unsupported runtime" on Node 20).
+ * Peer: oidc-provider with one public client and refresh token rotation on: the refresh_token grant
+ * at POST /token, as a Gatehouse OAuth client uses it. Version 8.x: 9.x supports Node 22+ only (it
+ * warns "Unsupported runtime" on Node 20). Two storage adapters, chosen by ADAPTER:
  *
- * Fairness: state lives in process memory (no database), so a refresh costs no I/O at all. Each
- * refresh consumes the presented token, saves its successor, saves an opaque access token (600 s)
- * and, because the scope has openid, signs an ID token with ES256 (a per-process key, like
- * Gatehouse's ES256 access token); a reused refresh token revokes its grant. No interactions
- * (login/consent) are exercised: grants and refresh tokens are minted by POST /bench/setup.
+ * - `memory` (default): the provider's own in-memory adapter (an LRU of 1,000 entries).
+ * - `postgres`: an adapter of ours on the documented adapter interface (example/my_adapter.js of
+ *   panva/node-oidc-provider: upsert, find, findByUserCode, findByUid, consume, destroy,
+ *   revokeByGrantId) storing every model in one jsonb table, oidc_provider.payloads (id, type,
+ *   payload, grant_id, user_code, uid, expires_at, consumed_at; primary key (id, type), indexes on
+ *   grant_id, user_code and uid), through a pg Pool of 10 connections like Gatehouse's default
+ *   DATABASE_POOL_SIZE, with named prepared statements like Gatehouse's hot statements. One file,
+ *   two adapters, so both rows run the very same provider configuration.
  *
- * Env: PORT (required). Routes: GET /health, POST /bench/setup?count=N (1-100), POST /token (the
- * provider's), GET /me (bearer access token, answered from the provider's token store).
+ * Fairness: each refresh (8.8.1's refresh_token grant) finds the presented refresh token, finds its
+ * grant, consumes the token, saves its successor, saves an opaque access token (600 s) and, because
+ * the scope has openid, signs an ID token with ES256 (a per-process key, like Gatehouse's ES256
+ * access token). In memory that costs no I/O at all. With `postgres` it is 5 statements, each its
+ * own round trip and its own implicit transaction (the provider awaits them one after another):
+ * SELECT refresh token, SELECT grant, UPDATE consumed_at, INSERT successor, INSERT access token.
+ * Gatehouse costs 2 (SELECT the token with its session and user, then one data-modifying CTE that
+ * marks it used, inserts the successor and slides the session) and writes no access token row (its
+ * access token is a JWT). The provider's reuse detection is check-then-act across those separate
+ * statements (find, then consume): two concurrent presentations of one token can both succeed,
+ * where Gatehouse's conditional UPDATE lets exactly one win. A reused refresh token revokes its
+ * grant (one DELETE per token model plus the grant's). No interactions (login/consent) are
+ * exercised: grants and refresh tokens are minted by POST /bench/setup.
+ *
+ * Env: PORT (required), ADAPTER (memory | postgres), DATABASE_URL (postgres). Routes: GET /health,
+ * POST /bench/setup?count=N (1-100 in memory, 1-10,000 in PostgreSQL), POST /token (the
+ * provider's), GET /me (bearer access token, answered from the provider's token store),
+ * GET /bench/statements (statements the postgres adapter has sent so far).
  */
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 
 import Provider from 'oidc-provider';
+import pg from 'pg';
 
 const port = Number(process.env.PORT);
 if (!port) {
   throw new Error('PORT is required');
+}
+const ADAPTER = process.env.ADAPTER ?? 'memory';
+if (ADAPTER !== 'memory' && ADAPTER !== 'postgres') {
+  throw new Error('ADAPTER must be memory or postgres');
 }
 const issuer = `http://127.0.0.1:${port}`;
 const CLIENT_ID = 'bench-public';
 const SCOPE = 'openid offline_access';
 // The default adapter is an LRU of 1,000 entries; a chain keeps ~3 hot (grant, its token list,
 // the live refresh token) and adds 2 per refresh, so past ~150 concurrent chains live grants get
-// evicted (invalid_grant). 100 chains were checked to run clean.
-const MAX_CHAINS = 100;
+// evicted (invalid_grant). 100 chains were checked to run clean. PostgreSQL evicts nothing.
+const MAX_CHAINS = ADAPTER === 'memory' ? 100 : 10_000;
+
+let statements = 0;
+let pool;
+
+/** A named prepared statement (parsed once per connection), counted. */
+function run(name, text, values) {
+  statements += 1;
+  return pool.query({ name, text, values });
+}
+
+/** oidc-provider's adapter interface on one jsonb table; one instance per model (`type`). */
+class PostgresAdapter {
+  constructor(type) {
+    this.type = type;
+  }
+
+  async upsert(id, payload, expiresIn) {
+    await run(
+      'oidc_upsert',
+      `INSERT INTO oidc_provider.payloads
+         (id, type, payload, grant_id, user_code, uid, expires_at, consumed_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)
+       ON CONFLICT (id, type) DO UPDATE SET payload = $3, grant_id = $4, user_code = $5,
+         uid = $6, expires_at = $7, consumed_at = NULL`,
+      [
+        id,
+        this.type,
+        JSON.stringify(payload),
+        payload.grantId ?? null,
+        payload.userCode ?? null,
+        payload.uid ?? null,
+        expiresIn ? new Date(Date.now() + expiresIn * 1000) : null,
+      ],
+    );
+  }
+
+  async find(id) {
+    return this.one('oidc_find', 'id = $1', id);
+  }
+
+  async findByUserCode(userCode) {
+    return this.one('oidc_find_by_user_code', 'user_code = $1', userCode);
+  }
+
+  async findByUid(uid) {
+    return this.one('oidc_find_by_uid', 'uid = $1', uid);
+  }
+
+  async consume(id) {
+    await run(
+      'oidc_consume',
+      'UPDATE oidc_provider.payloads SET consumed_at = now() WHERE id = $1 AND type = $2',
+      [id, this.type],
+    );
+  }
+
+  async destroy(id) {
+    await run('oidc_destroy', 'DELETE FROM oidc_provider.payloads WHERE id = $1 AND type = $2', [
+      id,
+      this.type,
+    ]);
+  }
+
+  async revokeByGrantId(grantId) {
+    await run(
+      'oidc_revoke_by_grant_id',
+      'DELETE FROM oidc_provider.payloads WHERE grant_id = $1 AND type = $2',
+      [grantId, this.type],
+    );
+  }
+
+  /** What was stored, unless expired; `consumed` (epoch seconds) once consumed, as documented. */
+  async one(name, where, value) {
+    const { rows } = await run(
+      name,
+      `SELECT payload, extract(epoch FROM consumed_at)::int AS consumed
+       FROM oidc_provider.payloads
+       WHERE ${where} AND type = $2 AND (expires_at IS NULL OR expires_at > now())`,
+      [value, this.type],
+    );
+    const row = rows[0];
+    if (!row) {
+      return undefined;
+    }
+    return row.consumed === null ? row.payload : { ...row.payload, consumed: row.consumed };
+  }
+}
+
+if (ADAPTER === 'postgres') {
+  pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
+  await pool.query(`
+    CREATE SCHEMA IF NOT EXISTS oidc_provider;
+    CREATE TABLE IF NOT EXISTS oidc_provider.payloads (
+      id text NOT NULL,
+      type text NOT NULL,
+      payload jsonb NOT NULL,
+      grant_id text,
+      user_code text,
+      uid text,
+      expires_at timestamptz,
+      consumed_at timestamptz,
+      PRIMARY KEY (id, type)
+    );
+    CREATE INDEX IF NOT EXISTS payloads_grant_id ON oidc_provider.payloads (grant_id);
+    CREATE INDEX IF NOT EXISTS payloads_user_code ON oidc_provider.payloads (user_code);
+    CREATE INDEX IF NOT EXISTS payloads_uid ON oidc_provider.payloads (uid);
+  `);
+}
 const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const signingKey = { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'ES256', kid: 'k1' };
 
@@ -49,7 +181,10 @@ const provider = new Provider(issuer, {
   rotateRefreshToken: () => true,
   ttl: { AccessToken: 600, IdToken: 600, RefreshToken: 86_400, Grant: 86_400 },
   features: { devInteractions: { enabled: false } },
+  ...(ADAPTER === 'postgres' ? { adapter: PostgresAdapter } : {}),
 });
+// A 500 (server_error) answer is a failed refresh for the chain driver; say why here.
+provider.on('server_error', (_ctx, error) => console.error('oidc-provider server_error:', error));
 
 async function setup(count) {
   const client = await provider.Client.find(CLIENT_ID);
@@ -85,6 +220,8 @@ provider.use(async (ctx, next) => {
       return;
     }
     ctx.body = await setup(count);
+  } else if (ctx.method === 'GET' && ctx.path === '/bench/statements') {
+    ctx.body = { adapter: ADAPTER, statements };
   } else if (ctx.method === 'GET' && ctx.path === '/me') {
     const [scheme, value] = (ctx.get('authorization') || '').split(' ');
     const token = scheme === 'Bearer' && value ? await provider.AccessToken.find(value) : undefined;
@@ -101,4 +238,5 @@ const server = provider.listen(port, '127.0.0.1');
 process.once('SIGTERM', () => {
   server.close();
   server.closeAllConnections();
+  void pool?.end();
 });
