@@ -140,7 +140,8 @@ describe('admin-api client management', () => {
     expect(protectedAnswer.json()).toEqual({
       statusCode: 409,
       error: 'CLIENT_PROTECTED',
-      message: 'The first-party client cannot be changed this way.',
+      message:
+        'The first-party client cannot be deleted; change its scopes or redirect URIs instead.',
     });
     expect((await call('PATCH', '/admin/clients/no-such-client', { name: 'x' })).statusCode).toBe(
       404,

@@ -130,13 +130,13 @@ describe('admin-api client registration rules', () => {
   });
 
   describe('reserved scopes: account and admin', () => {
-    it('the built-in first-party client is public and registered with "account admin"', async () => {
+    it('the built-in first-party client is public and registered with "openid email offline_access account admin"', async () => {
       const client = await shown(FIRST_PARTY);
       expect(client).toMatchObject({
         clientId: FIRST_PARTY,
         public: true,
         firstParty: true,
-        scopes: ['account', 'admin'],
+        scopes: ['openid', 'email', 'offline_access', 'account', 'admin'],
       });
       expect(client.grantTypes).toEqual(
         expect.arrayContaining([

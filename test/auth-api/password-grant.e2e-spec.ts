@@ -708,7 +708,7 @@ describe('FIRST_PARTY_CLIENT_ID', () => {
         name: 'Gatehouse first-party apps',
         secret_hash: null,
         grant_types: ['password', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
-        scopes: ['account', 'admin'],
+        scopes: ['openid', 'email', 'offline_access', 'account', 'admin'],
         first_party: true,
       },
     ]);

@@ -112,13 +112,16 @@ export class ClientNotFoundError extends IdentityError {
   }
 }
 
-/** The platform's own first-party client is configuration, not data an operator can remove. */
+/**
+ * The platform's own first-party client is configuration: an operator may edit it, but not remove it
+ * or make it third-party.
+ */
 export class ClientProtectedError extends IdentityError {
   readonly status = 409;
   readonly code = 'CLIENT_PROTECTED';
 
-  constructor() {
-    super('The first-party client cannot be changed this way.');
+  constructor(message = 'The first-party client cannot be changed this way.') {
+    super(message);
   }
 }
 

@@ -5,6 +5,7 @@ import { type Client, Database } from '@gatehouse/persistence';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../clock.js';
 import { CLIENT_ID_SHAPE } from '../clients/client.service.js';
+import { defaultScopeOf } from '../oauth/granted-scope.js';
 import { OAuthError } from '../oauth/oauth.errors.js';
 import { assertResourceShape, ResourceIndicators } from '../oauth/resource-indicators.js';
 import { AuthorizationCodeService } from './authorization-code.service.js';
@@ -181,7 +182,7 @@ export class AuthorizationService {
     return {
       client,
       redirectUri,
-      scope: (asked.length > 0 ? asked : client.scopes).join(' '),
+      scope: (asked.length > 0 ? asked : defaultScopeOf(client)).join(' '),
       state,
       codeChallenge: params.code_challenge,
       nonce: params.nonce ?? null,

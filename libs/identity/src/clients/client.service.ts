@@ -18,6 +18,7 @@ import {
 } from '../identity.errors.js';
 import { RevocationService } from '../revocations/revocation.service.js';
 import { RESERVED_SCOPES } from '../oauth/delegation.js';
+import { OPENID_CONNECT_SCOPES } from '../oauth/granted-scope.js';
 import { invalidClient, invalidRequest } from '../oauth/oauth.errors.js';
 import { assertRegistrable } from './client-rules.js';
 import { clientSecretMatches, generateClientSecret, hashClientSecret } from './client-secret.js';
@@ -96,14 +97,17 @@ export class ClientService {
     private readonly clock: Clock,
   ) {}
 
-  /** The platform's own public client for its mobile and CLI apps (password and device grants). */
+  /**
+   * The platform's own public client for its mobile and CLI apps (password and device grants),
+   * created once; operators edit it through admin-api from then on.
+   */
   async ensureFirstPartyClient(): Promise<void> {
     await this.database.clients.insertUnlessExists({
       id: this.config.tokens.firstPartyClientId,
       name: 'Gatehouse first-party apps',
       secretHash: null,
       grantTypes: ['password', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
-      scopes: [...RESERVED_SCOPES],
+      scopes: [...OPENID_CONNECT_SCOPES, ...RESERVED_SCOPES],
       firstParty: true,
     });
   }
@@ -179,9 +183,12 @@ export class ClientService {
    * A change that takes power away (a scope or grant type removed, first-party status withdrawn)
    * ends the client's sessions and its own tokens at once, through the feed: those access tokens
    * still carry the old scope, and nothing else would stop them for up to ACCESS_TOKEN_TTL.
+   * The platform's first-party client is edited like any other, but stays first-party.
    */
   update(id: string, changes: ClientChanges, actor: string): Promise<Client> {
-    this.assertNotFirstParty(id);
+    if (this.isPlatformClient(id) && changes.firstParty === false) {
+      throw new ClientProtectedError('The first-party client stays first-party.');
+    }
     return this.database
       .transaction(async (repositories) => {
         const before = await repositories.clients.findById(id);
@@ -235,7 +242,11 @@ export class ClientService {
 
   /** Ends every session and token of the client (feed included), then removes it and them. */
   async delete(id: string, actor: string): Promise<void> {
-    this.assertNotFirstParty(id);
+    if (this.isPlatformClient(id)) {
+      throw new ClientProtectedError(
+        'The first-party client cannot be deleted; change its scopes or redirect URIs instead.',
+      );
+    }
     await this.database.transaction(async (repositories) => {
       const at = this.clock.now();
       const revoked = await this.revocations.revokeAllForClient(repositories, id, {
@@ -257,10 +268,9 @@ export class ClientService {
     });
   }
 
-  private assertNotFirstParty(id: string): void {
-    if (id === this.config.tokens.firstPartyClientId) {
-      throw new ClientProtectedError();
-    }
+  /** The client of FIRST_PARTY_CLIENT_ID, created at start-up. */
+  private isPlatformClient(id: string): boolean {
+    return id === this.config.tokens.firstPartyClientId;
   }
 
   /**

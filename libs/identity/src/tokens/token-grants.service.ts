@@ -3,10 +3,12 @@ import type { Client } from '@gatehouse/persistence';
 
 import {
   AuthorizationCodeService,
+  claimsFor,
   type CodeRedemption,
 } from '../authorization/authorization-code.service.js';
 import { DeviceAuthorizationService } from '../authorization/device-authorization.service.js';
 import type { GrantType } from '../clients/client.service.js';
+import { Clock } from '../clock.js';
 import { InvalidCredentialsError } from '../identity.errors.js';
 import { delegatedScope } from '../oauth/delegation.js';
 import { grantedScope } from '../oauth/granted-scope.js';
@@ -38,6 +40,7 @@ export class TokenGrantsService {
     private readonly accessTokens: AccessTokenIssuer,
     private readonly codes: AuthorizationCodeService,
     private readonly devices: DeviceAuthorizationService,
+    private readonly clock: Clock,
   ) {}
 
   /** RFC 8628 §3.4: the device polls until the user answers on the device page. */
@@ -58,7 +61,8 @@ export class TokenGrantsService {
 
   /**
    * RFC 6749 §4.3, for first-party clients only (RFC 9700 §2.4: never for third parties): the same
-   * password check, enumeration safety and limits as the cookie login.
+   * password check, enumeration safety and limits as the cookie login. With `openid`, an ID token as
+   * the code flow's, its `auth_time` the password check; no `nonce`, since the request has none.
    */
   async password(
     client: Client,
@@ -77,7 +81,16 @@ export class TokenGrantsService {
           ? invalidGrant('The username or password is incorrect.')
           : error;
       });
-    return this.refreshTokens.startSession(user, client, scope, context, request.resources);
+    const started = await this.refreshTokens.startSessionOnce(
+      user,
+      client,
+      scope,
+      context,
+      () => Promise.resolve(true),
+      { nonce: null, authTime: this.clock.now(), claims: claimsFor(scope, user) },
+      request.resources,
+    );
+    return started!;
   }
 
   refresh(

@@ -5,6 +5,7 @@ import { DeviceAndLogout1764200000000 } from './1764200000000-device-and-logout.
 import { RefreshTokenUsedIp1764300000000 } from './1764300000000-refresh-token-used-ip.js';
 import { AuthorizationBoundaries1764400000000 } from './1764400000000-authorization-boundaries.js';
 import { AdminListings1764500000000 } from './1764500000000-admin-listings.js';
+import { FirstPartyOpenid1764600000000 } from './1764600000000-first-party-openid.js';
 
 /** Every migration, in order. Imported as classes: globs do not survive bundling. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   RefreshTokenUsedIp1764300000000,
   AuthorizationBoundaries1764400000000,
   AdminListings1764500000000,
+  FirstPartyOpenid1764600000000,
 ];
