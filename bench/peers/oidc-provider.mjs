@@ -17,14 +17,16 @@
  * the scope has openid, signs an ID token with ES256 (a per-process key, like Gatehouse's ES256
  * access token). In memory that costs no I/O at all. With `postgres` it is 5 statements, each its
  * own round trip and its own implicit transaction (the provider awaits them one after another):
- * SELECT refresh token, SELECT grant, UPDATE consumed_at, INSERT successor, INSERT access token.
- * Gatehouse costs 2 (SELECT the token with its session and user, then one data-modifying CTE that
- * marks it used, inserts the successor and slides the session) and writes no access token row (its
- * access token is a JWT). The provider's reuse detection is check-then-act across those separate
- * statements (find, then consume): two concurrent presentations of one token can both succeed,
- * where Gatehouse's conditional UPDATE lets exactly one win. A reused refresh token revokes its
- * grant (one DELETE per token model plus the grant's). No interactions (login/consent) are
- * exercised: grants and refresh tokens are minted by POST /bench/setup.
+ * SELECT refresh token, SELECT grant, UPDATE consumed_at, INSERT successor, INSERT access token
+ * (counted with log_statement; its client is static config, no statement). Gatehouse costs 3, each
+ * a named prepared statement in its own implicit transaction: SELECT the client, SELECT the token
+ * with its session and user, then one data-modifying CTE that marks it used, inserts the successor
+ * and slides the session; it writes no access token row (its access token is a JWT). The
+ * provider's reuse detection is check-then-act across separate statements (find, then consume):
+ * two concurrent presentations of one token can both succeed, where Gatehouse's conditional UPDATE
+ * lets exactly one win. A reused refresh token revokes its grant (7 statements: the two finds, a
+ * DELETE of the token, one per token model by grant_id, one of the grant). No interactions
+ * (login/consent) are exercised: grants and refresh tokens are minted by POST /bench/setup.
  *
  * Env: PORT (required), ADAPTER (memory | postgres), DATABASE_URL (postgres). Routes: GET /health,
  * POST /bench/setup?count=N (1-100 in memory, 1-10,000 in PostgreSQL), POST /token (the
