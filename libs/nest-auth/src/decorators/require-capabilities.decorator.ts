@@ -1,8 +1,20 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
-import { ApiForbiddenResponse } from '@nestjs/swagger';
+import type * as Swagger from '@nestjs/swagger';
+
+import { optionalPeer } from '../optional-peer.js';
 
 export const REQUIRED_CAPABILITIES_KEY = 'gatehouse:required-capabilities';
 export const REQUIRED_SCOPES_KEY = 'gatehouse:required-scopes';
+
+/**
+ * The 403 in the route's OpenAPI document, so the docs cannot drift from what is enforced. Only
+ * when the app has `@nestjs/swagger` (an optional peer): an app without Swagger has nothing to
+ * document, and must not need the package to use the guard.
+ */
+function documentedForbidden(description: string): MethodDecorator & ClassDecorator {
+  const swagger = optionalPeer<typeof Swagger>('@nestjs/swagger');
+  return swagger ? swagger.ApiForbiddenResponse({ description }) : () => undefined;
+}
 
 /**
  * The caller must hold every capability (through its roles and the capability map); otherwise 403
@@ -11,9 +23,7 @@ export const REQUIRED_SCOPES_KEY = 'gatehouse:required-scopes';
 export function RequireCapabilities(...capabilities: string[]): MethodDecorator & ClassDecorator {
   return applyDecorators(
     SetMetadata(REQUIRED_CAPABILITIES_KEY, capabilities),
-    ApiForbiddenResponse({
-      description: `\`FORBIDDEN\` without the capabilities: ${capabilities.join(', ')}.`,
-    }),
+    documentedForbidden(`\`FORBIDDEN\` without the capabilities: ${capabilities.join(', ')}.`),
   );
 }
 
@@ -21,8 +31,6 @@ export function RequireCapabilities(...capabilities: string[]): MethodDecorator 
 export function RequireScopes(...scopes: string[]): MethodDecorator & ClassDecorator {
   return applyDecorators(
     SetMetadata(REQUIRED_SCOPES_KEY, scopes),
-    ApiForbiddenResponse({
-      description: `\`FORBIDDEN\` without the scopes: ${scopes.join(', ')}.`,
-    }),
+    documentedForbidden(`\`FORBIDDEN\` without the scopes: ${scopes.join(', ')}.`),
   );
 }

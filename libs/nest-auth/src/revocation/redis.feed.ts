@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import type * as IoRedis from 'ioredis';
 import pg from 'pg';
 
+import { optionalPeer } from '../optional-peer.js';
 import { backfillRevocations, deliverRevocation } from './backfill.js';
 import { REVOCATION_CHANNEL, type RevocationFeed, type RevocationSink } from './revocation-feed.js';
 
@@ -28,12 +29,20 @@ const WARNING_EVERY_MS = 60_000;
  */
 export class RedisRevocationFeed implements RevocationFeed {
   private readonly logger = new Logger(RedisRevocationFeed.name);
-  private subscriber: Redis | undefined;
+  private readonly Redis: typeof IoRedis.Redis;
+  private subscriber: IoRedis.Redis | undefined;
   private pool: pg.Pool | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastWarning = 0;
 
-  constructor(private readonly options: RedisRevocationFeedOptions) {}
+  /** Throws when the app has not installed `ioredis` (an optional peer: only this feed needs it). */
+  constructor(private readonly options: RedisRevocationFeedOptions) {
+    const ioredis = optionalPeer<typeof IoRedis>('ioredis');
+    if (!ioredis) {
+      throw new Error('RedisRevocationFeed needs the ioredis package: npm install ioredis@^5');
+    }
+    this.Redis = ioredis.Redis;
+  }
 
   async start(sink: RevocationSink): Promise<void> {
     const pool = new pg.Pool({ connectionString: this.options.databaseUrl, max: 1 });
@@ -46,7 +55,7 @@ export class RedisRevocationFeed implements RevocationFeed {
       );
     // No retry limit: a subscription queued while Redis is down waits for it, instead of failing
     // after 20 reconnects and never being sent.
-    const subscriber = new Redis(this.options.redisUrl, { maxRetriesPerRequest: null });
+    const subscriber = new this.Redis(this.options.redisUrl, { maxRetriesPerRequest: null });
     subscriber.on('message', (_channel: string, message: string) => {
       deliverRevocation(message, sink);
     });
