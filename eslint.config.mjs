@@ -34,7 +34,16 @@ function boundaries(allowedLibs, { apps = true, otherApps = [] } = {}) {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.gatehouse/**', 'coverage/**', '*.config.mjs'] },
+  {
+    ignores: [
+      'dist/**',
+      'libs/*/dist/**',
+      'node_modules/**',
+      '.gatehouse/**',
+      'coverage/**',
+      '*.config.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
