@@ -54,6 +54,15 @@ function narrows(before: Client, after: Client): boolean {
   );
 }
 
+/** The change, with the password grant kept where the client has it. */
+function keepPasswordGrant(before: Client, changes: ClientChanges): ClientChanges {
+  const grantTypes = changes.grantTypes;
+  if (!grantTypes || !before.grantTypes.includes('password') || grantTypes.includes('password')) {
+    return changes;
+  }
+  return { ...changes, grantTypes: ['password', ...grantTypes] };
+}
+
 export interface NewClientRequest {
   readonly name: string;
   readonly grantTypes: readonly GrantType[];
@@ -183,15 +192,18 @@ export class ClientService {
    * A change that takes power away (a scope or grant type removed, first-party status withdrawn)
    * ends the client's sessions and its own tokens at once, through the feed: those access tokens
    * still carry the old scope, and nothing else would stop them for up to ACCESS_TOKEN_TTL.
-   * The platform's first-party client is edited like any other, but stays first-party.
+   * The platform's first-party client is edited like any other, but stays first-party and keeps its
+   * password grant, which admin-api neither registers nor removes (RFC 9700 §2.4).
    */
-  update(id: string, changes: ClientChanges, actor: string): Promise<Client> {
-    if (this.isPlatformClient(id) && changes.firstParty === false) {
+  update(id: string, requested: ClientChanges, actor: string): Promise<Client> {
+    if (this.isPlatformClient(id) && requested.firstParty === false) {
       throw new ClientProtectedError('The first-party client stays first-party.');
     }
     return this.database
       .transaction(async (repositories) => {
         const before = await repositories.clients.findById(id);
+        const changes =
+          before && this.isPlatformClient(id) ? keepPasswordGrant(before, requested) : requested;
         const client = before && (await repositories.clients.update(id, changes));
         if (!before || !client) {
           throw new ClientNotFoundError();
