@@ -127,6 +127,9 @@ export async function createHttpApp(
     loggerInstance: logger,
     logController: new RequestLogController(logger, config),
     childLoggerFactory: (root: FastifyBaseLogger) => root,
+    // No Nest middleware anywhere (Fastify hooks serve instead): without middie a request skips its
+    // onRequest hook and path matching. An app that one day needs `MiddlewareConsumer` drops this.
+    skipMiddie: true,
   });
   const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, {
     logger: new NestPinoLogger(logger),

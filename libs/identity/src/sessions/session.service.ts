@@ -16,6 +16,7 @@ import { type DescribedSession, SessionCache } from './session-cache.js';
 import {
   generateSessionToken,
   hashSessionToken,
+  sessionTokenDigest,
   isWellFormedSessionToken,
 } from './session-token.js';
 
@@ -116,15 +117,16 @@ export class SessionService {
     if (!isWellFormedSessionToken(token)) {
       return { status: 'unknown' };
     }
-    const tokenHash = hashSessionToken(token);
-    const key = tokenHash.toString('base64');
+    const key = sessionTokenDigest(token);
     const now = this.clock.now();
     const cached = this.cache.get(key);
     if (cached && isLive(cached, now)) {
       return extend ? this.keepAlive(key, cached, now) : { status: 'active', session: cached };
     }
     const epoch = this.cache.epoch;
-    const session = await this.database.sessions.findCookieSessionByTokenHash(tokenHash);
+    const session = await this.database.sessions.findCookieSessionByTokenHash(
+      Buffer.from(key, 'base64'),
+    );
     if (!session) {
       return { status: 'unknown' };
     }
