@@ -28,6 +28,8 @@ interface Poll {
  */
 class PollingProxy {
   readonly polls: Poll[] = [];
+  /** Every request that went through, as `METHOD /path`. */
+  readonly requests: string[] = [];
   provokeSlowDown = false;
   private server: Server | undefined;
 
@@ -64,6 +66,7 @@ class PollingProxy {
       chunks.push(chunk as Buffer);
     }
     const body = Buffer.concat(chunks);
+    this.requests.push(`${request.method} ${request.url}`);
     const send = async () => {
       const answer = await fetch(new URL(request.url!, this.upstream), {
         method: request.method,
@@ -166,6 +169,7 @@ describe('example CLI: npm run example:device-login', () => {
     }
     runs = [];
     proxy.polls.length = 0;
+    proxy.requests.length = 0;
     proxy.provokeSlowDown = false;
     vi.restoreAllMocks();
   });
@@ -239,11 +243,14 @@ describe('example CLI: npm run example:device-login', () => {
     expect(page).toContain('Device connected');
 
     expect(await cli.exited, JSON.stringify(cli.output)).toBe(0);
-    expect(cli.output.stdout).toMatch(
-      new RegExp(
-        `Signed in as ${user.email.replace(/[.+]/g, '\\$&')} \\(user ${user.id}, session [0-9a-f-]{36}\\)`,
-      ),
-    );
+    // The email comes from userinfo (scope "openid email"), user and session from the ID token.
+    const signedIn = /Signed in as (\S+) \(user (\S+), session (\S+)\)/.exec(cli.output.stdout);
+    expect(signedIn?.slice(1)).toEqual([
+      user.email,
+      user.id,
+      expect.stringMatching(/^[0-9a-f-]{36}$/),
+    ]);
+    expect(proxy.requests).toContain('GET /oauth/userinfo');
     expect(cli.output.stdout).toContain('with a refresh token');
     // Every poll after the slow_down came at least the grown interval later; none was refused again.
     const [, slowDown, ...after] = proxy.polls;
@@ -260,6 +267,7 @@ describe('example CLI: npm run example:device-login', () => {
     });
     expect(sessions.json<{ kind: string; client: { id: string } | null }[]>()).toContainEqual(
       expect.objectContaining({
+        id: signedIn![3],
         kind: 'token',
         client: expect.objectContaining({ id: 'gatehouse-first-party' }),
       }),
