@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { ClientService, Clock, SessionHousekeeping } from '@gatehouse/identity';
+import { ClientService, Clock, deriveKey, seal, SessionHousekeeping } from '@gatehouse/identity';
 import type { LightMyRequestResponse } from 'fastify';
 import { DataSource } from 'typeorm';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 
 import { givenCookieSession, givenUser, type TestUser, withCookie } from '../support/http.js';
 import { givenAuthApi } from '../support/test-app.js';
@@ -639,6 +639,25 @@ describe('refresh token rotation (POST /oauth/token, grant_type=refresh_token)',
   });
 
   describe('sealed successors', () => {
+    it('opens a successor sealed before seals were bound to the token hash (bound to the row id)', async () => {
+      const start = Date.now();
+      h.at(start, 0);
+      const a = await h.passwordGrant(await givenUser(h.app));
+      const b = await h.refreshed(a.refresh_token);
+      const rowA = await h.tokenRow(a.refresh_token);
+      const key = deriveKey(
+        Buffer.from(inject('keyEncryptionKey'), 'base64'),
+        'refresh-token-successors',
+      );
+      await h.db.query('UPDATE refresh_tokens SET successor_ciphertext = $2 WHERE id = $1', [
+        rowA.id,
+        seal(key, Buffer.from(b.refresh_token), rowA.id),
+      ]);
+
+      h.at(start, 2);
+      expect((await h.refreshed(a.refresh_token)).refresh_token).toBe(b.refresh_token);
+    });
+
     it('keeps the successor only sealed, erases it once the successor is used, and housekeeping erases it after the grace window', async () => {
       const start = Date.now();
       h.at(start, 0);

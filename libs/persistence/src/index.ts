@@ -46,7 +46,8 @@ export {
 } from './repositories/device-authorization.repository.js';
 export type {
   NewRefreshToken,
-  RefreshRotation,
+  RefreshAttempt,
+  RefreshOutcome,
   RefreshTokenState,
 } from './repositories/refresh-token.repository.js';
 export type {

@@ -173,7 +173,11 @@ export class RefreshTokenService {
     return { ...response, id_token: idToken };
   }
 
-  /** The refresh_token grant (RFC 6749 §6); `context` is the presenting request's origin. */
+  /**
+   * The refresh_token grant (RFC 6749 §6); `context` is the presenting request's origin. One round
+   * trip in the usual case: the token is read and spent by the same statement. A request that
+   * narrows scope or audience is judged first, so a refused one leaves the token unspent.
+   */
   async rotate(
     client: Client,
     presented: string,
@@ -181,24 +185,41 @@ export class RefreshTokenService {
     requestedScope?: string,
     resources: readonly string[] = [],
   ): Promise<TokenResponse> {
-    let state = await this.findUsable(client, presented);
-    // What the session may still be delegated: the client's registration and the user's roles now.
-    const scope = this.narrowScope(
-      delegatedScope(client, state.userRoles, state.scope ?? ''),
-      requestedScope,
-    );
-    const minted = await this.accessTokens.mint(scope, resources);
-    const user = { id: state.userId, roles: state.userRoles };
-    if (state.usedAt === null) {
-      const successor = await this.tryRotate(state, context);
-      if (successor) {
-        return this.respond(user, state.sessionId, client, minted, successor);
-      }
-      // Lost the race: the winner has committed by now (its row lock made us wait). Look again.
-      state = await this.findUsable(client, presented);
+    if (!REFRESH_TOKEN_SHAPE.test(presented)) {
+      throw invalidGrant('The refresh token is invalid.');
     }
-    const successor = await this.successorWithinGrace(state, context);
-    if (successor === null) {
+    const tokenHash = hashRefreshToken(presented);
+    const judged =
+      requestedScope !== undefined || resources.length > 0
+        ? await this.judge(
+            client,
+            await this.findUsable(client, tokenHash),
+            requestedScope,
+            resources,
+          )
+        : null;
+    const now = this.clock.now();
+    const successor = generateRefreshToken();
+    const outcome = await this.database.refreshTokens.rotate({
+      tokenHash,
+      clientId: client.id,
+      usedAt: now,
+      usedIp: context.ip,
+      successorCiphertext: seal(this.successorKey, Buffer.from(successor), sealContext(tokenHash)),
+      successorTokenHash: hashRefreshToken(successor),
+      successorExpiresAt: this.after(now, this.policy.refreshTokenTtlSeconds),
+    });
+    let state = this.usable(client, outcome?.state ?? null, now);
+    const { user, minted } = judged ?? (await this.judge(client, state, requestedScope, resources));
+    if (outcome?.rotated) {
+      return this.respond(user, state.sessionId, client, minted, successor);
+    }
+    if (state.usedAt === null) {
+      // Lost the race: the winner has committed by now (its row lock made us wait). Look again.
+      state = await this.findUsable(client, tokenHash);
+    }
+    const issued = await this.successorWithinGrace(state, tokenHash, context);
+    if (issued === null) {
       await this.revokeFamily(state, context);
       throw invalidGrant('The refresh token has already been used.');
     }
@@ -209,14 +230,34 @@ export class RefreshTokenService {
       ip: context.ip,
       details: this.replayDetails(state, context),
     });
-    return this.respond(user, state.sessionId, client, minted, successor);
+    return this.respond(user, state.sessionId, client, minted, issued);
+  }
+
+  /**
+   * What a refresh of `state` may carry: the scope the session may still be delegated (the client's
+   * registration and the user's roles now), narrowed to `requestedScope`, for the `resources` asked.
+   */
+  private async judge(
+    client: Client,
+    state: RefreshTokenState,
+    requestedScope: string | undefined,
+    resources: readonly string[],
+  ): Promise<{ user: Pick<User, 'id' | 'roles'>; minted: MintedGrant }> {
+    const scope = this.narrowScope(
+      delegatedScope(client, state.userRoles, state.scope ?? ''),
+      requestedScope,
+    );
+    const minted = await this.accessTokens.mint(scope, resources);
+    return { user: { id: state.userId, roles: state.userRoles }, minted };
+  }
+
+  private async findUsable(client: Client, tokenHash: Buffer): Promise<RefreshTokenState> {
+    const state = await this.database.refreshTokens.findByTokenHash(tokenHash);
+    return this.usable(client, state, this.clock.now());
   }
 
   /** The live, unused-or-used token, or `invalid_grant` for anything that cannot be refreshed. */
-  private async findUsable(client: Client, presented: string): Promise<RefreshTokenState> {
-    const state = REFRESH_TOKEN_SHAPE.test(presented)
-      ? await this.database.refreshTokens.findByTokenHash(hashRefreshToken(presented))
-      : null;
+  private usable(client: Client, state: RefreshTokenState | null, now: Date): RefreshTokenState {
     // A token of another client is answered like an unknown one (RFC 6749 §10.4).
     if (!state || state.clientId !== client.id) {
       throw invalidGrant('The refresh token is invalid.');
@@ -224,30 +265,10 @@ export class RefreshTokenService {
     if (state.sessionRevokedAt || state.userDisabledAt) {
       throw invalidGrant('The refresh token has been revoked.');
     }
-    const now = this.clock.now();
     if (now >= state.expiresAt || now >= state.sessionAbsoluteExpiresAt) {
       throw invalidGrant('The refresh token has expired.');
     }
     return state;
-  }
-
-  private async tryRotate(
-    state: RefreshTokenState,
-    context: ClientContext,
-  ): Promise<string | null> {
-    const now = this.clock.now();
-    const successor = generateRefreshToken();
-    const sealed = seal(this.successorKey, Buffer.from(successor), state.id);
-    const expiresAt = this.refreshExpiry(now, state.sessionAbsoluteExpiresAt);
-    const rotated = await this.database.refreshTokens.rotate({
-      id: state.id,
-      usedAt: now,
-      usedIp: context.ip,
-      successorCiphertext: sealed,
-      successorTokenHash: hashRefreshToken(successor),
-      successorExpiresAt: expiresAt,
-    });
-    return rotated ? successor : null;
   }
 
   /**
@@ -258,6 +279,7 @@ export class RefreshTokenService {
    */
   private async successorWithinGrace(
     state: RefreshTokenState,
+    tokenHash: Buffer,
     context: ClientContext,
   ): Promise<string | null> {
     const graceMs = this.policy.refreshReuseGraceSeconds * 1000;
@@ -275,7 +297,7 @@ export class RefreshTokenService {
     if (!child || child.usedAt !== null) {
       return null;
     }
-    return open(this.successorKey, state.successorCiphertext, state.id).toString('utf8');
+    return openSuccessor(this.successorKey, state.successorCiphertext, tokenHash, state.id);
   }
 
   /** RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the family, i.e. the session. */
@@ -355,6 +377,23 @@ export class RefreshTokenService {
 
   private after(moment: Date, seconds: number): Date {
     return new Date(moment.getTime() + seconds * 1000);
+  }
+}
+
+/**
+ * A successor is sealed bound to its predecessor's token hash — known before the predecessor's row
+ * is read, so reading and spending it take one statement.
+ */
+function sealContext(tokenHash: Buffer): string {
+  return `refresh-token:${tokenHash.toString('hex')}`;
+}
+
+/** Successors sealed before the seal was bound to the token hash were bound to its row id. */
+function openSuccessor(key: Buffer, sealed: Buffer, tokenHash: Buffer, tokenId: string): string {
+  try {
+    return open(key, sealed, sealContext(tokenHash)).toString('utf8');
+  } catch {
+    return open(key, sealed, tokenId).toString('utf8');
   }
 }
 

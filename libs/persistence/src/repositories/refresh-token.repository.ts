@@ -31,23 +31,34 @@ export interface RefreshTokenState {
   readonly createdAt: Date;
 }
 
-export interface RefreshRotation {
-  /** The presented (parent) token. */
-  readonly id: string;
+/** A refresh grant's attempt to spend the presented token and issue its successor. */
+export interface RefreshAttempt {
+  /** The presented token's hash. */
+  readonly tokenHash: Buffer;
+  /** The authenticated client: a token of another client is never spent. */
+  readonly clientId: string;
+  /** Now: when the token is spent; anything expired by then is not. */
   readonly usedAt: Date;
   /** The rotating request's address. */
   readonly usedIp: string | null;
   /** The successor token, sealed for the grace window. */
   readonly successorCiphertext: Buffer;
   readonly successorTokenHash: Buffer;
-  /** Also the session's new idle expiry. */
+  /**
+   * The successor's expiry, and the session's new idle expiry, unless the family maximum (the
+   * session's absolute expiry) comes first.
+   */
   readonly successorExpiresAt: Date;
 }
 
-// Every refresh grant runs these two: prepared once per connection.
-const FIND_BY_TOKEN_HASH = named(
-  'find_refresh_token',
-  `SELECT rt.id, rt.session_id AS "sessionId", rt.parent_id AS "parentId",
+/** The presented token as the attempt found it, and whether the attempt spent it. */
+export interface RefreshOutcome {
+  readonly state: RefreshTokenState;
+  readonly rotated: boolean;
+}
+
+/** The token with its session and user, as `RefreshTokenState`; `$1` is the token hash. */
+const STATE_BY_TOKEN_HASH = `SELECT rt.id, rt.session_id AS "sessionId", rt.parent_id AS "parentId",
          rt.used_at AS "usedAt", host(rt.used_ip) AS "usedIp", rt.expires_at AS "expiresAt",
          rt.successor_ciphertext AS "successorCiphertext", s.client_id AS "clientId", s.scope,
          s.user_id AS "userId", u.roles AS "userRoles", u.disabled_at AS "userDisabledAt",
@@ -56,26 +67,34 @@ const FIND_BY_TOKEN_HASH = named(
        FROM refresh_tokens rt
        JOIN sessions s ON s.id = rt.session_id
        JOIN users u ON u.id = s.user_id
-       WHERE rt.token_hash = $1`,
-);
+       WHERE rt.token_hash = $1`;
+
+// Every refresh grant runs the second, narrowing ones the first too: prepared once per connection.
+const FIND_BY_TOKEN_HASH = named('find_refresh_token', STATE_BY_TOKEN_HASH);
 const ROTATE = named(
-  'rotate_refresh_token',
-  `WITH used AS (
-         UPDATE refresh_tokens SET used_at = $2, successor_ciphertext = $3, used_ip = $6
-         WHERE id = $1 AND used_at IS NULL
-         RETURNING id, session_id, parent_id
+  'rotate_refresh_token_by_hash',
+  `WITH presented AS (
+         ${STATE_BY_TOKEN_HASH}
+       ), used AS (
+         UPDATE refresh_tokens rt SET used_at = $3, used_ip = $4, successor_ciphertext = $5
+         FROM presented p
+         WHERE rt.id = p.id AND rt.used_at IS NULL AND p."clientId" = $2
+           AND p."sessionRevokedAt" IS NULL AND p."userDisabledAt" IS NULL
+           AND p."expiresAt" > $3 AND p."sessionAbsoluteExpiresAt" > $3
+         RETURNING rt.id, rt.session_id, rt.parent_id,
+           LEAST($7::timestamptz, p."sessionAbsoluteExpiresAt") AS expires_at
        ), successor AS (
          INSERT INTO refresh_tokens (session_id, token_hash, parent_id, created_at, expires_at)
-         SELECT session_id, $4, id, $2, $5 FROM used
+         SELECT session_id, $6, id, $3, expires_at FROM used
          RETURNING id
        ), erased AS (
          UPDATE refresh_tokens SET successor_ciphertext = NULL
          WHERE id = (SELECT parent_id FROM used)
        ), extended AS (
-         UPDATE sessions SET last_seen_at = $2, idle_expires_at = $5
-         WHERE id = (SELECT session_id FROM used)
+         UPDATE sessions SET last_seen_at = $3, idle_expires_at = used.expires_at
+         FROM used WHERE sessions.id = used.session_id
        )
-       SELECT id FROM successor`,
+       SELECT p.*, EXISTS (SELECT 1 FROM successor) AS rotated FROM presented p`,
 );
 
 export class RefreshTokenRepository {
@@ -96,22 +115,29 @@ export class RefreshTokenRepository {
   }
 
   /**
-   * One rotation as one statement (atomic on its own, one round trip): marks the presented token used
-   * with its sealed successor and the rotating request's address — only if it was still unused, so
-   * of concurrent rotations exactly one wins — inserts the successor, erases the grandparent's now
-   * useless sealed copy of the presented token, and slides the session's expiry. False when another
-   * rotation won.
+   * A refresh grant's write as one statement (atomic on its own, one round trip): reads the presented
+   * token and, only if it is unused and usable — the client's, session and user live, not expired at
+   * `usedAt` — marks it used with its sealed successor and the rotating request's address, inserts the
+   * successor, erases the grandparent's now useless sealed copy of the presented token and slides the
+   * session's expiry. Of concurrent attempts on one token exactly one rotates: the others wait for
+   * its row lock, find `used_at` set and write nothing. Null for an unknown token.
    */
-  async rotate(rotation: RefreshRotation): Promise<boolean> {
-    const rows = await select<{ id: string }>(this.manager, ROTATE, [
-      rotation.id,
-      rotation.usedAt,
-      rotation.successorCiphertext,
-      rotation.successorTokenHash,
-      rotation.successorExpiresAt,
-      rotation.usedIp,
+  async rotate(attempt: RefreshAttempt): Promise<RefreshOutcome | null> {
+    const rows = await select<RefreshTokenState & { rotated: boolean }>(this.manager, ROTATE, [
+      attempt.tokenHash,
+      attempt.clientId,
+      attempt.usedAt,
+      attempt.usedIp,
+      attempt.successorCiphertext,
+      attempt.successorTokenHash,
+      attempt.successorExpiresAt,
     ]);
-    return rows.length > 0;
+    const row = rows[0];
+    if (!row) {
+      return null;
+    }
+    const { rotated, ...state } = row;
+    return { state, rotated };
   }
 
   async findChild(parentId: string): Promise<{ id: string; usedAt: Date | null } | null> {
