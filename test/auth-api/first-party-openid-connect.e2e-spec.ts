@@ -401,4 +401,17 @@ describe('operators edit the first-party client through admin-api', () => {
     expect(me.status).toBe(200);
     expect(await auditOf('admin.client_deleted')).toEqual([]);
   });
+
+  it('have no secret to rotate for it, a public client: 409 CLIENT_PROTECTED', async () => {
+    const answer = await admin.inject({
+      method: 'POST',
+      url: `/admin/clients/${FIRST_PARTY}/rotate-secret`,
+      headers: { cookie, origin: TRUSTED_ORIGIN },
+    });
+    expect(answer.statusCode).toBe(409);
+    expect(answer.json()).toMatchObject({
+      error: 'CLIENT_PROTECTED',
+      message: 'A public client has no secret to rotate.',
+    });
+  });
 });

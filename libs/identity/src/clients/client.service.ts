@@ -238,7 +238,7 @@ export class ClientService {
   async rotateSecret(id: string, actor: string): Promise<string> {
     const client = await this.get(id);
     if (client.secretHash === null) {
-      throw new ClientProtectedError();
+      throw new ClientProtectedError('A public client has no secret to rotate.');
     }
     const secret = generateClientSecret();
     await this.database.transaction(async (repositories) => {
