@@ -32,7 +32,8 @@ function toClient(client: Client) {
 @ApiNotFoundResponse({ type: ErrorResponseDto, description: '`CLIENT_NOT_FOUND`.' })
 @ApiConflictResponse({
   type: ErrorResponseDto,
-  description: '`CLIENT_PROTECTED`: the first-party client is configuration.',
+  description:
+    '`CLIENT_PROTECTED`: the first-party client (`FIRST_PARTY_CLIENT_ID`) cannot be deleted or made third-party; a public client has no secret to rotate.',
 })
 @Controller('admin/clients')
 export class AdminClientsController {
@@ -77,6 +78,8 @@ export class AdminClientsController {
   @ApiOperation({
     summary:
       'Change name, grant types, scopes, redirect URIs (also post-logout) or the consent and state flags.',
+    description:
+      'The first-party client (`FIRST_PARTY_CLIENT_ID`) too: it stays first-party (`firstParty: false` is 409 `CLIENT_PROTECTED`) and keeps its password grant. A change that takes a scope, a grant or first-party status away revokes the sessions of the client.',
   })
   async update(
     @Param('id') id: string,

@@ -39,7 +39,8 @@ export class TokenRequestDto {
   refresh_token?: string;
 
   @ApiPropertyOptional({
-    description: 'Space-separated; at most what the client (or session) has.',
+    description:
+      'Space-separated; at most what the client (or session) has. Omitted: every scope the client has, except that a first-party client must name `openid`, `email` and `offline_access`.',
   })
   scope?: string;
 
@@ -67,6 +68,12 @@ export class TokenResponseDto {
 
   @ApiProperty({ example: '' })
   scope!: string;
+
+  @ApiPropertyOptional({
+    description:
+      'OpenID Connect ID token (JWT, `typ: JWT`, `aud` = the client) when `openid` was granted: authorization_code, password and device_code grants; never on refresh.',
+  })
+  id_token?: string;
 }
 
 export class TokenParamRequestDto {
@@ -132,7 +139,10 @@ export class DeviceAuthorizationRequestDto {
   @ApiPropertyOptional({ description: 'client_secret_post.' })
   client_secret?: string;
 
-  @ApiPropertyOptional({ description: 'Space-separated; at most what the client has.' })
+  @ApiPropertyOptional({
+    description:
+      'Space-separated; at most what the client has. Omitted: every scope the client has, except that a first-party client must name `openid`, `email` and `offline_access`.',
+  })
   scope?: string;
 }
 
