@@ -1,5 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -17,10 +18,56 @@ export const PASSWORD = 'correct horse battery staple';
 export const ORIGIN = 'http://localhost:3000';
 export const FIRST_PARTY_CLIENT = 'gatehouse-first-party';
 
+/** How a process is started: a label for the RSS table, extra `node` options (e.g. --cpu-prof). */
+export interface StartOptions {
+  readonly label?: string;
+  readonly nodeOptions?: readonly string[];
+  /** false: left out of the RSS table (e.g. profiled instances, stopped before the run ends). */
+  readonly inRssTable?: boolean;
+}
+
+/** A process the run started, with its resident set size (MB) at the moments the run recorded. */
+interface Started {
+  readonly label: string;
+  readonly port: number;
+  readonly child: ChildProcess;
+  readonly rss: Map<string, number>;
+  readonly inRssTable: boolean;
+}
+
+/** When RSS is recorded: at rest for every process, then whichever moments run.ts asks for. */
+export const AT_REST = 'at rest';
+
+/** Requests to a new process's public route before its RSS at rest is read. */
+export const WARM_UP_REQUESTS = 200;
+
+/** VmRSS of a live process in MB (Linux /proc), undefined once it has exited. */
+function residentMb(child: ChildProcess): number | undefined {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
+    return undefined;
+  }
+  try {
+    const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+    const kb = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status)?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+function record(moment: string, processes: readonly Started[]): void {
+  for (const started of processes) {
+    const mb = residentMb(started.child);
+    if (mb !== undefined) {
+      started.rss.set(moment, mb);
+    }
+  }
+}
+
 export class Bench {
   readonly databaseUrl: string;
   readonly kek = randomBytes(32).toString('base64');
-  private readonly processes: ChildProcess[] = [];
+  private readonly processes: Started[] = [];
 
   private constructor(
     private readonly admin: pg.Client,
@@ -44,10 +91,15 @@ export class Bench {
   }
 
   /** One of the product's bundles (dist/<name>.js) with the common settings plus `env`. */
-  async startApp(name: string, port: number, env: Record<string, string> = {}): Promise<string> {
+  async startApp(
+    name: string,
+    port: number,
+    env: Record<string, string> = {},
+    options: StartOptions = {},
+  ): Promise<string> {
     const base = `http://127.0.0.1:${port}`;
     const portVariable = { 'auth-api': 'AUTH_API_PORT', 'admin-api': 'ADMIN_API_PORT' }[name];
-    const child = this.spawn(process.execPath, [dist(name)], {
+    const started = this.spawn(options, name, port, [...(options.nodeOptions ?? []), dist(name)], {
       DATABASE_URL: this.databaseUrl,
       KEY_ENCRYPTION_KEY: this.kek,
       LOGIN_MAX_ATTEMPTS_PER_IP: '1000000',
@@ -56,20 +108,69 @@ export class Bench {
       [portVariable ?? 'NOTES_API_PORT']: String(port),
       ...env,
     });
-    await ready(name === 'notes-api' ? `${base}/health` : `${base}/health/ready`, child);
+    await this.atRest(
+      started,
+      name === 'notes-api' ? `${base}/health` : `${base}/health/ready`,
+      name === 'notes-api' ? `${base}/health` : `${base}/health/live`,
+    );
     return base;
   }
 
   /** A peer from bench/peers, on the same PostgreSQL server. */
-  async startPeer(name: string, port: number, env: Record<string, string> = {}): Promise<string> {
+  async startPeer(
+    name: string,
+    port: number,
+    env: Record<string, string> = {},
+    options: StartOptions = {},
+  ): Promise<string> {
     const base = `http://127.0.0.1:${port}`;
-    const child = this.spawn(process.execPath, [peer(name)], {
-      PORT: String(port),
-      DATABASE_URL: this.databaseUrl,
-      ...env,
-    });
-    await ready(`${base}/health`, child);
+    const started = this.spawn(
+      options,
+      `peer: ${name}`,
+      port,
+      [...(options.nodeOptions ?? []), peer(name)],
+      { PORT: String(port), DATABASE_URL: this.databaseUrl, ...env },
+    );
+    await this.atRest(started, `${base}/health`, `${base}/health`);
     return base;
+  }
+
+  /**
+   * Ready, then warmed up (WARM_UP_REQUESTS sequential requests to its public route, a pause for
+   * the collector), then its RSS at rest: before any scenario's load.
+   */
+  private async atRest(started: Started, readyUrl: string, publicUrl: string): Promise<void> {
+    await ready(readyUrl, started.child);
+    for (let i = 0; i < WARM_UP_REQUESTS; i += 1) {
+      await (await fetch(publicUrl)).arrayBuffer();
+    }
+    await new Promise((wake) => setTimeout(wake, 500));
+    record(AT_REST, [started]);
+  }
+
+  /** Records every live process's RSS under `moment` ('after scale', 'end of run', …). */
+  recordRss(moment: string): void {
+    record(moment, this.processes);
+  }
+
+  /** The processes of the RSS table, in start order, with the RSS recorded per moment. */
+  residentSets(): { label: string; port: number; rss: ReadonlyMap<string, number> }[] {
+    return this.processes
+      .filter((p) => p.inRssTable)
+      .map(({ label, port, rss }) => ({ label, port, rss }));
+  }
+
+  /**
+   * Stops the process listening on `port` with `signal` and waits for its exit (SIGINT lets the
+   * apps close gracefully, so `node --cpu-prof` writes its profile); its exit code or signal.
+   */
+  async stopProcess(port: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<string> {
+    const started = this.processes.find((p) => p.port === port);
+    if (!started) {
+      throw new Error(`no process of this run listens on ${port}`);
+    }
+    await exited(started.child, signal);
+    return `${started.child.exitCode ?? started.child.signalCode}`;
   }
 
   /** A product script (dist/<name>.js), run to completion against the bench database. */
@@ -87,27 +188,43 @@ export class Bench {
   }
 
   async stop(): Promise<void> {
-    for (const child of this.processes) {
-      child.kill('SIGTERM');
-    }
-    await Promise.all(
-      this.processes.map(
-        (child) =>
-          new Promise((done) => (child.exitCode !== null ? done(null) : child.once('exit', done))),
-      ),
-    );
+    await Promise.all(this.processes.map(({ child }) => exited(child, 'SIGTERM')));
     await this.admin.query(`DROP DATABASE IF EXISTS "${this.database}" WITH (FORCE)`);
     await this.admin.end();
   }
 
-  private spawn(command: string, args: string[], env: Record<string, string>): ChildProcess {
-    const child = spawn(command, args, {
+  private spawn(
+    options: StartOptions,
+    label: string,
+    port: number,
+    args: string[],
+    env: Record<string, string>,
+  ): Started {
+    const child = spawn(process.execPath, args, {
       env: { ...process.env, LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
-    this.processes.push(child);
-    return child;
+    const started = {
+      label: options.label ?? label,
+      port,
+      child,
+      rss: new Map<string, number>(),
+      inRssTable: options.inRssTable ?? true,
+    };
+    this.processes.push(started);
+    return started;
   }
+}
+
+/** Sends `signal` unless the process has already exited, then waits for its exit. */
+function exited(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve();
+  }
+  return new Promise((done) => {
+    child.once('exit', () => done());
+    child.kill(signal);
+  });
 }
 
 async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {

@@ -118,7 +118,7 @@ export interface ChainTarget {
 type ChainRun = Measurement & { readonly failures: number };
 
 /** One chain driver per target, each driving its N chains for `seconds` at a time on request. */
-class ChainDriver {
+export class ChainDriver {
   private readonly child: ChildProcess;
 
   constructor(readonly target: ChainTarget) {
