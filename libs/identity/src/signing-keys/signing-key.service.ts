@@ -1,3 +1,5 @@
+import { createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+
 import { Injectable } from '@nestjs/common';
 import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
 import { Database, type Repositories, type SigningKey } from '@gatehouse/persistence';
@@ -13,14 +15,18 @@ import {
 
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../clock.js';
+import type { JwsAlgorithm } from './jws.js';
 import { deriveKey, open, seal } from './key-encryption.js';
 
 export type SigningAlgorithm = GatehouseConfig['keys']['algorithm'];
 
 export interface ActiveSigningKey {
   readonly kid: string;
-  readonly alg: string;
+  readonly alg: JwsAlgorithm;
+  /** For jose. */
   readonly key: CryptoKey | Uint8Array;
+  /** The same key for node:crypto (`signCompactJws`). */
+  readonly privateKey: KeyObject;
 }
 
 export interface KeyRotation {
@@ -105,7 +111,13 @@ export class SigningKeyService {
     if (!row) {
       throw new Error('No active signing key: the app did not run SigningKeyService.ensureKeys().');
     }
-    const key = { kid: row.kid, alg: row.alg, key: await this.privateKeyOf(row) };
+    const jwk = this.privateJwkOf(row);
+    const key: ActiveSigningKey = {
+      kid: row.kid,
+      alg: row.alg as JwsAlgorithm,
+      key: await importJWK(jwk, row.alg),
+      privateKey: createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' }),
+    };
     this.signer = { key, loadedAt: Date.now() };
     return key;
   }
@@ -120,7 +132,7 @@ export class SigningKeyService {
       throw new Error('No active signing key: the app did not run SigningKeyService.ensureKeys().');
     }
     try {
-      await this.privateKeyOf(row);
+      await importJWK(this.privateJwkOf(row), row.alg);
     } catch {
       throw new Error(
         'KEY_ENCRYPTION_KEY does not decrypt the signing keys in the database: it is not the key ' +
@@ -165,10 +177,9 @@ export class SigningKeyService {
     return kid;
   }
 
-  private privateKeyOf(row: SigningKey): Promise<CryptoKey | Uint8Array> {
-    const jwk = JSON.parse(
+  private privateJwkOf(row: SigningKey): JWK {
+    return JSON.parse(
       open(this.encryptionKey, row.privateKeyEncrypted, row.kid).toString('utf8'),
     ) as JWK;
-    return importJWK(jwk, row.alg);
   }
 }

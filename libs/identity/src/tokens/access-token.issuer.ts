@@ -2,10 +2,11 @@ import { createHash, randomUUID } from 'node:crypto';
 
 import { Injectable } from '@nestjs/common';
 import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
-import { createLocalJWKSet, errors, type JWTPayload, jwtVerify, SignJWT } from 'jose';
+import { createLocalJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
 
 import { Clock } from '../clock.js';
 import { type MintedGrant, ResourceIndicators } from '../oauth/resource-indicators.js';
+import { signCompactJws } from '../signing-keys/jws.js';
 import { SigningKeyService } from '../signing-keys/signing-key.service.js';
 
 export interface AccessTokenSubject {
@@ -107,45 +108,49 @@ export class AccessTokenIssuer {
   }
 
   async issue(subject: AccessTokenSubject): Promise<IssuedAccessToken> {
-    const { kid, alg, key } = await this.keys.activeKey();
+    const { kid, alg, privateKey } = await this.keys.activeKey();
     const now = Math.floor(this.clock.now().getTime() / 1000);
     const expiresIn = this.config.tokens.accessTokenTtlSeconds;
     const audience = subject.minted.audience;
-    const token = await new SignJWT({
-      client_id: subject.clientId,
-      scope: subject.minted.scope,
-      ...(subject.roles !== null ? { roles: [...subject.roles] } : {}),
-      ...(subject.sessionId ? { sid: subject.sessionId } : {}),
-    })
-      .setProtectedHeader({ alg, kid, typ: ACCESS_TOKEN_TYPE })
-      .setIssuer(this.config.issuer)
-      .setSubject(subject.subject)
-      .setAudience(audience.length === 1 ? audience[0]! : [...audience])
-      .setIssuedAt(now)
-      .setExpirationTime(now + expiresIn)
-      .setJti(randomUUID())
-      .sign(key);
+    const token = signCompactJws(
+      { alg, kid, typ: ACCESS_TOKEN_TYPE },
+      {
+        client_id: subject.clientId,
+        scope: subject.minted.scope,
+        ...(subject.roles !== null ? { roles: [...subject.roles] } : {}),
+        ...(subject.sessionId ? { sid: subject.sessionId } : {}),
+        iss: this.config.issuer,
+        sub: subject.subject,
+        aud: audience.length === 1 ? audience[0]! : [...audience],
+        iat: now,
+        exp: now + expiresIn,
+        jti: randomUUID(),
+      },
+      privateKey,
+    );
     return { token, expiresIn };
   }
 
   /** An ID token, signed like access tokens but typed `JWT` with the client as audience. */
   async issueIdToken(subject: IdTokenSubject): Promise<string> {
-    const { kid, alg, key } = await this.keys.activeKey();
+    const { kid, alg, privateKey } = await this.keys.activeKey();
     const now = Math.floor(this.clock.now().getTime() / 1000);
-    return new SignJWT({
-      ...subject.claims,
-      auth_time: Math.floor(subject.authTime.getTime() / 1000),
-      sid: subject.sessionId,
-      at_hash: atHash(subject.accessToken, alg),
-      ...(subject.nonce !== null ? { nonce: subject.nonce } : {}),
-    })
-      .setProtectedHeader({ alg, kid, typ: 'JWT' })
-      .setIssuer(this.config.issuer)
-      .setSubject(subject.subject)
-      .setAudience(subject.clientId)
-      .setIssuedAt(now)
-      .setExpirationTime(now + this.config.tokens.accessTokenTtlSeconds)
-      .sign(key);
+    return signCompactJws(
+      { alg, kid, typ: 'JWT' },
+      {
+        ...subject.claims,
+        auth_time: Math.floor(subject.authTime.getTime() / 1000),
+        sid: subject.sessionId,
+        at_hash: atHash(subject.accessToken, alg),
+        ...(subject.nonce !== null ? { nonce: subject.nonce } : {}),
+        iss: this.config.issuer,
+        sub: subject.subject,
+        aud: subject.clientId,
+        iat: now,
+        exp: now + this.config.tokens.accessTokenTtlSeconds,
+      },
+      privateKey,
+    );
   }
 
   /**
