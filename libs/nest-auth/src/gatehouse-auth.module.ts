@@ -12,6 +12,8 @@ import { APP_GUARD } from '@nestjs/core';
 
 import { GATEHOUSE_AUTH_OPTIONS, type GatehouseAuthOptions } from './gatehouse-auth.options.js';
 import { AuthenticationGuard } from './guards/authentication.guard.js';
+import { BearerCallers } from './guards/bearer-callers.js';
+import { RouteAuthorization } from './guards/route-authorization.js';
 import type { RevocationEvent, RevocationFeed } from './revocation/revocation-feed.js';
 import { ClientRevocations } from './revocation/client-revocations.js';
 import { RevocationList } from './revocation/revocation-list.js';
@@ -76,6 +78,8 @@ export class GatehouseAuthModule implements OnApplicationBootstrap, OnApplicatio
           },
         },
         { provide: ClientRevocations, useFactory: () => new ClientRevocations() },
+        BearerCallers,
+        RouteAuthorization,
         { provide: APP_GUARD, useClass: AuthenticationGuard },
       ],
       exports: [GATEHOUSE_AUTH_OPTIONS, RevocationList, ClientRevocations],

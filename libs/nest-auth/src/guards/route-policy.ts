@@ -1,4 +1,5 @@
 import type { ExecutionContext } from '@nestjs/common';
+import { GUARDS_METADATA } from '@nestjs/common/constants.js';
 import type { Reflector } from '@nestjs/core';
 
 import { IS_PUBLIC_KEY } from '../decorators/public.decorator.js';
@@ -7,6 +8,7 @@ import {
   REQUIRED_SCOPES_KEY,
 } from '../decorators/require-capabilities.decorator.js';
 import { REQUIRE_TRUSTED_ORIGIN_KEY } from '../decorators/require-trusted-origin.decorator.js';
+import { usesGatehouseStrategy } from '../passport/passport-route.js';
 
 /** What a route's decorators ask of the guard, read once per route (metadata never changes). */
 export interface RoutePolicy {
@@ -14,6 +16,8 @@ export interface RoutePolicy {
   readonly isPublic: boolean;
   readonly capabilities: readonly string[];
   readonly scopes: readonly string[];
+  /** The route authenticates through `AuthGuard('gatehouse')` (`GatehouseJwtStrategy`). */
+  readonly gatehouseStrategy: boolean;
 }
 
 /** Each route's policy, read from its decorators once (metadata never changes). */
@@ -39,6 +43,9 @@ export class RoutePolicies {
         isPublic: this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets) ?? false,
         capabilities: this.reflector.getAllAndMerge<string[]>(REQUIRED_CAPABILITIES_KEY, targets),
         scopes: this.reflector.getAllAndMerge<string[]>(REQUIRED_SCOPES_KEY, targets),
+        gatehouseStrategy: usesGatehouseStrategy(
+          this.reflector.getAllAndMerge<unknown[]>(GUARDS_METADATA, targets),
+        ),
       };
       ofController.set(handler, policy);
     }

@@ -47,6 +47,32 @@ export interface AccessTokenVerifierOptions {
 }
 
 /**
+ * What `verify` checks, for a verifier that checks the signature itself (`GatehouseJwtStrategy`,
+ * with passport-jwt): the same key source, algorithms, `typ`, iss, aud and clock tolerance, the
+ * same verified-token cache, and the same session checks after the signature.
+ */
+export interface AccessTokenRules {
+  readonly issuer: string;
+  readonly audience: readonly string[];
+  /** The same resolver (and key cache, and unknown-kid refetch rule) `verify` uses. */
+  readonly keys: KeySource;
+  readonly algorithms: readonly string[];
+  /** RFC 9068 §2.1: `at+jwt` (`application/at+jwt` is the same type). */
+  readonly typ: 'at+jwt';
+  readonly clockToleranceSeconds: number;
+  readonly requiredClaims: readonly string[];
+  /**
+   * The claims of a token verified before (signature and claims hold; `exp` and `nbf` are judged
+   * again: `TokenExpiredError`, `InvalidTokenError`), or undefined.
+   */
+  recall(token: string): AccessTokenClaims | undefined;
+  /** Remembers a token verified under these rules, so it is not verified again (see `recall`). */
+  remember(token: string, claims: AccessTokenClaims): void;
+  /** What `verify` asks after the signature (`isSessionRevoked`, `introspection`), if configured. */
+  checkSession(token: string, claims: AccessTokenClaims): Promise<void>;
+}
+
+/**
  * What the guard needs of a bearer-token verifier: `AccessTokenVerifier`, or a wrapper such as
  * `DiscoveredAccessTokenVerifier` that builds one when it can.
  */
@@ -55,20 +81,43 @@ export interface AccessTokenVerification {
   verify(token: string): Promise<AccessTokenClaims>;
   /** True when `verify` itself asks the platform whether the token's session was revoked. */
   readonly checksSessionsAtPlatform: boolean;
+  /**
+   * The rules `verify` applies, for `GatehouseJwtStrategy`; `VerificationUnavailableError` while
+   * they are not known yet (the issuer has not been discovered).
+   */
+  rules(): AccessTokenRules;
 }
 
 /**
  * Asymmetric algorithms only: `none` and every HS* (an HMAC keyed with a public key) are refused
  * whatever the token's header says (RFC 8725 §3.1).
  */
-const ALGORITHMS = ['ES256', 'RS256', 'EdDSA'];
+const ALGORITHMS: readonly string[] = ['ES256', 'RS256', 'EdDSA'];
+const REQUIRED_CLAIMS: readonly string[] = ['sub', 'exp', 'iat', 'client_id'];
 
 /** Verifies bearer access tokens: signature by `kid`, `typ`, iss, aud, times, then the session. */
 export class AccessTokenVerifier implements AccessTokenVerification {
   private readonly verified: CredentialCache<AccessTokenClaims>;
+  private readonly profile: AccessTokenRules;
 
   constructor(private readonly options: AccessTokenVerifierOptions) {
     this.verified = new CredentialCache(options.verifiedCacheSize ?? 10_000, 0, false);
+    this.profile = {
+      issuer: options.issuer,
+      audience: typeof options.audience === 'string' ? [options.audience] : [...options.audience],
+      keys: options.keys,
+      algorithms: ALGORITHMS,
+      typ: 'at+jwt',
+      clockToleranceSeconds: options.clockToleranceSeconds ?? 30,
+      requiredClaims: REQUIRED_CLAIMS,
+      recall: (token) => this.fromCache(token),
+      remember: (token, claims) => this.verified.set(token, claims),
+      checkSession: (token, claims) => this.checkSession(token, claims),
+    };
+  }
+
+  rules(): AccessTokenRules {
+    return this.profile;
   }
 
   /**
@@ -82,15 +131,21 @@ export class AccessTokenVerifier implements AccessTokenVerification {
 
   async verify(token: string): Promise<AccessTokenClaims> {
     const claims = this.fromCache(token) ?? (await this.verifySignatureAndTimes(token));
+    // Only when checks are configured: the hot path stays one promise deep.
+    if (this.checksSessionsAtPlatform) {
+      await this.checkSession(token, claims);
+    }
+    return claims;
+  }
+
+  private async checkSession(token: string, claims: AccessTokenClaims): Promise<void> {
     const { isSessionRevoked, introspection } = this.options;
-    // Only the checks that are configured are awaited: the hot path stays one promise deep.
     if (claims.sid && isSessionRevoked && (await isSessionRevoked(claims.sid))) {
       throw new SessionRevokedError();
     }
     if (claims.sid && introspection && (await introspection.isRevoked(token))) {
       throw new SessionRevokedError();
     }
-    return claims;
   }
 
   /** A token verified before: its signature holds, but `exp` and `nbf` are judged again now. */
@@ -113,16 +168,14 @@ export class AccessTokenVerifier implements AccessTokenVerification {
 
   private async verifySignatureAndTimes(token: string): Promise<AccessTokenClaims> {
     try {
-      const { payload } = await jwtVerify(token, this.options.keys, {
-        issuer: this.options.issuer,
-        audience:
-          typeof this.options.audience === 'string'
-            ? this.options.audience
-            : [...this.options.audience],
-        algorithms: ALGORITHMS,
-        typ: 'at+jwt',
-        clockTolerance: this.options.clockToleranceSeconds ?? 30,
-        requiredClaims: ['sub', 'exp', 'iat', 'client_id'],
+      const rules = this.profile;
+      const { payload } = await jwtVerify(token, rules.keys, {
+        issuer: rules.issuer,
+        audience: [...rules.audience],
+        algorithms: [...rules.algorithms],
+        typ: rules.typ,
+        clockTolerance: rules.clockToleranceSeconds,
+        requiredClaims: [...rules.requiredClaims],
       });
       const claims = payload as AccessTokenClaims;
       this.verified.set(token, claims);
@@ -145,7 +198,7 @@ export class AccessTokenVerifier implements AccessTokenVerification {
  * unknown kid) are JOSE errors with their own codes; a network failure is fetch's "fetch failed"
  * TypeError, and a non-200 JWKS answer is jose's generic error.
  */
-function isKeySetUnreachable(error: unknown): boolean {
+export function isKeySetUnreachable(error: unknown): boolean {
   if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) {
     return true;
   }

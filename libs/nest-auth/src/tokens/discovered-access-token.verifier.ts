@@ -1,5 +1,9 @@
 import type { IssuerDiscovery, IssuerMetadata } from '../discovery/issuer-discovery.js';
-import type { AccessTokenClaims, AccessTokenVerification } from './access-token.verifier.js';
+import type {
+  AccessTokenClaims,
+  AccessTokenRules,
+  AccessTokenVerification,
+} from './access-token.verifier.js';
 
 /**
  * An access-token verifier built from the issuer's discovery document once it has arrived: until
@@ -34,7 +38,15 @@ export class DiscoveredAccessTokenVerifier implements AccessTokenVerification {
   }
 
   verify(token: string): Promise<AccessTokenClaims> {
+    return this.built().verify(token);
+  }
+
+  rules(): AccessTokenRules {
+    return this.built().rules();
+  }
+
+  private built(): AccessTokenVerification {
     this.verifier ??= this.build(this.discovery.require());
-    return this.verifier.verify(token);
+    return this.verifier;
   }
 }
