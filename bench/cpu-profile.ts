@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
  * lasts until the next one (the last until `endTime`), as Chrome DevTools counts it; samples outside
  * `window` (microseconds on the profile's own clock, which is process.hrtime's) are left out, so
  * start-up and warm-up do not count. Frames in our bundles (dist/*.js) are mapped through their
- * source maps to the TypeScript file and line; npm packages stay external, so their paths are real.
+ * source maps to the TypeScript file and line; npm packages stay external, so their paths are real
+ * (and their own source maps are not followed).
  */
 interface CallFrame {
   readonly functionName: string;
@@ -27,7 +28,7 @@ interface CpuProfile {
 
 export interface SelfTime {
   readonly name: string;
-  /** file:line (1-based) relative to the repository, or '' for V8's pseudo-frames. */
+  /** file:line (1-based) relative to the repository, '(native)' for V8 and C++ frames. */
   readonly location: string;
   readonly percent: number;
 }
@@ -43,6 +44,7 @@ export interface ProfileSummary {
 
 const SPECIAL = ['(idle)', '(garbage collector)', '(program)'];
 const root = fileURLToPath(new URL('../', import.meta.url));
+const bundles = fileURLToPath(new URL('../dist/', import.meta.url));
 
 /** Source maps of the bundles a profile points into, loaded once per file. */
 class Locations {
@@ -51,7 +53,7 @@ class Locations {
   /** `lineNumber` and `columnNumber` are 0-based in a call frame. */
   describe(frame: CallFrame): string {
     if (!frame.url) {
-      return '';
+      return '(native)';
     }
     const file = frame.url.startsWith('file://') ? fileURLToPath(frame.url) : frame.url;
     // An empty object where the map has no entry for the position.
@@ -79,7 +81,7 @@ class Locations {
   private map(file: string): SourceMap | null {
     if (!this.maps.has(file)) {
       let map: SourceMap | null = null;
-      if (file.startsWith(root) && file.endsWith('.js')) {
+      if (file.startsWith(bundles) && file.endsWith('.js')) {
         try {
           map = new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8')) as SourceMapPayload);
         } catch {
@@ -135,7 +137,7 @@ export function summarise(
       .map((e) => ({ name: e.name, location: e.location, percent: percent(e.us) })),
     special: SPECIAL.map((name) => {
       const us = ranked.filter((e) => e.name === name).reduce((sum, e) => sum + e.us, 0);
-      return { name, location: '', percent: percent(us) };
+      return { name, location: '–', percent: percent(us) };
     }),
   };
 }

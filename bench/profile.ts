@@ -45,8 +45,8 @@ function profileTable(path: HotPath, measured: Measurement, summary: ProfileSumm
     '',
     '| Self time | Function | Where |',
     '| ---: | --- | --- |',
-    ...summary.top.map((e) => `| ${percent(e.percent)} | \`${e.name}\` | ${e.location || '–'} |`),
-    ...summary.special.map((e) => `| ${percent(e.percent)} | ${e.name} | – |`),
+    ...summary.top.map((e) => `| ${percent(e.percent)} | \`${e.name}\` | ${e.location} |`),
+    ...summary.special.map((e) => `| ${percent(e.percent)} | ${e.name} | ${e.location} |`),
   ].join('\n');
 }
 
