@@ -5,6 +5,7 @@ import {
   DiscoveredAccessTokenVerifier,
   GatehouseAuthModule,
   type GatehouseAuthOptions,
+  GatehouseJwtStrategy,
   HttpSessionIntrospector,
   IssuerDiscovery,
   PgRevocationFeed,
@@ -74,6 +75,8 @@ export class NotesApiModule {
       controllers: [NotesController, ReadinessController],
       providers: [
         NotesRepository,
+        // For the routes that opt into Passport (`AuthGuard('gatehouse')`); the global guard serves the rest.
+        GatehouseJwtStrategy,
         // A provider, so Nest starts it at bootstrap and stops its retries at shutdown.
         { provide: IssuerDiscovery, useFactory: () => discovery },
         { provide: NOTES_API_INSTANCE_ID, useFactory: () => config.instanceId },

@@ -10,8 +10,17 @@ import {
   ParseUUIDPipe,
   Post,
   Res,
+  UseGuards,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { AuthGuard } from '@nestjs/passport';
+import {
+  ApiBearerAuth,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import { CurrentUser, Public, RequireCapabilities, RequireScopes } from '@gatehouse/nest-auth';
 import { IsString, MaxLength, MinLength } from 'class-validator';
 
@@ -23,6 +32,14 @@ export class CreateNoteDto {
   @MinLength(1)
   @MaxLength(2000)
   text!: string;
+}
+
+export class WhoamiResponseDto {
+  @ApiProperty({ description: 'The user, or for a service token its client.' })
+  id!: string;
+
+  @ApiProperty({ enum: ['user', 'service'] })
+  kind!: string;
 }
 
 export const NOTES_API_INSTANCE_ID = Symbol('NOTES_API_INSTANCE_ID');
@@ -59,7 +76,25 @@ export class NotesController {
 
   /** The smallest authenticated route: what a bearer token costs on top of `GET /health`. */
   @Get('whoami')
-  whoami(@CurrentUser() user: CurrentUser): { id: string; kind: string } {
+  @ApiOkResponse({ type: WhoamiResponseDto })
+  whoami(@CurrentUser() user: CurrentUser): WhoamiResponseDto {
+    return { id: user.id, kind: user.kind };
+  }
+
+  /**
+   * The same answer through Passport: `GatehouseJwtStrategy` (passport-jwt) instead of the global
+   * guard, which leaves this route to it. Bearer tokens only.
+   */
+  @Get('whoami/passport')
+  @UseGuards(AuthGuard('gatehouse'))
+  @ApiOperation({
+    summary: "GET /whoami through AuthGuard('gatehouse') (passport-jwt); bearer tokens only",
+  })
+  @ApiOkResponse({ type: WhoamiResponseDto })
+  @ApiUnauthorizedResponse({
+    description: '`MISSING_CREDENTIALS`, `INVALID_TOKEN`, `TOKEN_EXPIRED`, `SESSION_REVOKED`.',
+  })
+  whoamiThroughPassport(@CurrentUser() user: CurrentUser): WhoamiResponseDto {
     return { id: user.id, kind: user.kind };
   }
 
