@@ -18,7 +18,8 @@ function boundaries(allowedLibs, { apps = true, otherApps = [] } = {}) {
         })),
         patterns: [
           {
-            group: ['@gatehouse/*/*'],
+            // nest-auth/passport: the package's second entry point, not a deep import.
+            group: ['@gatehouse/*/*', '!@gatehouse/nest-auth/passport'],
             message: 'Import a lib through its index only: @gatehouse/<lib>.',
           },
           { group: ['**/libs/**'], message: 'Import a lib through its alias: @gatehouse/<lib>.' },

@@ -39,9 +39,16 @@ export default {
   resolve: {
     extensions: ['.ts', '.js'],
     extensionAlias: { '.js': ['.ts', '.js'] },
-    alias: Object.fromEntries(
-      libraries.map((name) => [`@gatehouse/${name}$`, resolve(root, `libs/${name}/src/index.ts`)]),
-    ),
+    alias: {
+      ...Object.fromEntries(
+        libraries.map((name) => [
+          `@gatehouse/${name}$`,
+          resolve(root, `libs/${name}/src/index.ts`),
+        ]),
+      ),
+      // nest-auth's second entry point (the Passport strategy, apart for its optional peers).
+      '@gatehouse/nest-auth/passport$': resolve(root, 'libs/nest-auth/src/passport.ts'),
+    },
   },
   externalsType: 'module-import',
   externals: [

@@ -12,10 +12,17 @@ const plugins = [
 ];
 
 const resolveOptions = {
-  alias: libraries.map((name) => ({
-    find: `@gatehouse/${name}`,
-    replacement: resolve(import.meta.dirname, `libs/${name}/src/index.ts`),
-  })),
+  alias: [
+    // First: nest-auth's second entry point (the Passport strategy, apart for its optional peers).
+    {
+      find: '@gatehouse/nest-auth/passport',
+      replacement: resolve(import.meta.dirname, 'libs/nest-auth/src/passport.ts'),
+    },
+    ...libraries.map((name) => ({
+      find: `@gatehouse/${name}`,
+      replacement: resolve(import.meta.dirname, `libs/${name}/src/index.ts`),
+    })),
+  ],
 };
 
 export default defineConfig({

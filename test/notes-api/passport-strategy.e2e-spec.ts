@@ -7,7 +7,6 @@ import {
   Caller,
   CurrentUser,
   GatehouseAuthModule,
-  GatehouseJwtStrategy,
   PgRevocationFeed,
   Public,
   RequireCapabilities,
@@ -15,6 +14,7 @@ import {
   remoteKeySource,
   RevocationList,
 } from '@gatehouse/nest-auth';
+import { GatehouseJwtStrategy } from '@gatehouse/nest-auth/passport';
 import { ClientService, SigningKeyService } from '@gatehouse/identity';
 import type { LightMyRequestResponse } from 'fastify';
 import {

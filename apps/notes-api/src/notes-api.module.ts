@@ -5,7 +5,6 @@ import {
   DiscoveredAccessTokenVerifier,
   GatehouseAuthModule,
   type GatehouseAuthOptions,
-  GatehouseJwtStrategy,
   HttpSessionIntrospector,
   IssuerDiscovery,
   PgRevocationFeed,
@@ -13,6 +12,7 @@ import {
   type RevocationFeed,
   remoteKeySource,
 } from '@gatehouse/nest-auth';
+import { GatehouseJwtStrategy } from '@gatehouse/nest-auth/passport';
 import pg from 'pg';
 
 import type { NotesApiConfig } from './notes-api.config.js';

@@ -55,8 +55,6 @@ export {
 } from './gatehouse-auth.options.js';
 export { AuthenticationGuard } from './guards/authentication.guard.js';
 export { type KeySource, localKeySource, remoteKeySource } from './keys/key-sources.js';
-export { GatehouseJwtStrategy } from './passport/gatehouse-jwt.strategy.js';
-export { GATEHOUSE_STRATEGY } from './passport/passport-route.js';
 export {
   IntrospectionRevocationCheck,
   type IntrospectionRevocationCheckOptions,

@@ -1,7 +1,7 @@
 import { createPublicKey, type JsonWebKey, KeyObject, webcrypto } from 'node:crypto';
 
 import { Injectable } from '@nestjs/common';
-import { PassportStrategy } from '@nestjs/passport';
+import { AuthGuard, PassportStrategy } from '@nestjs/passport';
 import { decodeProtectedHeader, type JWTHeaderParameters, type JWTPayload } from 'jose';
 import passport from 'passport';
 import { Strategy as JwtStrategy, type StrategyOptions } from 'passport-jwt';
@@ -27,6 +27,7 @@ import {
   GATEHOUSE_STRATEGY,
   PASSPORT_HANDOFF_KEY,
   type PassportHandoff,
+  recogniseStrategyGuard,
 } from './passport-route.js';
 
 /**
@@ -47,6 +48,12 @@ import {
 export class GatehouseJwtStrategy extends PassportStrategy(passport.Strategy, GATEHOUSE_STRATEGY) {
   private readonly keyObjects = new WeakMap<object, KeyObject>();
   private readonly passportJwts = new WeakMap<AccessTokenRules, JwtStrategy>();
+
+  constructor() {
+    super();
+    // From now on the global guard leaves routes with AuthGuard('gatehouse') to this strategy.
+    recogniseStrategyGuard(AuthGuard(GATEHOUSE_STRATEGY));
+  }
 
   /** Passport's entry point, on a per-request copy of the strategy (with `success`, `fail`, `error`). */
   override authenticate(incoming: unknown): void {

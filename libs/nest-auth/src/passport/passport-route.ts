@@ -1,5 +1,3 @@
-import { AuthGuard } from '@nestjs/passport';
-
 import type { BearerCallers } from '../guards/bearer-callers.js';
 import type { HttpExchange } from '../guards/http-exchange.js';
 import type { RouteAuthorization } from '../guards/route-authorization.js';
@@ -9,19 +7,32 @@ import type { AccessTokenVerification } from '../tokens/access-token.verifier.js
 /** The name `GatehouseJwtStrategy` is registered under: `@UseGuards(AuthGuard('gatehouse'))`. */
 export const GATEHOUSE_STRATEGY = 'gatehouse';
 
-/** `AuthGuard('gatehouse')`: @nestjs/passport memoizes its guard classes by strategy name. */
-const GatehouseStrategyGuard = AuthGuard(GATEHOUSE_STRATEGY);
+/**
+ * `AuthGuard('gatehouse')`, once `GatehouseJwtStrategy` is constructed (it tells us: the core of
+ * this package does not load @nestjs/passport, an optional peer). @nestjs/passport memoizes its
+ * guard classes by strategy name, so there is one such class per process.
+ */
+const strategyGuards = new Set<abstract new (...args: never[]) => unknown>();
+
+export function recogniseStrategyGuard(guard: abstract new (...args: never[]) => unknown): void {
+  strategyGuards.add(guard);
+}
 
 /**
  * Whether a route's `@UseGuards` (on the handler or its controller) name `AuthGuard('gatehouse')`,
  * as a class, a subclass or an instance: the route has opted into `GatehouseJwtStrategy`.
  */
 export function usesGatehouseStrategy(guards: readonly unknown[]): boolean {
-  return guards.some(
-    (guard) =>
-      guard === GatehouseStrategyGuard ||
-      guard instanceof GatehouseStrategyGuard ||
-      (typeof guard === 'function' && guard.prototype instanceof GatehouseStrategyGuard),
+  if (strategyGuards.size === 0) {
+    return false;
+  }
+  return guards.some((guard) =>
+    [...strategyGuards].some(
+      (strategyGuard) =>
+        guard === strategyGuard ||
+        guard instanceof strategyGuard ||
+        (typeof guard === 'function' && guard.prototype instanceof strategyGuard),
+    ),
   );
 }
 
