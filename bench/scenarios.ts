@@ -187,9 +187,10 @@ export async function bearer(stage: Stage): Promise<Outcome> {
     AUDIENCE: 'gatehouse',
   });
   // Baselines get the same request headers: the ratio isolates the auth work from HTTP parsing.
-  const [base, whoami, peerBase, peer] = await measureTogether([
+  const [base, whoami, viaPassport, peerBase, peer] = await measureTogether([
     { name: 'notes public', url: `${notes}/health`, headers: bearerHeader },
     { name: 'notes whoami', url: `${notes}/whoami`, headers: bearerHeader },
+    { name: 'notes whoami passport', url: `${notes}/whoami/passport`, headers: bearerHeader },
     { name: 'passport-jwt public', url: `${passport}/health`, headers: bearerHeader },
     { name: 'passport-jwt me', url: `${passport}/me`, headers: bearerHeader },
   ]);
@@ -208,6 +209,13 @@ export async function bearer(stage: Stage): Promise<Outcome> {
         ...whoami,
         ratio: ratio(whoami, base),
         ceiling: ratio(whoami, base),
+      },
+      {
+        scenario: 'bearer',
+        target: "notes-api GET /whoami/passport (AuthGuard('gatehouse'), passport-jwt)",
+        ...viaPassport,
+        ratio: ratio(viaPassport, base),
+        ceiling: ratio(viaPassport, base),
       },
       {
         scenario: 'bearer',
@@ -234,6 +242,16 @@ export async function bearer(stage: Stage): Promise<Outcome> {
         goal: 'Bearer route ≥ 5 × passport-jwt on bare Express',
         measured: fixed(ratio(whoami, peer)),
         met: ratio(whoami, peer) >= 5,
+      },
+      {
+        goal: "notes-api Passport route (AuthGuard('gatehouse')) ≥ 0.8 × its native GET /whoami",
+        measured: fixed(ratio(viaPassport, whoami)),
+        met: ratio(viaPassport, whoami) >= 0.8,
+      },
+      {
+        goal: "notes-api Passport route (AuthGuard('gatehouse')) ≥ 5 × passport-jwt on bare Express",
+        measured: fixed(ratio(viaPassport, peer)),
+        met: ratio(viaPassport, peer) >= 5,
       },
     ],
   };
