@@ -47,7 +47,16 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
-export async function autocannon(target: Target, seconds: number): Promise<Measurement> {
+/** When a run's load started and finished (epoch ms, autocannon's own clock readings). */
+export interface LoadWindow {
+  readonly startedMs: number;
+  readonly finishedMs: number;
+}
+
+export async function autocannon(
+  target: Target,
+  seconds: number,
+): Promise<Measurement & LoadWindow> {
   const args = ['-c', String(target.connections ?? CONNECTIONS), '-d', String(seconds), '--json'];
   for (const [name, value] of Object.entries(target.headers ?? {})) {
     args.push('-H', `${name}=${value}`);
@@ -70,13 +79,21 @@ export async function autocannon(target: Target, seconds: number): Promise<Measu
     non2xx: number;
     errors: number;
     timeouts: number;
+    start: string;
+    finish: string;
   };
   if (result.errors > 0 || result.timeouts > 0 || (!target.allowNon2xx && result.non2xx > 0)) {
     throw new Error(
       `${target.name}: ${result.non2xx} non-2xx answers, ${result.errors} errors, ${result.timeouts} timeouts`,
     );
   }
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    startedMs: Date.parse(result.start),
+    finishedMs: Date.parse(result.finish),
+  };
 }
 
 /** A warm-up (JIT, pools, caches), then the median of RUNS runs. */

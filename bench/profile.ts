@@ -8,6 +8,7 @@ import {
   autocannon,
   ChainDriver,
   CONNECTIONS,
+  type LoadWindow,
   type Measurement,
   type Target,
   WARM_UP_SECONDS,
@@ -22,9 +23,12 @@ const CHAINS = 50;
 interface HotPath {
   readonly name: string;
   readonly app: 'auth-api' | 'admin-api' | 'notes-api';
-  /** Load against the profiled instance at `base`: one window of `seconds`, as measured. */
+  /**
+   * Load against the profiled instance at `base`: one window of `seconds`, as measured, with when
+   * the load started and finished where the driver knows (autocannon: not its own start-up).
+   */
   readonly driver: (base: string) => {
-    window(seconds: number): Promise<Measurement>;
+    window(seconds: number): Promise<Measurement & Partial<LoadWindow>>;
     stop(): void;
   };
 }
@@ -116,8 +120,14 @@ export async function profile(stage: Stage): Promise<Outcome> {
       try {
         await driver.window(WARM_UP_SECONDS);
         const from = monotonicUs();
-        measured = await driver.window(PROFILE_SECONDS);
-        window = { from, to: monotonicUs() };
+        const run = await driver.window(PROFILE_SECONDS);
+        const to = monotonicUs();
+        const epochToMonotonic = to - Date.now() * 1000;
+        measured = run;
+        window = {
+          from: run.startedMs === undefined ? from : run.startedMs * 1000 + epochToMonotonic,
+          to: run.finishedMs === undefined ? to : run.finishedMs * 1000 + epochToMonotonic,
+        };
       } finally {
         driver.stop();
         await stage.bench.stopProcess(port, 'SIGINT');
@@ -138,7 +148,7 @@ export async function profile(stage: Stage): Promise<Outcome> {
       [
         `### CPU profiles: self time per hot path`,
         '',
-        `Each hot path on a fresh instance under \`node --cpu-prof\` (auth-api, admin-api and notes-api up beside it), ${CONNECTIONS} connections (refresh: ${CHAINS} chains), ${WARM_UP_SECONDS} s warm-up, then ${PROFILE_SECONDS} s whose samples are counted; self time as a share of the sampled time, our code mapped to its TypeScript source through dist/*.js.map. The profiler slows the app down: req/s here are context, not results.`,
+        `Each hot path on a fresh instance under \`node --cpu-prof\` (auth-api, admin-api and notes-api up beside it), ${CONNECTIONS} connections (refresh: ${CHAINS} chains), ${WARM_UP_SECONDS} s warm-up, then ${PROFILE_SECONDS} s of load whose samples are counted (as autocannon timed it, its start-up left out); self time as a share of the sampled time, our code mapped to its TypeScript source through dist/*.js.map. The profiler slows the app down: req/s here are context, not results.`,
         '',
         tables.join('\n\n'),
       ].join('\n'),
