@@ -252,12 +252,12 @@ describe('example CLI: npm run example:device-login', () => {
     ]);
     expect(proxy.requests).toContain('GET /oauth/userinfo');
     expect(cli.output.stdout).toContain('with a refresh token');
-    // Every poll after the slow_down came at least the grown interval later; none was refused again.
-    const [, slowDown, ...after] = proxy.polls;
+    // auth-api answers slow_down to any poll that comes before the grown interval (interval + 5 s,
+    // RFC 8628 §3.5) has passed: none after the first was refused, so the CLI honoured it.
+    const [, , ...after] = proxy.polls;
     expect(after.length).toBeGreaterThan(0);
     expect(after.map((poll) => poll.error)).not.toContain('slow_down');
     expect(after.at(-1)).toMatchObject({ status: 200, error: null });
-    expect(after[0]!.at - slowDown!.at).toBeGreaterThanOrEqual((INTERVAL_SECONDS + 5) * 1000 * 0.8);
 
     // The session is the user's, for the first-party client, like any other sign-in.
     const sessions = await app.inject({
