@@ -1,3 +1,4 @@
+import type { Pool, QueryResultRow } from 'pg';
 import type { EntityManager } from 'typeorm';
 
 /**
@@ -27,12 +28,28 @@ function asQuery(statement: Statement): string {
     : ({ name: statement.name, text: statement.text } as unknown as string);
 }
 
+/**
+ * The pool behind `manager`, when `manager` is the data source's own (not a transaction's): a hot
+ * statement outside a transaction goes to node-postgres straight, without TypeORM's query runner
+ * around it (one fewer object graph and promise chain per query; errors are node-postgres' own,
+ * which `database-errors.ts` reads either way).
+ */
+function poolOf(manager: EntityManager, statement: Statement): Pool | null {
+  return typeof statement === 'string' || manager.queryRunner !== undefined
+    ? null
+    : (manager.connection.driver as unknown as { master: Pool }).master;
+}
+
 /** Rows of a SELECT or INSERT … RETURNING. */
-export function select<Row>(
+export async function select<Row extends QueryResultRow>(
   manager: EntityManager,
   statement: Statement,
   parameters: unknown[],
 ): Promise<Row[]> {
+  const pool = poolOf(manager, statement);
+  if (pool && typeof statement !== 'string') {
+    return (await pool.query<Row>({ ...statement, values: parameters })).rows;
+  }
   return manager.query<Row[]>(asQuery(statement), parameters);
 }
 
@@ -40,11 +57,15 @@ export function select<Row>(
  * Runs an UPDATE or DELETE … RETURNING and gives back its rows. (TypeORM answers those two commands
  * with `[rows, rowCount]` instead of the rows that SELECT and INSERT return.)
  */
-export async function updateReturning<Row>(
+export async function updateReturning<Row extends QueryResultRow>(
   manager: EntityManager,
   statement: Statement,
   parameters: unknown[],
 ): Promise<Row[]> {
+  const pool = poolOf(manager, statement);
+  if (pool && typeof statement !== 'string') {
+    return (await pool.query<Row>({ ...statement, values: parameters })).rows;
+  }
   const [rows] = await manager.query<[Row[], number]>(asQuery(statement), parameters);
   return rows;
 }

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
+import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
@@ -14,17 +15,23 @@ import { SessionRepository } from './session.repository.js';
  * (our test tables are too small for the planner to prefer an index on its own).
  */
 async function planOf(dataSource: DataSource, run: () => Promise<unknown>): Promise<string> {
+  // A hot statement goes out as a named prepared statement ({ name, text, values }) on the pool
+  // itself, anything else through the manager: EXPLAIN whichever was sent.
+  const pool = (dataSource.driver as unknown as { master: Pool }).master;
   const query = vi.spyOn(dataSource.manager, 'query');
+  const prepared = vi.spyOn(pool, 'query');
   await run();
-  const [sent, parameters] = query.mock.calls[0]!;
+  const [sent, parameters] = (prepared.mock.calls[0] ?? query.mock.calls[0]) as unknown[];
   query.mockRestore();
-  // A hot statement goes out as a named prepared statement ({ name, text }): EXPLAIN its text.
-  const sql = typeof sent === 'string' ? sent : (sent as { text: string }).text;
+  prepared.mockRestore();
+  const statement = sent as string | { text: string; values?: unknown[] };
+  const sql = typeof statement === 'string' ? statement : statement.text;
+  const values = typeof statement === 'string' ? parameters : statement.values;
   return dataSource.transaction(async (manager) => {
     await manager.query('SET LOCAL enable_seqscan = off');
     const rows: { 'QUERY PLAN': unknown }[] = await manager.query(
       `EXPLAIN (FORMAT JSON) ${sql}`,
-      parameters as unknown[],
+      values as unknown[],
     );
     return JSON.stringify(rows[0]!['QUERY PLAN']);
   });
