@@ -6,6 +6,7 @@ import { ACCOUNT_SCOPE } from '@gatehouse/identity';
 import { AccountModule } from './account/account.module.js';
 import { AuthApiErrorFilter } from './auth-api-error.filter.js';
 import { BrowserSessionsModule } from './browser-sessions/browser-sessions.module.js';
+import { JobsModule } from './jobs/jobs.module.js';
 import { OAuthModule } from './oauth/oauth.module.js';
 
 @Module({})
@@ -27,6 +28,7 @@ export class AuthApiModule {
         AccountModule,
         BrowserSessionsModule,
         OAuthModule,
+        JobsModule,
       ],
     };
   }

@@ -372,6 +372,71 @@ export const envSchema = {
       'Encrypts private signing keys at rest (AES-256-GCM). Required with `DATABASE_URL`; with the embedded database one is generated into `DATA_DIR` (with a warning).',
     parse: parseKey,
   }),
+  SMTP_URL: variable({
+    expectation: 'an smtp:// or smtps:// URL (smtp://user:pass@host:587)',
+    description:
+      'Where mail is sent: `smtp://` (STARTTLS when the server offers it) or `smtps://` (TLS from the first byte), with `user:pass@` when the server wants a login. Required in production while a mail feature is on (`NOTIFY_PASSWORD_CHANGED`). Unset outside production: mail is queued but not sent, except under `npm start`, which runs a local mail catcher and points this at it.',
+    parse: (raw) => {
+      const url = parseUrl(raw.trim(), ['smtp:', 'smtps:']);
+      return url?.hostname ? url.href : undefined;
+    },
+  }),
+  MAIL_FROM: variable({
+    expectation: 'an address, or a name and an address: Gatehouse <no-reply@example.com>',
+    description: 'Sender of every mail.',
+    computedDefault: '`<PRODUCT_NAME> <no-reply@<host of ISSUER>>`',
+    parse: (raw) =>
+      /^([^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/.test(raw.trim())
+        ? raw.trim()
+        : undefined,
+  }),
+  PRODUCT_NAME: variable({
+    expectation: 'a name of 1 to 64 characters on one line',
+    description: 'The product name users see in mail subjects, mail bodies and pages.',
+    default: 'Gatehouse',
+    parse: (raw) => (/^[^\r\n]{1,64}$/.test(raw.trim()) ? raw.trim() : undefined),
+  }),
+  NOTIFY_PASSWORD_CHANGED: variable({
+    expectation: 'true or false',
+    description:
+      'Mail a notice to the user whenever their password changes (OWASP: tell the owner of the account).',
+    default: 'true',
+    parse: boolean,
+  }),
+  MAIL_MAX_ATTEMPTS: variable({
+    expectation: 'an integer from 1 to 25',
+    description:
+      "Delivery attempts of one mail before it is kept as `dead` (listed at `GET /admin/mail`, retried by `POST /admin/mail/:id/retry`). Retries follow graphile-worker's backoff: e^n seconds after the n-th failure (2.7 s, 7.4 s, 20 s, 55 s, 2.5 min, 6.7 min, 18 min, 50 min, 2.3 h): with 10, a mail is dead about 3.6 hours after its first failure.",
+    default: '10',
+    parse: integer(1, 25),
+  }),
+  JOB_WORKER_CONCURRENCY: variable({
+    expectation: 'an integer from 0 to 32',
+    description:
+      'Jobs (mail deliveries) each auth-api instance runs at once from the PostgreSQL job queue (graphile-worker; jobs are locked, so any number of instances may run workers). 0: this instance runs no worker.',
+    default: '2',
+    parse: integer(0, 32),
+  }),
+  JOB_POLL_INTERVAL_MS: variable({
+    expectation: 'an integer from 100 to 60000',
+    description:
+      'New jobs wake the worker at once (LISTEN/NOTIFY); retries that come due are found by polling this often.',
+    default: '2000',
+    parse: integer(100, 60_000),
+  }),
+  MAIL_CATCHER_PORT: variable({
+    expectation: 'an integer port from 1 to 65535',
+    description:
+      "`npm start` without `SMTP_URL` (outside production): port of the local mail catcher's page, which lists every mail the apps sent.",
+    default: '1080',
+    parse: port,
+  }),
+  MAIL_CATCHER_SMTP_PORT: variable({
+    expectation: 'an integer port from 1 to 65535',
+    description: 'SMTP port on which that local mail catcher receives the mail.',
+    default: '1025',
+    parse: port,
+  }),
   FIRST_PARTY_CLIENT_ID: variable({
     expectation: 'an identifier of letters, digits, dot, dash or underscore (at most 128)',
     description:

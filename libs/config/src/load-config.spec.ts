@@ -116,6 +116,7 @@ describe(loadConfig.name, () => {
         NODE_ENV: 'production',
         DATABASE_URL: 'postgres://db/gh',
         ISSUER: 'https://auth.example.com',
+        SMTP_URL: 'smtp://mail.example.com',
       }),
     ).toEqual(['KEY_ENCRYPTION_KEY: expected 32 random bytes in base64 in production']);
   });
@@ -175,6 +176,7 @@ describe(loadConfig.name, () => {
         NODE_ENV: 'production',
         KEY_ENCRYPTION_KEY: 'q7Nw2b1mZ0pQ9xYv3LkR8sT4uV6wX0yZ1aB2cD3eF4g=',
         ISSUER: 'https://auth.example.com',
+        SMTP_URL: 'smtp://mail.example.com',
       }),
     ).toEqual([expect.stringMatching(/^DATABASE_URL: expected a PostgreSQL URL in production/)]);
   });
@@ -208,6 +210,7 @@ describe(loadConfig.name, () => {
       DATABASE_URL: 'postgres://db/gh',
       KEY_ENCRYPTION_KEY: 'q7Nw2b1mZ0pQ9xYv3LkR8sT4uV6wX0yZ1aB2cD3eF4g=',
       AUTH_API_PORT: '4710',
+      SMTP_URL: 'smtps://user:pass@mail.example.com',
     };
     expect(problemsOf(production)).toEqual([
       'ISSUER: expected the public URL of auth-api in production (the `iss` of its tokens)',
@@ -221,5 +224,66 @@ describe(loadConfig.name, () => {
     expect(problemsOf({ AUTH_API_PORT: '4000', ADMIN_API_PORT: '4000' })).toEqual([
       'ADMIN_API_PORT: expected a port different from AUTH_API_PORT',
     ]);
+  });
+
+  describe('mail', () => {
+    const production = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://db/gh',
+      KEY_ENCRYPTION_KEY: 'q7Nw2b1mZ0pQ9xYv3LkR8sT4uV6wX0yZ1aB2cD3eF4g=',
+      ISSUER: 'https://auth.example.com',
+    };
+
+    it('requires SMTP_URL in production while a mail feature is on, naming the feature', () => {
+      expect(problemsOf(production)).toEqual([
+        'SMTP_URL: expected an smtp:// or smtps:// URL in production while mail is on (NOTIFY_PASSWORD_CHANGED; set it to false to run without mail)',
+      ]);
+      expect(problemsOf({ ...production, NOTIFY_PASSWORD_CHANGED: 'false' })).toEqual([]);
+    });
+
+    it('leaves SMTP_URL optional outside production', () => {
+      expect(loadConfig({}).mail.smtpUrl).toBeUndefined();
+    });
+
+    it('accepts smtp:// and smtps:// URLs with credentials, and refuses others without echoing them', () => {
+      const url = 'smtps://mailer:s3cret@mail.example.com:465';
+      expect(loadConfig({ SMTP_URL: url }).mail.smtpUrl).toBe(url);
+      const problems = problemsOf({ SMTP_URL: 'http://mailer:s3cret@mail.example.com' });
+      expect(problems).toEqual([
+        'SMTP_URL: expected an smtp:// or smtps:// URL (smtp://user:pass@host:587)',
+      ]);
+      expect(problems.join()).not.toContain('s3cret');
+    });
+
+    it('defaults the sender and the product name from the issuer', () => {
+      const { mail, jobs } = loadConfig({ ISSUER: 'https://auth.example.com' });
+      expect(mail).toMatchObject({
+        from: 'Gatehouse <no-reply@auth.example.com>',
+        productName: 'Gatehouse',
+        maxAttempts: 10,
+        notifyPasswordChanged: true,
+        catcher: { port: 1080, smtpPort: 1025 },
+      });
+      expect(jobs).toEqual({ concurrency: 2, pollIntervalMs: 2000 });
+      expect(loadConfig({ PRODUCT_NAME: 'Acme ID' }).mail.from).toBe(
+        'Acme ID <no-reply@localhost>',
+      );
+    });
+
+    it.each(['no-reply@example.com', 'Acme <no-reply@example.com>'])(
+      'accepts MAIL_FROM %s',
+      (from) => {
+        expect(loadConfig({ MAIL_FROM: from }).mail.from).toBe(from);
+      },
+    );
+
+    it.each(['not an address', 'Acme <nobody>', 'a@b\r\nBcc: x@y'])(
+      'refuses MAIL_FROM %j',
+      (from) => {
+        expect(problemsOf({ MAIL_FROM: from })).toEqual([
+          'MAIL_FROM: expected an address, or a name and an address: Gatehouse <no-reply@example.com>',
+        ]);
+      },
+    );
   });
 });

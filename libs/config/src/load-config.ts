@@ -65,6 +65,21 @@ export interface GatehouseConfig {
     readonly encryptionKey: Buffer | undefined;
   };
   readonly bootstrapOperator: { readonly email: string; readonly password: string } | undefined;
+  readonly mail: {
+    /** Undefined: mail is queued but no worker delivers it (outside production only). */
+    readonly smtpUrl: string | undefined;
+    readonly from: string;
+    readonly productName: string;
+    readonly maxAttempts: number;
+    readonly notifyPasswordChanged: boolean;
+    /** The development catcher `npm start` runs when `smtpUrl` is unset. */
+    readonly catcher: { readonly port: number; readonly smtpPort: number };
+  };
+  readonly jobs: {
+    /** 0: this instance runs no worker. */
+    readonly concurrency: number;
+    readonly pollIntervalMs: number;
+  };
 }
 
 /** Raised when the environment is invalid; the message names every variable and what it expects. */
@@ -135,10 +150,23 @@ function crossCheck(env: Partial<Env>): string[] {
       'ISSUER: expected the public URL of auth-api in production (the `iss` of its tokens)',
     );
   }
+  if (env.NODE_ENV === 'production' && env.SMTP_URL === undefined) {
+    const features = mailFeaturesOn(env);
+    if (features.length > 0) {
+      problems.push(
+        `SMTP_URL: expected an smtp:// or smtps:// URL in production while mail is on (${features.join(', ')}; set it to false to run without mail)`,
+      );
+    }
+  }
   if (env.AUTH_API_PORT !== undefined && env.AUTH_API_PORT === env.ADMIN_API_PORT) {
     problems.push('ADMIN_API_PORT: expected a port different from AUTH_API_PORT');
   }
   return problems;
+}
+
+/** The variables that turn a mail feature on; with any of them, production needs SMTP_URL. */
+function mailFeaturesOn(env: Partial<Env>): string[] {
+  return env.NOTIFY_PASSWORD_CHANGED ? ['NOTIFY_PASSWORD_CHANGED'] : [];
 }
 
 const isSet = (raw: RawEnv, name: EnvName) => raw[name] !== undefined && raw[name] !== '';
@@ -241,6 +269,18 @@ export function loadConfig(raw: RawEnv = process.env): GatehouseConfig {
       valid.ADMIN_EMAIL && valid.ADMIN_PASSWORD
         ? { email: valid.ADMIN_EMAIL, password: valid.ADMIN_PASSWORD }
         : undefined,
+    mail: {
+      smtpUrl: valid.SMTP_URL,
+      from: valid.MAIL_FROM ?? `${valid.PRODUCT_NAME} <no-reply@${new URL(valid.ISSUER).hostname}>`,
+      productName: valid.PRODUCT_NAME,
+      maxAttempts: valid.MAIL_MAX_ATTEMPTS,
+      notifyPasswordChanged: valid.NOTIFY_PASSWORD_CHANGED,
+      catcher: { port: valid.MAIL_CATCHER_PORT, smtpPort: valid.MAIL_CATCHER_SMTP_PORT },
+    },
+    jobs: {
+      concurrency: valid.JOB_WORKER_CONCURRENCY,
+      pollIntervalMs: valid.JOB_POLL_INTERVAL_MS,
+    },
   });
 }
 

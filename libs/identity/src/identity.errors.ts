@@ -112,6 +112,25 @@ export class ClientNotFoundError extends IdentityError {
   }
 }
 
+export class MailNotFoundError extends IdentityError {
+  readonly status = 404;
+  readonly code = 'MAIL_NOT_FOUND';
+
+  constructor() {
+    super('No such mail.');
+  }
+}
+
+/** Only a mail that failed or is dead can be queued again: a sent one is never sent twice this way. */
+export class MailNotRetryableError extends IdentityError {
+  readonly status = 409;
+  readonly code = 'MAIL_NOT_RETRYABLE';
+
+  constructor() {
+    super('Only a failed or dead mail can be retried.');
+  }
+}
+
 /**
  * The platform's own first-party client is configuration: an operator may edit it, but not remove it
  * or make it third-party.

@@ -16,6 +16,10 @@ import { SessionCache } from './sessions/session-cache.js';
 import { SessionHousekeeping } from './sessions/session-housekeeping.js';
 import { SessionService } from './sessions/session.service.js';
 import { SigningKeyService } from './signing-keys/signing-key.service.js';
+import { MailAdministrationService } from './mail/mail-administration.service.js';
+import { MailDelivery } from './mail/mail-delivery.js';
+import { MailTransport } from './mail/mail-transport.js';
+import { MailService } from './mail/mail.service.js';
 import { ResourceIndicators } from './oauth/resource-indicators.js';
 import { AccessTokenIssuer } from './tokens/access-token.issuer.js';
 import { RefreshTokenService } from './tokens/refresh-token.service.js';
@@ -52,6 +56,10 @@ const services = [
   InteractionSealer,
   DeviceAuthorizationService,
   EndSessionService,
+  MailService,
+  MailTransport,
+  MailDelivery,
+  MailAdministrationService,
 ];
 
 /** The product's rules. Needs `PersistenceModule` and `ConfigModule` (global) in the importing app. */

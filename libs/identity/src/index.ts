@@ -17,12 +17,24 @@ export {
   type FieldProblem,
   IdentityError,
   InvalidCredentialsError,
+  MailNotFoundError,
+  MailNotRetryableError,
   RateLimitedError,
   ServiceBusyError,
   SessionNotFoundError,
   UserNotFoundError,
   ValidationFailedError,
 } from './identity.errors.js';
+export { MailAdministrationService } from './mail/mail-administration.service.js';
+export { MailDelivery } from './mail/mail-delivery.js';
+export {
+  type MailKinds,
+  type MailRequest,
+  type MailTemplateName,
+  renderMail,
+} from './mail/mail-templates.js';
+export { MAIL_SEND_TASK, MailService } from './mail/mail.service.js';
+export type { MailContext, RenderedMail } from './mail/templates/mail-template.js';
 export {
   OAuthError,
   type OAuthErrorCode,

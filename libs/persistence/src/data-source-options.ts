@@ -5,6 +5,7 @@ import { AuthorizationCode } from './entities/authorization-code.entity.js';
 import { Client } from './entities/client.entity.js';
 import { Consent } from './entities/consent.entity.js';
 import { DeviceAuthorization } from './entities/device-authorization.entity.js';
+import { MailMessage } from './entities/mail-message.entity.js';
 import { RefreshToken } from './entities/refresh-token.entity.js';
 import { Revocation } from './entities/revocation.entity.js';
 import { Session } from './entities/session.entity.js';
@@ -25,6 +26,7 @@ export const entities = [
   AuthorizationCode,
   Consent,
   DeviceAuthorization,
+  MailMessage,
 ];
 
 export interface DatabaseOptions {

@@ -7,6 +7,8 @@ import { AuthorizationCodeRepository } from './repositories/authorization-code.r
 import { ClientRepository } from './repositories/client.repository.js';
 import { ConsentRepository } from './repositories/consent.repository.js';
 import { DeviceAuthorizationRepository } from './repositories/device-authorization.repository.js';
+import { JobRepository } from './repositories/job.repository.js';
+import { MailMessageRepository } from './repositories/mail-message.repository.js';
 import { RefreshTokenRepository } from './repositories/refresh-token.repository.js';
 import { RevocationRepository } from './repositories/revocation.repository.js';
 import { SessionRepository } from './repositories/session.repository.js';
@@ -25,6 +27,9 @@ export interface Repositories {
   readonly authorizationCodes: AuthorizationCodeRepository;
   readonly consents: ConsentRepository;
   readonly deviceAuthorizations: DeviceAuthorizationRepository;
+  /** The job queue: on a transaction's repositories, a job exists if and only if it commits. */
+  readonly jobs: JobRepository;
+  readonly mailMessages: MailMessageRepository;
   /**
    * Runs `callback` once the unit of work has committed (at once outside a transaction), e.g. a
    * broadcast that must never announce a change that was rolled back. Failures are the callback's own.
@@ -52,6 +57,8 @@ function repositoriesFor(
     authorizationCodes: new AuthorizationCodeRepository(manager),
     consents: new ConsentRepository(manager),
     deviceAuthorizations: new DeviceAuthorizationRepository(manager),
+    jobs: new JobRepository(manager),
+    mailMessages: new MailMessageRepository(manager),
   };
 }
 
@@ -71,6 +78,8 @@ export class Database implements Repositories {
   readonly authorizationCodes: AuthorizationCodeRepository;
   readonly consents: ConsentRepository;
   readonly deviceAuthorizations: DeviceAuthorizationRepository;
+  readonly jobs: JobRepository;
+  readonly mailMessages: MailMessageRepository;
   readonly afterCommit: AfterCommit = immediately;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
@@ -85,6 +94,8 @@ export class Database implements Repositories {
       authorizationCodes: this.authorizationCodes,
       consents: this.consents,
       deviceAuthorizations: this.deviceAuthorizations,
+      jobs: this.jobs,
+      mailMessages: this.mailMessages,
     } = repositoriesFor(dataSource.manager));
   }
 

@@ -6,6 +6,7 @@ export {
   DeviceAuthorization,
   type DeviceAuthorizationStatus,
 } from './entities/device-authorization.entity.js';
+export { MailMessage, type MailStatus } from './entities/mail-message.entity.js';
 export { RefreshToken } from './entities/refresh-token.entity.js';
 export { Revocation } from './entities/revocation.entity.js';
 export { Session, type SessionKind } from './entities/session.entity.js';
@@ -24,6 +25,15 @@ export {
   type Interruption,
   startEmbeddedPostgres,
 } from './embedded/embedded-postgres.js';
+export {
+  installJobQueue,
+  type JobAttempt,
+  type JobHandler,
+  type JobLog,
+  type JobWorker,
+  type JobWorkerOptions,
+  startJobWorker,
+} from './job-queue.js';
 export { migrateDatabase, revertLastMigration } from './migrate-database.js';
 export { migrations } from './migrations/index.js';
 export { PersistenceModule, type PersistenceOptions } from './persistence.module.js';
@@ -38,6 +48,13 @@ export type {
   NewAuthorizationCode,
 } from './repositories/authorization-code.repository.js';
 export type { ClientChanges, NewClient } from './repositories/client.repository.js';
+export type { NewJob } from './repositories/job.repository.js';
+export type {
+  MailCursor,
+  MailListRow,
+  MailSummary,
+  NewMailMessage,
+} from './repositories/mail-message.repository.js';
 export {
   type NewDeviceAuthorization,
   type PendingDeviceAuthorization,

@@ -12,6 +12,7 @@ const TABLES = [
   'clients',
   'consents',
   'device_authorizations',
+  'mail_messages',
   'migrations',
   'refresh_tokens',
   'revocations',
@@ -49,6 +50,14 @@ describe('schema migrations', () => {
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`,
     );
     expect(rows.map((row) => row.table_name)).toEqual(TABLES);
+  });
+
+  it("install the job queue's schema, so the first enqueue finds it", async () => {
+    const rows: { name: string }[] = await dataSource.query(
+      `SELECT p.proname AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+       WHERE n.nspname = 'graphile_worker' AND p.proname = 'add_job'`,
+    );
+    expect(rows).toEqual([{ name: 'add_job' }]);
   });
 
   it('find nothing to do the second time', async () => {

@@ -33,7 +33,8 @@ export type AuditAction =
   | 'admin.client_secret_rotated'
   | 'admin.client_deleted'
   | 'admin.operator_created'
-  | 'admin.keys_rotated';
+  | 'admin.keys_rotated'
+  | 'admin.mail_retried';
 
 export interface AuditEntry extends NewAuditEvent {
   readonly action: AuditAction;

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
 import { Database, type Repositories, type User } from '@gatehouse/persistence';
 
 import { AuditService } from '../audit/audit.service.js';
@@ -10,6 +11,7 @@ import {
   UserNotFoundError,
   ValidationFailedError,
 } from '../identity.errors.js';
+import { MailService } from '../mail/mail.service.js';
 import { LoginLimiter } from '../rate-limits/login-limiter.js';
 import { RevocationService } from '../revocations/revocation.service.js';
 import { normalizeEmail } from './email.js';
@@ -42,6 +44,8 @@ export class UserService {
     private readonly limiter: LoginLimiter,
     private readonly revocations: RevocationService,
     private readonly clock: Clock,
+    private readonly mail: MailService,
+    @InjectConfig() private readonly config: GatehouseConfig,
   ) {}
 
   async register({ email, password, ip }: Registration): Promise<User> {
@@ -79,9 +83,10 @@ export class UserService {
   }
 
   /**
-   * OWASP: re-authenticate before a password change, and end every other session (whoever stole one
-   * loses it). Wrong current passwords count against the login limits, so a hijacked session cannot
-   * be used to guess the password.
+   * OWASP: re-authenticate before a password change, end every other session (whoever stole one
+   * loses it) and tell the owner by mail, enqueued in the same transaction as the change. Wrong
+   * current passwords count against the login limits, so a hijacked session cannot be used to guess
+   * the password.
    */
   async changePassword(change: PasswordChange): Promise<void> {
     const user = await this.database.users.findById(change.userId);
@@ -116,6 +121,13 @@ export class UserService {
         ip: change.ip,
         details: { sessionId: change.sessionId, revokedSessionIds: revoked },
       });
+      if (this.config.mail.notifyPasswordChanged) {
+        await this.mail.enqueue(repositories, {
+          template: 'password-changed',
+          to: user.email,
+          params: { changedAt: at.toISOString() },
+        });
+      }
     });
   }
 

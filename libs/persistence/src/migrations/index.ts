@@ -6,6 +6,7 @@ import { RefreshTokenUsedIp1764300000000 } from './1764300000000-refresh-token-u
 import { AuthorizationBoundaries1764400000000 } from './1764400000000-authorization-boundaries.js';
 import { AdminListings1764500000000 } from './1764500000000-admin-listings.js';
 import { FirstPartyOpenid1764600000000 } from './1764600000000-first-party-openid.js';
+import { MailMessages1764700000000 } from './1764700000000-mail-messages.js';
 
 /** Every migration, in order. Imported as classes: globs do not survive bundling. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   AuthorizationBoundaries1764400000000,
   AdminListings1764500000000,
   FirstPartyOpenid1764600000000,
+  MailMessages1764700000000,
 ];

@@ -1,0 +1,59 @@
+import {
+  type BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
+import { MAIL_SEND_TASK, MailDelivery } from '@gatehouse/identity';
+import { type JobHandler, type JobWorker as Worker, startJobWorker } from '@gatehouse/persistence';
+
+/** How long the shutdown waits for running jobs before abandoning them (they are retried). */
+const STOP_TIMEOUT_MS = 10_000;
+
+/**
+ * The platform's job worker (graphile-worker), in every auth-api instance whose
+ * `JOB_WORKER_CONCURRENCY` is above 0: it runs the durable side effects that transactions enqueued.
+ * Mail is delivered only where `SMTP_URL` is set; elsewhere it waits in the queue. Stopped before the
+ * database pool closes.
+ */
+@Injectable()
+export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(JobWorker.name);
+  private worker: Worker | undefined;
+
+  constructor(
+    @InjectConfig() private readonly config: GatehouseConfig,
+    private readonly mail: MailDelivery,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const tasks: Record<string, JobHandler> = {};
+    if (this.mail.enabled) {
+      tasks[MAIL_SEND_TASK] = (payload, job) => this.mail.deliver(payload, job);
+    } else {
+      this.logger.warn('SMTP_URL is not set: mail is queued, not sent.');
+    }
+    const { concurrency, pollIntervalMs } = this.config.jobs;
+    const url = this.config.database.url;
+    if (concurrency === 0 || Object.keys(tasks).length === 0 || !url) {
+      return;
+    }
+    this.worker = await startJobWorker({
+      url,
+      concurrency,
+      pollIntervalMs,
+      tasks,
+      log: (level, message) => {
+        if (level !== 'debug') {
+          this.logger[level === 'info' ? 'log' : level](message);
+        }
+      },
+    });
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.worker?.stop(STOP_TIMEOUT_MS);
+    this.worker = undefined;
+  }
+}
