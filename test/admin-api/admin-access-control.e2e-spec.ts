@@ -2,7 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { LightMyRequestResponse } from 'fastify';
-import { ClientService } from '@gatehouse/identity';
+import { ClientService, MailService } from '@gatehouse/identity';
+import { Database } from '@gatehouse/persistence';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -127,6 +128,20 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
     const user = await givenUser(auth);
     const { sessionId } = await givenCookieSession(auth, user);
     return { user, sessionId };
+  }
+
+  /** A mail that could not be delivered: what the retry route acts on. */
+  async function deadMail(): Promise<string> {
+    const database = auth.get(Database);
+    const id = await database.transaction((repositories) =>
+      auth.get(MailService).enqueue(repositories, {
+        template: 'password-changed',
+        to: `dead-${randomUUID()}@example.com`,
+        params: { changedAt: new Date().toISOString() },
+      }),
+    );
+    await database.mailMessages.markFailed(id, 'dead', 'ESOCKET: test');
+    return id;
   }
 
   beforeAll(async () => {
@@ -286,6 +301,20 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
         status: 200,
         target: () => ({ url: '/admin/audit-events?limit=5' }),
       },
+      {
+        method: 'GET',
+        path: '/admin/mail',
+        capability: 'mail:read',
+        status: 200,
+        target: () => ({ url: '/admin/mail?limit=5' }),
+      },
+      {
+        method: 'POST',
+        path: '/admin/mail/:id/retry',
+        capability: 'mail:manage',
+        status: 200,
+        target: async () => ({ url: `/admin/mail/${await deadMail()}/retry` }),
+      },
     ];
   });
   afterAll(async () => {
@@ -293,7 +322,12 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
     await auth?.close();
   });
 
-  const SUPPORT_CAPABILITIES = new Set(['sessions:read', 'sessions:revoke', 'audit:read']);
+  const SUPPORT_CAPABILITIES = new Set([
+    'sessions:read',
+    'sessions:revoke',
+    'audit:read',
+    'mail:read',
+  ]);
   const WRITES = new Set<Method>(['POST', 'PUT', 'PATCH', 'DELETE']);
 
   /** The routes' table, summarised: method, path, capability (the descriptions below rely on it). */
@@ -317,6 +351,8 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
       'GET /admin/keys keys:manage',
       'POST /admin/keys/rotate keys:manage',
       'GET /admin/audit-events audit:read',
+      'GET /admin/mail mail:read',
+      'POST /admin/mail/:id/retry mail:manage',
     ]);
   });
 
@@ -427,7 +463,7 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
   it('refuses a cookie-authenticated admin write without a trusted Origin: 403 CSRF_REJECTED', async () => {
     const session = callers['admin (cookie)']!('GET');
     const writes = routes.filter((route) => WRITES.has(route.method));
-    expect(writes).toHaveLength(10);
+    expect(writes).toHaveLength(11);
     for (const route of writes) {
       for (const origin of [EVIL_ORIGIN, null]) {
         const target = await route.target();

@@ -6,6 +6,7 @@ import { ADMIN_SCOPE, IdentityModule } from '@gatehouse/identity';
 import { AdminAuditController } from './audit-events/admin-audit.controller.js';
 import { AdminClientsController } from './clients/admin-clients.controller.js';
 import { FirstOperator } from './first-operator.js';
+import { AdminMailController } from './mail/admin-mail.controller.js';
 import { AdminSessionsController } from './sessions/admin-sessions.controller.js';
 import { AdminKeysController } from './signing-keys/admin-keys.controller.js';
 import { AdminUsersController } from './users/admin-users.controller.js';
@@ -32,6 +33,7 @@ export class AdminApiModule {
         AdminClientsController,
         AdminKeysController,
         AdminAuditController,
+        AdminMailController,
       ],
       providers: [FirstOperator],
     };

@@ -3,7 +3,10 @@ export type CapabilityMap = Readonly<Record<string, readonly string[]>>;
 
 export const ADMIN_ROLE = 'admin';
 
-/** The roles Gatehouse ships with: `admin` may do everything, `support` reads and ends sessions. */
+/**
+ * The roles Gatehouse ships with: `admin` may do everything, `support` reads and ends sessions and
+ * reads the audit log and the mail log.
+ */
 export const DEFAULT_CAPABILITIES: CapabilityMap = {
   [ADMIN_ROLE]: [
     'sessions:read',
@@ -12,8 +15,10 @@ export const DEFAULT_CAPABILITIES: CapabilityMap = {
     'clients:manage',
     'keys:manage',
     'audit:read',
+    'mail:read',
+    'mail:manage',
   ],
-  support: ['sessions:read', 'sessions:revoke', 'audit:read'],
+  support: ['sessions:read', 'sessions:revoke', 'audit:read', 'mail:read'],
 };
 
 /** Merges an app's map into the defaults: a role listed in both gets the union of capabilities. */
