@@ -5,7 +5,9 @@ import { AuthorizationCode } from './entities/authorization-code.entity.js';
 import { Client } from './entities/client.entity.js';
 import { Consent } from './entities/consent.entity.js';
 import { DeviceAuthorization } from './entities/device-authorization.entity.js';
+import { EmailVerification } from './entities/email-verification.entity.js';
 import { MailMessage } from './entities/mail-message.entity.js';
+import { PasswordReset } from './entities/password-reset.entity.js';
 import { RefreshToken } from './entities/refresh-token.entity.js';
 import { Revocation } from './entities/revocation.entity.js';
 import { Session } from './entities/session.entity.js';
@@ -27,6 +29,8 @@ export const entities = [
   Consent,
   DeviceAuthorization,
   MailMessage,
+  PasswordReset,
+  EmailVerification,
 ];
 
 export interface DatabaseOptions {

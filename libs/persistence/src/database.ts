@@ -7,8 +7,10 @@ import { AuthorizationCodeRepository } from './repositories/authorization-code.r
 import { ClientRepository } from './repositories/client.repository.js';
 import { ConsentRepository } from './repositories/consent.repository.js';
 import { DeviceAuthorizationRepository } from './repositories/device-authorization.repository.js';
+import { EmailVerificationRepository } from './repositories/email-verification.repository.js';
 import { JobRepository } from './repositories/job.repository.js';
 import { MailMessageRepository } from './repositories/mail-message.repository.js';
+import { PasswordResetRepository } from './repositories/password-reset.repository.js';
 import { RefreshTokenRepository } from './repositories/refresh-token.repository.js';
 import { RevocationRepository } from './repositories/revocation.repository.js';
 import { SessionRepository } from './repositories/session.repository.js';
@@ -27,9 +29,11 @@ export interface Repositories {
   readonly authorizationCodes: AuthorizationCodeRepository;
   readonly consents: ConsentRepository;
   readonly deviceAuthorizations: DeviceAuthorizationRepository;
+  readonly passwordResets: PasswordResetRepository;
   /** The job queue: on a transaction's repositories, a job exists if and only if it commits. */
   readonly jobs: JobRepository;
   readonly mailMessages: MailMessageRepository;
+  readonly emailVerifications: EmailVerificationRepository;
   /**
    * Runs `callback` once the unit of work has committed (at once outside a transaction), e.g. a
    * broadcast that must never announce a change that was rolled back. Failures are the callback's own.
@@ -59,6 +63,8 @@ function repositoriesFor(
     deviceAuthorizations: new DeviceAuthorizationRepository(manager),
     jobs: new JobRepository(manager),
     mailMessages: new MailMessageRepository(manager),
+    passwordResets: new PasswordResetRepository(manager),
+    emailVerifications: new EmailVerificationRepository(manager),
   };
 }
 
@@ -78,8 +84,10 @@ export class Database implements Repositories {
   readonly authorizationCodes: AuthorizationCodeRepository;
   readonly consents: ConsentRepository;
   readonly deviceAuthorizations: DeviceAuthorizationRepository;
+  readonly passwordResets: PasswordResetRepository;
   readonly jobs: JobRepository;
   readonly mailMessages: MailMessageRepository;
+  readonly emailVerifications: EmailVerificationRepository;
   readonly afterCommit: AfterCommit = immediately;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
@@ -96,6 +104,8 @@ export class Database implements Repositories {
       deviceAuthorizations: this.deviceAuthorizations,
       jobs: this.jobs,
       mailMessages: this.mailMessages,
+      passwordResets: this.passwordResets,
+      emailVerifications: this.emailVerifications,
     } = repositoriesFor(dataSource.manager));
   }
 

@@ -6,7 +6,12 @@ export {
   DeviceAuthorization,
   type DeviceAuthorizationStatus,
 } from './entities/device-authorization.entity.js';
+export {
+  EmailVerification,
+  type EmailVerificationPurpose,
+} from './entities/email-verification.entity.js';
 export { MailMessage, type MailStatus } from './entities/mail-message.entity.js';
+export { PasswordReset } from './entities/password-reset.entity.js';
 export { RefreshToken } from './entities/refresh-token.entity.js';
 export { Revocation } from './entities/revocation.entity.js';
 export { Session, type SessionKind } from './entities/session.entity.js';
@@ -48,7 +53,15 @@ export type {
   NewAuthorizationCode,
 } from './repositories/authorization-code.repository.js';
 export type { ClientChanges, NewClient } from './repositories/client.repository.js';
+export type {
+  NewEmailVerification,
+  SpentEmailVerification,
+} from './repositories/email-verification.repository.js';
 export type { NewJob } from './repositories/job.repository.js';
+export type {
+  NewPasswordReset,
+  PasswordResetTarget,
+} from './repositories/password-reset.repository.js';
 export type {
   MailCursor,
   MailListRow,

@@ -53,6 +53,7 @@ function sessionRow(overrides: Partial<CookieSessionWithUser> = {}): CookieSessi
     userEmail: `user-${randomUUID()}@example.com`,
     userRoles: [],
     userDisabledAt: null,
+    userEmailVerifiedAt: null,
     userCreatedAt: at,
     ...overrides,
   };

@@ -31,6 +31,10 @@ export class User {
   @Column({ type: 'timestamptz', nullable: true })
   disabledAt!: Date | null;
 
+  /** When the user proved the address is theirs (a link, or an operator); null: unverified. */
+  @Column({ type: 'timestamptz', nullable: true })
+  emailVerifiedAt!: Date | null;
+
   @CreateDateColumn({ type: 'timestamptz' })
   createdAt!: Date;
 }

@@ -7,6 +7,8 @@ import { AuthorizationBoundaries1764400000000 } from './1764400000000-authorizat
 import { AdminListings1764500000000 } from './1764500000000-admin-listings.js';
 import { FirstPartyOpenid1764600000000 } from './1764600000000-first-party-openid.js';
 import { MailMessages1764700000000 } from './1764700000000-mail-messages.js';
+import { PasswordResets1764800000000 } from './1764800000000-password-resets.js';
+import { EmailVerification1764900000000 } from './1764900000000-email-verification.js';
 
 /** Every migration, in order. Imported as classes: globs do not survive bundling. */
 export const migrations = [
@@ -19,4 +21,6 @@ export const migrations = [
   AdminListings1764500000000,
   FirstPartyOpenid1764600000000,
   MailMessages1764700000000,
+  PasswordResets1764800000000,
+  EmailVerification1764900000000,
 ];

@@ -24,6 +24,7 @@ export interface AuthorizationCodeState {
   readonly userEmail: string;
   readonly userRoles: string[];
   readonly userDisabledAt: Date | null;
+  readonly userEmailVerifiedAt: Date | null;
   readonly redirectUri: string;
   readonly scope: string;
   readonly resources: string[];
@@ -65,7 +66,7 @@ export class AuthorizationCodeRepository {
     const rows = await select<AuthorizationCodeState>(
       this.manager,
       `SELECT c.id, c.client_id AS "clientId", c.user_id AS "userId", u.email AS "userEmail",
-         u.roles AS "userRoles",
+         u.roles AS "userRoles", u.email_verified_at AS "userEmailVerifiedAt",
          u.disabled_at AS "userDisabledAt", c.redirect_uri AS "redirectUri", c.scope, c.resources,
          c.code_challenge AS "codeChallenge", c.nonce, c.auth_time AS "authTime",
          c.expires_at AS "expiresAt", c.used_at AS "usedAt", c.token_session_id AS "tokenSessionId"

@@ -37,6 +37,7 @@ export interface PolledDeviceAuthorization {
   readonly userEmail: string | null;
   readonly userRoles: string[] | null;
   readonly userDisabledAt: Date | null;
+  readonly userEmailVerifiedAt: Date | null;
   readonly authTime: Date | null;
 }
 
@@ -123,7 +124,8 @@ export class DeviceAuthorizationRepository {
        SELECT polled.id, polled.client_id AS "clientId", polled.scope, polled.status,
          polled.expires_at AS "expiresAt", polled.interval_seconds AS "intervalSeconds",
          polled.slow_down AS "slowDown", polled.user_id AS "userId", u.email AS "userEmail",
-         u.roles AS "userRoles", u.disabled_at AS "userDisabledAt", polled.auth_time AS "authTime"
+         u.roles AS "userRoles", u.disabled_at AS "userDisabledAt",
+         u.email_verified_at AS "userEmailVerifiedAt", polled.auth_time AS "authTime"
        FROM polled LEFT JOIN users u ON u.id = polled.user_id`,
       [deviceCodeHash, at, SLOW_DOWN_STEP_SECONDS, clientId],
     );

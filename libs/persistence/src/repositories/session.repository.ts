@@ -73,6 +73,7 @@ export interface CookieSessionWithUser extends SessionSummary {
   readonly userEmail: string;
   readonly userRoles: string[];
   readonly userDisabledAt: Date | null;
+  readonly userEmailVerifiedAt: Date | null;
   readonly userCreatedAt: Date;
 }
 
@@ -131,7 +132,8 @@ const FIND_COOKIE_SESSION = named(
   'find_cookie_session',
   `SELECT ${TIMES}, s.user_id AS "userId", s.kind, NULL AS "clientId", NULL AS "clientName",
      host(s.ip) AS ip, s.user_agent AS "userAgent", u.email AS "userEmail",
-     u.roles AS "userRoles", u.disabled_at AS "userDisabledAt", u.created_at AS "userCreatedAt"
+     u.roles AS "userRoles", u.disabled_at AS "userDisabledAt",
+     u.email_verified_at AS "userEmailVerifiedAt", u.created_at AS "userCreatedAt"
    FROM sessions s JOIN users u ON u.id = s.user_id
    WHERE s.token_hash = $1`,
 );
@@ -224,10 +226,12 @@ export class SessionRepository {
       userEmail: string;
       userRoles: string[];
       userDisabledAt: Date | null;
+      userEmailVerifiedAt: Date | null;
       userCreatedAt: Date;
     })[] = await this.manager.query(
       `SELECT ${SUMMARY}, u.email AS "userEmail", u.roles AS "userRoles",
-         u.disabled_at AS "userDisabledAt", u.created_at AS "userCreatedAt"
+         u.disabled_at AS "userDisabledAt", u.email_verified_at AS "userEmailVerifiedAt",
+         u.created_at AS "userCreatedAt"
        FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN clients c ON c.id = s.client_id
        WHERE s.id = $1`,
       [id],
@@ -236,12 +240,14 @@ export class SessionRepository {
     if (!row) {
       return null;
     }
-    const { userEmail, userRoles, userDisabledAt, userCreatedAt, ...session } = row;
+    const { userEmail, userRoles, userDisabledAt, userEmailVerifiedAt, userCreatedAt, ...session } =
+      row;
     const user = this.manager.create(User, {
       id: session.userId,
       email: userEmail,
       roles: userRoles,
       disabledAt: userDisabledAt,
+      emailVerifiedAt: userEmailVerifiedAt,
       createdAt: userCreatedAt,
     });
     return { session, user };

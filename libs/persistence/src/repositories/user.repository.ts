@@ -4,7 +4,7 @@ import { User } from '../entities/user.entity.js';
 import { updateReturning } from './returning.js';
 
 const USER_COLUMNS = `id, email, password_hash AS "passwordHash", roles, disabled_at AS "disabledAt",
-  created_at AS "createdAt"`;
+  email_verified_at AS "emailVerifiedAt", created_at AS "createdAt"`;
 
 /** Keyset position in the operators' listing; `at` is PostgreSQL's exact text of `created_at`. */
 export interface UserCursor {
@@ -44,6 +44,42 @@ export class UserRepository {
 
   findByEmail(email: string): Promise<User | null> {
     return this.manager.findOneBy(User, { email });
+  }
+
+  /** The user, locked until the transaction ends: serialises that user's account changes. */
+  async lockById(id: string): Promise<User | null> {
+    const rows: Partial<User>[] = await this.manager.query(
+      `SELECT ${USER_COLUMNS} FROM users WHERE id = $1 FOR UPDATE`,
+      [id],
+    );
+    return rows[0] ? this.manager.create(User, rows[0]) : null;
+  }
+
+  /**
+   * Marks the address verified at `at` (an earlier date is kept), only while it is still `email` when
+   * given: a link to an address the account no longer has proves nothing. False when nothing matched.
+   */
+  async markEmailVerified(id: string, at: Date, email?: string): Promise<boolean> {
+    const rows = await updateReturning(
+      this.manager,
+      `UPDATE users SET email_verified_at = coalesce(email_verified_at, $2)
+       WHERE id = $1 AND ($3::varchar IS NULL OR email = $3) RETURNING id`,
+      [id, at, email ?? null],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * A confirmed change: the new address, verified at `at`. Throws the unique violation of
+   * `users_email_key` when another account took the address meanwhile.
+   */
+  async changeEmail(id: string, email: string, at: Date): Promise<boolean> {
+    const rows = await updateReturning(
+      this.manager,
+      'UPDATE users SET email = $2, email_verified_at = $3 WHERE id = $1 RETURNING id',
+      [id, email, at],
+    );
+    return rows.length > 0;
   }
 
   async existsWithRole(role: string): Promise<boolean> {
