@@ -24,6 +24,7 @@ export default {
     'bench-refresh-chains': './bench/refresh-chains.ts',
     'bench-registration-burst-driver': './bench/registration-burst-driver.ts',
     'config-table': './scripts/config-table.ts',
+    'mail-catcher': './scripts/mail-catcher.ts',
   },
   output: {
     path: resolve(root, 'dist'),

@@ -17,7 +17,8 @@ import { DataDirInUseError, findDataDirHolder, migrateDatabase } from '@gatehous
 import { AppProcess } from './app-process.js';
 import { demoInstructions, ensureDemoClient } from './demo-client.js';
 import { developmentOperator, type OperatorCredentials } from './dev-operator.js';
-import { portProblems } from './free-ports.js';
+import { type AppPort, portProblems } from './free-ports.js';
+import { MailCatcher } from './mail-catcher/mail-catcher.js';
 import { withDataSource } from './migration-runner.js';
 
 /**
@@ -34,6 +35,8 @@ class Launcher {
   readonly notes: AppProcess;
   private database: Promise<ResolvedDatabase> | undefined;
   private stopped: Promise<never> | undefined;
+  /** The development mail catcher, when SMTP_URL is unset outside production. */
+  catcher: MailCatcher | undefined;
 
   constructor(config: GatehouseConfig) {
     this.auth = new AppProcess('auth-api', config.authApi.port, '/health/ready');
@@ -78,6 +81,7 @@ class Launcher {
       (code === 0 ? process.stdout : process.stderr).write(`${reason}\n`);
       const stopped = this.apps.filter((app) => app.running).map((app) => app.name);
       await Promise.all(this.apps.map((app) => app.stop()));
+      await this.catcher?.stop();
       const embedded = (await this.database?.catch(() => undefined))?.embedded;
       if (embedded) {
         await embedded.stop();
@@ -135,6 +139,11 @@ async function bootstrapOperator(config: GatehouseConfig, embedded: boolean) {
   };
 }
 
+/** Without SMTP_URL outside production, mail goes to a local catcher whose page the banner names. */
+function wantsMailCatcher(config: GatehouseConfig): boolean {
+  return config.mail.smtpUrl === undefined && config.environment !== 'production';
+}
+
 async function main(launcher: Launcher, initial: GatehouseConfig): Promise<void> {
   const dataDir = resolve(initial.dataDir);
   if (!initial.database.url) {
@@ -143,11 +152,18 @@ async function main(launcher: Launcher, initial: GatehouseConfig): Promise<void>
       throw new DataDirInUseError(dataDir, holder);
     }
   }
-  const problems = await portProblems(initial.host, [
+  const ports: AppPort[] = [
     { variable: 'AUTH_API_PORT', port: initial.authApi.port },
     { variable: 'ADMIN_API_PORT', port: initial.adminApi.port },
     { variable: 'NOTES_API_PORT', port: initial.notesApi.port },
-  ]);
+  ];
+  if (wantsMailCatcher(initial)) {
+    ports.push(
+      { variable: 'MAIL_CATCHER_PORT', port: initial.mail.catcher.port },
+      { variable: 'MAIL_CATCHER_SMTP_PORT', port: initial.mail.catcher.smtpPort },
+    );
+  }
+  const problems = await portProblems(initial.host, ports);
   if (problems.length > 0) {
     throw new Error(problems.join('; '));
   }
@@ -160,6 +176,15 @@ async function main(launcher: Launcher, initial: GatehouseConfig): Promise<void>
   const demo =
     embedded && config.environment !== 'production' ? await ensureDemoClient(config) : undefined;
 
+  if (wantsMailCatcher(config)) {
+    launcher.catcher = new MailCatcher({
+      host: config.host,
+      port: config.mail.catcher.port,
+      smtpPort: config.mail.catcher.smtpPort,
+    });
+    await launcher.catcher.start();
+  }
+
   const instanceId = randomUUID();
   const shared = {
     DATABASE_URL: url,
@@ -171,6 +196,7 @@ async function main(launcher: Launcher, initial: GatehouseConfig): Promise<void>
     ...shared,
     MIGRATIONS_RUN: 'false',
     KEY_ENCRYPTION_KEY: config.keys.encryptionKey?.toString('base64') ?? '',
+    ...(launcher.catcher ? { SMTP_URL: launcher.catcher.smtpUrl } : {}),
   };
   const host = probeHost(config.host);
   launcher.startApp(launcher.auth, platform);
@@ -194,6 +220,11 @@ async function main(launcher: Launcher, initial: GatehouseConfig): Promise<void>
     ...(config.issuer === base(config.authApi.port) ? [] : [`  issuer     ${config.issuer}`]),
     `  database   ${embedded ? `embedded PostgreSQL, data in ${dataDir}` : 'DATABASE_URL'}`,
     `  operator   ${note}`,
+    `  mail       ${
+      launcher.catcher
+        ? `${base(config.mail.catcher.port)}   local mail catcher: every mail the apps send`
+        : 'SMTP_URL'
+    }`,
     ...(demo ? demoInstructions(demo, config.issuer) : []),
     'Press Ctrl-C to stop.',
     '',

@@ -17,6 +17,8 @@ const OPTIONAL_WITHOUT_DEFAULT: ReadonlySet<EnvName> = new Set([
   'ADMIN_EMAIL',
   'ADMIN_PASSWORD',
   'INSTANCE_ID',
+  // Computed from PRODUCT_NAME and ISSUER.
+  'MAIL_FROM',
 ]);
 
 const APPS = [
@@ -296,6 +298,26 @@ describe('docker-compose.yml', () => {
     for (const { name } of APPS) {
       const url = new URL(effectiveEnvironment(name)['REDIS_URL'] ?? '');
       expect(url.hostname, name).toBe('redis');
+    }
+  });
+
+  it('runs the mail catcher from the app image and points SMTP_URL at it', () => {
+    const catcher = service('mail-catcher');
+    expect(catcher['image']).toBe(service('auth-api')['image']);
+    expect(commandText(catcher['command'], 'services.mail-catcher.command')).toMatch(
+      /^node .*dist\/mail-catcher\.js$/,
+    );
+    const config = loadConfig(effectiveEnvironment('mail-catcher'));
+    expect(config.host).toBe('0.0.0.0');
+    expect(portsOf(catcher)).toContainEqual({
+      published: config.mail.catcher.port,
+      target: config.mail.catcher.port,
+    });
+    expect(healthcheckCommand(catcher)).toContain(`:${config.mail.catcher.port}/health`);
+    for (const { name } of APPS) {
+      const smtp = new URL(loadConfig(effectiveEnvironment(name)).mail.smtpUrl ?? '');
+      expect(smtp.hostname, name).toBe('mail-catcher');
+      expect(Number(smtp.port), name).toBe(config.mail.catcher.smtpPort);
     }
   });
 

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBundles, REPOSITORY } from '../support/bundles.js';
 import { hiddenInteraction } from '../support/code-flow.js';
 import { HttpBrowser } from '../support/http-browser.js';
+import { givenUserAt } from '../support/http.js';
 import { LaunchedProcess } from '../support/launched-process.js';
 import { freePort } from '../support/test-app.js';
 
@@ -35,6 +36,9 @@ const INHERITED_CONFIG = [
   'INSTANCE_ID',
   'HOST',
   'MIGRATIONS_RUN',
+  'SMTP_URL',
+  'MAIL_CATCHER_PORT',
+  'MAIL_CATCHER_SMTP_PORT',
 ];
 
 /** The test runner's environment without any Gatehouse configuration, plus `env`. */
@@ -84,7 +88,7 @@ interface Holder {
 describe('npm start on the embedded database', () => {
   let root: string;
   let dataDir: string;
-  let ports: { auth: number; admin: number; notes: number };
+  let ports: { auth: number; admin: number; notes: number; mail: number; smtp: number };
   let portEnv: Record<string, string>;
   let first: LaunchedProcess;
   let holder: Holder;
@@ -116,11 +120,19 @@ describe('npm start on the embedded database', () => {
     // As root the embedded PostgreSQL runs as 'postgres', which must be able to enter the directory.
     await chmod(root, 0o711);
     dataDir = join(root, 'data');
-    ports = { auth: await freePort(), admin: await freePort(), notes: await freePort() };
+    ports = {
+      auth: await freePort(),
+      admin: await freePort(),
+      notes: await freePort(),
+      mail: await freePort(),
+      smtp: await freePort(),
+    };
     portEnv = {
       AUTH_API_PORT: String(ports.auth),
       ADMIN_API_PORT: String(ports.admin),
       NOTES_API_PORT: String(ports.notes),
+      MAIL_CATCHER_PORT: String(ports.mail),
+      MAIL_CATCHER_SMTP_PORT: String(ports.smtp),
     };
   }, START_MS);
 
@@ -175,6 +187,51 @@ describe('npm start on the embedded database', () => {
     },
     START_MS,
   );
+
+  it('runs a local mail catcher whose page the banner prints, and the apps send their mail to it', async () => {
+    const catcherUrl = `http://localhost:${ports.mail}`;
+    expect(first.output).toContain(
+      `mail       ${catcherUrl}   local mail catcher: every mail the apps send`,
+    );
+    const inbox = await fetch(`http://127.0.0.1:${ports.mail}/`);
+    expect(inbox.status).toBe(200);
+    expect(inbox.headers.get('content-security-policy')).toMatch(/^default-src 'none'; /);
+    expect(await inbox.text()).toContain('Gatehouse mail catcher');
+
+    const authUrl = `http://127.0.0.1:${ports.auth}`;
+    const origin = `http://localhost:${ports.auth}`;
+    const user = await givenUserAt(authUrl);
+    const login = await fetch(`${authUrl}/auth/login`, {
+      method: 'POST',
+      headers: { origin, 'content-type': 'application/json' },
+      body: JSON.stringify({ email: user.email, password: user.password }),
+    });
+    expect(login.status).toBe(200);
+    const cookie = login.headers.getSetCookie()[0]!.split(';')[0]!;
+    const change = await fetch(`${authUrl}/me/password`, {
+      method: 'POST',
+      headers: { cookie, origin, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        currentPassword: user.password,
+        newPassword: 'a new and longer passphrase',
+      }),
+    });
+    expect(change.status).toBe(204);
+    let caught: { id: number; to: string; subject: string }[] = [];
+    for (let waited = 0; caught.length === 0 && waited < 20_000; waited += 200) {
+      await sleep(200);
+      const all = (await (await fetch(`http://127.0.0.1:${ports.mail}/messages.json`)).json()) as {
+        id: number;
+        to: string;
+        subject: string;
+      }[];
+      caught = all.filter((mail) => mail.to === user.email);
+    }
+    expect(caught.map((mail) => mail.subject)).toEqual(['Your Gatehouse password was changed']);
+    const page = await fetch(`http://127.0.0.1:${ports.mail}/messages/${caught[0]!.id}`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain(`${user.email}`);
+  });
 
   it('trusts both loopback spellings of the printed URLs for cookie writes (Swagger "Try it out")', async () => {
     const operator = JSON.parse(
