@@ -304,6 +304,34 @@ export const envSchema = {
     default: '3600',
     parse: integer(1, 604_800),
   }),
+  PASSWORD_RESET_TTL_SECONDS: variable({
+    expectation: 'an integer from 300 to 86400',
+    description:
+      'How long a password reset link works. It works once, and a newer request or any change of the password voids it.',
+    default: '1800',
+    parse: integer(300, 86_400),
+  }),
+  PASSWORD_RESET_REQUESTS_PER_ADDRESS: variable({
+    expectation: 'an integer from 1 to 1000',
+    description:
+      'Password reset requests (`POST /auth/password/forgot`, the forgot-password page) per email address per `PASSWORD_RESET_WINDOW_SECONDS`, counted alike for addresses with and without an account; beyond it 429 `RATE_LIMITED` with `Retry-After`.',
+    default: '3',
+    parse: integer(1, 1000),
+  }),
+  PASSWORD_RESET_REQUESTS_PER_IP: variable({
+    expectation: 'an integer from 1 to 1000000',
+    description:
+      'Password reset requests per client IP per `PASSWORD_RESET_WINDOW_SECONDS`, whatever the address; beyond it 429 `RATE_LIMITED` with `Retry-After`.',
+    default: '20',
+    parse: integer(1, 1_000_000),
+  }),
+  PASSWORD_RESET_WINDOW_SECONDS: variable({
+    expectation: 'an integer from 60 to 604800',
+    description:
+      'Window of the password reset request limits (shared through Redis when `REDIS_URL` is set, like the login limits).',
+    default: '3600',
+    parse: integer(60, 604_800),
+  }),
   ACCESS_TOKEN_TTL_SECONDS: variable({
     expectation: 'an integer from 60 to 900',
     description:

@@ -44,6 +44,12 @@ export interface GatehouseConfig {
     readonly attemptsPerIp: number;
     readonly windowSeconds: number;
   };
+  readonly passwordReset: {
+    readonly ttlSeconds: number;
+    readonly requestsPerAddress: number;
+    readonly requestsPerIp: number;
+    readonly windowSeconds: number;
+  };
   readonly passwordHashConcurrency: number;
   /** Hashes allowed to wait for a turn; beyond it requests are refused (SERVICE_BUSY). */
   readonly passwordHashQueueLimit: number;
@@ -250,6 +256,12 @@ export function loadConfig(raw: RawEnv = process.env): GatehouseConfig {
     registrationLimits: {
       attemptsPerIp: valid.REGISTRATION_ATTEMPTS_PER_IP,
       windowSeconds: valid.REGISTRATION_WINDOW_SECONDS,
+    },
+    passwordReset: {
+      ttlSeconds: valid.PASSWORD_RESET_TTL_SECONDS,
+      requestsPerAddress: valid.PASSWORD_RESET_REQUESTS_PER_ADDRESS,
+      requestsPerIp: valid.PASSWORD_RESET_REQUESTS_PER_IP,
+      windowSeconds: valid.PASSWORD_RESET_WINDOW_SECONDS,
     },
     passwordHashConcurrency: valid.PASSWORD_HASH_CONCURRENCY,
     passwordHashQueueLimit: valid.PASSWORD_HASH_QUEUE_LIMIT,

@@ -103,6 +103,28 @@ export class UserNotFoundError extends IdentityError {
   }
 }
 
+/**
+ * A password reset token that opens nothing: unknown, used, superseded by a newer request, voided by
+ * a password change, expired, or its account disabled. One answer for all of them.
+ */
+export class ResetTokenInvalidError extends IdentityError {
+  readonly status = 400;
+  readonly code = 'RESET_TOKEN_INVALID';
+
+  constructor() {
+    super('This password reset link is invalid or has expired. Ask for a new one.');
+  }
+}
+
+export class UserDisabledError extends IdentityError {
+  readonly status = 409;
+  readonly code = 'USER_DISABLED';
+
+  constructor() {
+    super('The account is disabled. Enable it first.');
+  }
+}
+
 export class ClientNotFoundError extends IdentityError {
   readonly status = 404;
   readonly code = 'CLIENT_NOT_FOUND';

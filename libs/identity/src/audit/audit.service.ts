@@ -12,6 +12,8 @@ import {
 export type AuditAction =
   | 'user.registered'
   | 'user.password_changed'
+  | 'user.password_reset_requested'
+  | 'user.password_reset'
   | 'operator.bootstrapped'
   | 'login.succeeded'
   | 'login.failed'
@@ -34,7 +36,8 @@ export type AuditAction =
   | 'admin.client_deleted'
   | 'admin.operator_created'
   | 'admin.keys_rotated'
-  | 'admin.mail_retried';
+  | 'admin.mail_retried'
+  | 'admin.password_reset_sent';
 
 export interface AuditEntry extends NewAuditEvent {
   readonly action: AuditAction;

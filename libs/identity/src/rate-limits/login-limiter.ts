@@ -49,6 +49,8 @@ export class LoginLimiter implements OnModuleDestroy {
   private readonly userCodesPerIp: RateLimiterAbstract;
   private readonly deviceRequestsPerIp: RateLimiterAbstract;
   private readonly registrationsPerIp: RateLimiterAbstract;
+  private readonly resetRequestsPerAddress: RateLimiterAbstract;
+  private readonly resetRequestsPerIp: RateLimiterAbstract;
   private lastStoreWarning = 0;
 
   constructor(@InjectConfig() config: GatehouseConfig) {
@@ -76,6 +78,22 @@ export class LoginLimiter implements OnModuleDestroy {
       config.registrationLimits.attemptsPerIp,
       config.registrationLimits.windowSeconds,
     );
+    const { requestsPerAddress, requestsPerIp, windowSeconds: resetWindow } = config.passwordReset;
+    this.resetRequestsPerAddress = this.limiter(
+      'password-reset:address',
+      requestsPerAddress,
+      resetWindow,
+    );
+    this.resetRequestsPerIp = this.limiter('password-reset:ip', requestsPerIp, resetWindow);
+  }
+
+  /**
+   * One password reset request (OWASP Forgot Password Cheat Sheet: limit the mails one can trigger).
+   * Addresses with and without an account count alike, so a 429 reveals nothing either.
+   */
+  async takePasswordResetRequest(email: string, ip: string | null): Promise<void> {
+    await this.consume(this.resetRequestsPerIp, ip ?? 'unknown');
+    await this.consume(this.resetRequestsPerAddress, accountKey(email));
   }
 
   /**

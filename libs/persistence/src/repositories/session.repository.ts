@@ -10,6 +10,7 @@ export type RevocationReason =
   | 'replaced_by_login'
   | 'revoked_by_user'
   | 'password_changed'
+  | 'password_reset'
   | 'refresh_token_reuse'
   | 'token_revoked'
   | 'admin'
