@@ -465,6 +465,33 @@ export const envSchema = {
     default: '1025',
     parse: port,
   }),
+  EMAIL_VERIFICATION_TTL_SECONDS: variable({
+    expectation: 'an integer from 300 to 604800',
+    description:
+      'How long a verification link (registration, `POST /me/email/verification`) and an email-change confirmation or cancel link work. Each link works once and a newer one voids it.',
+    default: '86400',
+    parse: integer(300, 604_800),
+  }),
+  EMAIL_VERIFICATION_MAILS_PER_USER: variable({
+    expectation: 'an integer from 1 to 100',
+    description:
+      'Verification and email-change links mailed per user per `EMAIL_VERIFICATION_WINDOW_SECONDS` (the registration mail counts); beyond it 429 `RATE_LIMITED` with `Retry-After`. Counted in PostgreSQL, so shared by every instance.',
+    default: '5',
+    parse: integer(1, 100),
+  }),
+  EMAIL_VERIFICATION_WINDOW_SECONDS: variable({
+    expectation: 'an integer from 60 to 604800',
+    description: 'Window of `EMAIL_VERIFICATION_MAILS_PER_USER`.',
+    default: '3600',
+    parse: integer(60, 604_800),
+  }),
+  REQUIRE_VERIFIED_EMAIL: variable({
+    expectation: 'true or false',
+    description:
+      'Refuse to sign in a user whose address is not verified: `POST /auth/login` and the sign-in page answer 403 `EMAIL_NOT_VERIFIED` (the page offers to send the link again), and the password, authorization code and device grants `access_denied`, each only after a correct password. Sessions that already exist are kept.',
+    default: 'false',
+    parse: boolean,
+  }),
   FIRST_PARTY_CLIENT_ID: variable({
     expectation: 'an identifier of letters, digits, dot, dash or underscore (at most 128)',
     description:

@@ -81,6 +81,13 @@ export interface GatehouseConfig {
     /** The development catcher `npm start` runs when `smtpUrl` is unset. */
     readonly catcher: { readonly port: number; readonly smtpPort: number };
   };
+  readonly emailVerification: {
+    readonly ttlSeconds: number;
+    readonly mailsPerUser: number;
+    readonly windowSeconds: number;
+    /** Only verified addresses may sign in. */
+    readonly required: boolean;
+  };
   readonly jobs: {
     /** 0: this instance runs no worker. */
     readonly concurrency: number;
@@ -172,7 +179,14 @@ function crossCheck(env: Partial<Env>): string[] {
 
 /** The variables that turn a mail feature on; with any of them, production needs SMTP_URL. */
 function mailFeaturesOn(env: Partial<Env>): string[] {
-  return env.NOTIFY_PASSWORD_CHANGED ? ['NOTIFY_PASSWORD_CHANGED'] : [];
+  const features: string[] = [];
+  if (env.NOTIFY_PASSWORD_CHANGED) {
+    features.push('NOTIFY_PASSWORD_CHANGED');
+  }
+  if (env.REQUIRE_VERIFIED_EMAIL) {
+    features.push('REQUIRE_VERIFIED_EMAIL');
+  }
+  return features;
 }
 
 const isSet = (raw: RawEnv, name: EnvName) => raw[name] !== undefined && raw[name] !== '';
@@ -288,6 +302,12 @@ export function loadConfig(raw: RawEnv = process.env): GatehouseConfig {
       maxAttempts: valid.MAIL_MAX_ATTEMPTS,
       notifyPasswordChanged: valid.NOTIFY_PASSWORD_CHANGED,
       catcher: { port: valid.MAIL_CATCHER_PORT, smtpPort: valid.MAIL_CATCHER_SMTP_PORT },
+    },
+    emailVerification: {
+      ttlSeconds: valid.EMAIL_VERIFICATION_TTL_SECONDS,
+      mailsPerUser: valid.EMAIL_VERIFICATION_MAILS_PER_USER,
+      windowSeconds: valid.EMAIL_VERIFICATION_WINDOW_SECONDS,
+      required: valid.REQUIRE_VERIFIED_EMAIL,
     },
     jobs: {
       concurrency: valid.JOB_WORKER_CONCURRENCY,
