@@ -116,6 +116,39 @@ export class ResetTokenInvalidError extends IdentityError {
   }
 }
 
+/**
+ * A verification or email-change link that proves nothing: unknown, used, superseded by a newer one,
+ * cancelled, expired, or for an address the account no longer has. One answer for all of them.
+ */
+export class VerificationTokenInvalidError extends IdentityError {
+  readonly status = 400;
+  readonly code = 'VERIFICATION_TOKEN_INVALID';
+
+  constructor() {
+    super('This link is invalid or has expired. Ask for a new one.');
+  }
+}
+
+/** Raised only after a correct password (`REQUIRE_VERIFIED_EMAIL`): no enumeration. */
+export class EmailNotVerifiedError extends IdentityError {
+  readonly status = 403;
+  readonly code = 'EMAIL_NOT_VERIFIED';
+
+  /** For the sign-in page's "send the link again"; never rendered. */
+  constructor(readonly userId: string) {
+    super('Confirm your email address first: open the link we mailed you.');
+  }
+}
+
+export class EmailAlreadyVerifiedError extends IdentityError {
+  readonly status = 409;
+  readonly code = 'EMAIL_ALREADY_VERIFIED';
+
+  constructor() {
+    super('The email address is already verified.');
+  }
+}
+
 export class UserDisabledError extends IdentityError {
   readonly status = 409;
   readonly code = 'USER_DISABLED';

@@ -14,6 +14,11 @@ export type AuditAction =
   | 'user.password_changed'
   | 'user.password_reset_requested'
   | 'user.password_reset'
+  | 'user.email_verification_sent'
+  | 'user.email_verified'
+  | 'user.email_change_requested'
+  | 'user.email_changed'
+  | 'user.email_change_cancelled'
   | 'operator.bootstrapped'
   | 'login.succeeded'
   | 'login.failed'
@@ -37,7 +42,8 @@ export type AuditAction =
   | 'admin.operator_created'
   | 'admin.keys_rotated'
   | 'admin.mail_retried'
-  | 'admin.password_reset_sent';
+  | 'admin.password_reset_sent'
+  | 'admin.user_email_verified';
 
 export interface AuditEntry extends NewAuditEvent {
   readonly action: AuditAction;
