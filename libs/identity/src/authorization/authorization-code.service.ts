@@ -1,11 +1,17 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 import { Injectable } from '@nestjs/common';
+import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
 import { type Client, Database, type Repositories } from '@gatehouse/persistence';
 
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../clock.js';
-import { invalidGrant, invalidTarget, unauthorizedClient } from '../oauth/oauth.errors.js';
+import {
+  invalidGrant,
+  invalidTarget,
+  OAuthError,
+  unauthorizedClient,
+} from '../oauth/oauth.errors.js';
 import { RevocationService } from '../revocations/revocation.service.js';
 import type { ClientContext } from '../sessions/session.service.js';
 import { RefreshTokenService, type TokenResponse } from '../tokens/refresh-token.service.js';
@@ -45,15 +51,24 @@ const hashCode = (code: string) => createHash('sha256').update(code).digest();
 
 /**
  * OIDC Core §5.4: the claims a scope releases, in the ID token and at userinfo. Gatehouse keeps an
- * email and nothing else about a person; the email is not verified (no verification flow yet).
+ * email and nothing else about a person; `email_verified` once the address proved to be the user's.
  */
 export function claimsFor(
   scope: string,
-  user: { readonly email: string },
+  user: { readonly email: string; readonly emailVerifiedAt: Date | null },
 ): Record<string, unknown> {
   const scopes = scope.split(' ');
-  return scopes.includes('email') ? { email: user.email, email_verified: false } : {};
+  return scopes.includes('email')
+    ? { email: user.email, email_verified: user.emailVerifiedAt !== null }
+    : {};
 }
+
+/**
+ * `REQUIRE_VERIFIED_EMAIL` at the token endpoint: RFC 6749 §5.2 has no code for it, so the grant is
+ * refused as the user's (`access_denied`, as RFC 8628 §3.5 uses it), the reason in the description.
+ */
+export const emailNotVerified = () =>
+  new OAuthError('access_denied', 'The email address of the account is not verified.');
 
 /**
  * RFC 8707 §2.2: the token request may name fewer of the resources the authorization request asked
@@ -93,6 +108,7 @@ export class AuthorizationCodeService {
     private readonly refreshTokens: RefreshTokenService,
     private readonly revocations: RevocationService,
     private readonly audit: AuditService,
+    @InjectConfig() private readonly config: GatehouseConfig,
   ) {}
 
   /** `repositories`: the caller's unit of work (the consent given with it), else the pool. */
@@ -153,6 +169,9 @@ export class AuthorizationCodeService {
     if (state.userDisabledAt) {
       throw invalidGrant('The account is disabled.');
     }
+    if (this.config.emailVerification.required && !state.userEmailVerifiedAt) {
+      throw emailNotVerified();
+    }
     const started = await this.refreshTokens.startSessionOnce(
       { id: state.userId, roles: state.userRoles },
       client,
@@ -170,7 +189,10 @@ export class AuthorizationCodeService {
       {
         nonce: state.nonce,
         authTime: state.authTime,
-        claims: claimsFor(state.scope, { email: state.userEmail }),
+        claims: claimsFor(state.scope, {
+          email: state.userEmail,
+          emailVerifiedAt: state.userEmailVerifiedAt,
+        }),
       },
       resourcesOfRedemption(state.resources, redemption.resources ?? []),
     );

@@ -12,7 +12,7 @@ import { LoginLimiter } from '../rate-limits/login-limiter.js';
 import type { ClientContext } from '../sessions/session.service.js';
 import { RefreshTokenService, type TokenResponse } from '../tokens/refresh-token.service.js';
 import type { SignedInUser } from './authorization.service.js';
-import { claimsFor } from './authorization-code.service.js';
+import { claimsFor, emailNotVerified } from './authorization-code.service.js';
 
 /** RFC 8628 §3.4: the grant type of the token request that polls. */
 export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -85,6 +85,7 @@ export class DeviceAuthorizationService {
   private readonly verificationUri: string;
   private readonly ttlSeconds: number;
   private readonly intervalSeconds: number;
+  private readonly requireVerifiedEmail: boolean;
 
   constructor(
     @InjectConfig() config: GatehouseConfig,
@@ -97,6 +98,7 @@ export class DeviceAuthorizationService {
     this.verificationUri = `${config.issuer}/device`;
     this.ttlSeconds = config.tokens.deviceCodeTtlSeconds;
     this.intervalSeconds = config.tokens.deviceCodeIntervalSeconds;
+    this.requireVerifiedEmail = config.emailVerification.required;
   }
 
   /** `POST /oauth/device_authorization` (RFC 8628 §3.1). */
@@ -230,6 +232,9 @@ export class DeviceAuthorizationService {
     if (polled.userDisabledAt || !polled.userId || !polled.authTime) {
       throw invalidGrant('The account is disabled.');
     }
+    if (this.requireVerifiedEmail && !polled.userEmailVerifiedAt) {
+      throw emailNotVerified();
+    }
     const started = await this.refreshTokens.startSessionOnce(
       { id: polled.userId, roles: polled.userRoles ?? [] },
       client,
@@ -240,7 +245,10 @@ export class DeviceAuthorizationService {
       {
         nonce: null,
         authTime: polled.authTime,
-        claims: claimsFor(polled.scope, { email: polled.userEmail ?? '' }),
+        claims: claimsFor(polled.scope, {
+          email: polled.userEmail ?? '',
+          emailVerifiedAt: polled.userEmailVerifiedAt,
+        }),
       },
     );
     if (!started) {

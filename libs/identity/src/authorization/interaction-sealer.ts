@@ -60,6 +60,16 @@ export class InteractionSealer {
     return this.open<EndSessionParams>('logout', sealed);
   }
 
+  /** The sign-in page's "send the link again": the user gave the right password moments ago. */
+  startVerificationResend(userId: string): string {
+    return this.seal('verification-resend', { userId });
+  }
+
+  resumeVerificationResend(sealed: string | undefined): string | null {
+    const userId = this.open<{ userId: unknown }>('verification-resend', sealed)?.params.userId;
+    return typeof userId === 'string' ? userId : null;
+  }
+
   /** `purpose` is the AAD: a sealed logout can never be resumed as an authorization, or back. */
   private seal(purpose: string, params: object): string {
     const interaction = { params, startedAt: this.clock.now().getTime() };

@@ -1,3 +1,8 @@
+import { emailChangeConfirmation } from './templates/email-change-confirmation.template.js';
+import {
+  emailChangeRequested,
+  type EmailChangeRequestedParams,
+} from './templates/email-change-requested.template.js';
 import { emailVerification } from './templates/email-verification.template.js';
 import type { MailContext, MailTemplate, RenderedMail } from './templates/mail-template.js';
 import {
@@ -15,6 +20,8 @@ export interface MailKinds {
   'password-changed': { params: PasswordChangedParams; secret: null };
   'password-reset': { params: TokenMailParams; secret: TokenMailSecret };
   'email-verification': { params: TokenMailParams; secret: TokenMailSecret };
+  'email-change-confirmation': { params: TokenMailParams; secret: TokenMailSecret };
+  'email-change-requested': { params: EmailChangeRequestedParams; secret: TokenMailSecret };
 }
 
 export type MailTemplateName = keyof MailKinds;
@@ -39,6 +46,8 @@ const TEMPLATES: {
   'password-changed': passwordChanged,
   'password-reset': passwordReset,
   'email-verification': emailVerification,
+  'email-change-confirmation': emailChangeConfirmation,
+  'email-change-requested': emailChangeRequested,
 };
 
 export function isMailTemplateName(name: string): name is MailTemplateName {

@@ -5,11 +5,12 @@ import {
   AuthorizationCodeService,
   claimsFor,
   type CodeRedemption,
+  emailNotVerified,
 } from '../authorization/authorization-code.service.js';
 import { DeviceAuthorizationService } from '../authorization/device-authorization.service.js';
 import type { GrantType } from '../clients/client.service.js';
 import { Clock } from '../clock.js';
-import { InvalidCredentialsError } from '../identity.errors.js';
+import { EmailNotVerifiedError, InvalidCredentialsError } from '../identity.errors.js';
 import { delegatedScope } from '../oauth/delegation.js';
 import { grantedScope } from '../oauth/granted-scope.js';
 import { invalidGrant, unauthorizedClient } from '../oauth/oauth.errors.js';
@@ -77,6 +78,9 @@ export class TokenGrantsService {
     const user = await this.authenticator
       .authenticate({ email: request.username, password: request.password, ip: context.ip })
       .catch((error: unknown) => {
+        if (error instanceof EmailNotVerifiedError) {
+          throw emailNotVerified();
+        }
         throw error instanceof InvalidCredentialsError
           ? invalidGrant('The username or password is incorrect.')
           : error;

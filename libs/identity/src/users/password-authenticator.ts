@@ -1,8 +1,13 @@
 import { Injectable } from '@nestjs/common';
+import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
 import { Database, type User } from '@gatehouse/persistence';
 
 import { AuditService } from '../audit/audit.service.js';
-import { InvalidCredentialsError, ServiceBusyError } from '../identity.errors.js';
+import {
+  EmailNotVerifiedError,
+  InvalidCredentialsError,
+  ServiceBusyError,
+} from '../identity.errors.js';
 import { LoginLimiter } from '../rate-limits/login-limiter.js';
 import { normalizeEmail } from './email.js';
 import { PasswordHasher } from './password-hasher.js';
@@ -27,6 +32,7 @@ export class PasswordAuthenticator {
     private readonly passwords: PasswordHasher,
     private readonly limiter: LoginLimiter,
     private readonly audit: AuditService,
+    @InjectConfig() private readonly config: GatehouseConfig,
   ) {}
 
   async authenticate({ email, password, ip }: PasswordAttempt): Promise<User> {
@@ -54,6 +60,17 @@ export class PasswordAuthenticator {
       throw new InvalidCredentialsError();
     }
     await this.limiter.succeeded(normalized, ip);
+    // REQUIRE_VERIFIED_EMAIL: said only after the right password, so it reveals no account.
+    if (this.config.emailVerification.required && !user.emailVerifiedAt) {
+      await this.audit.record(this.database, {
+        actor: 'anonymous',
+        action: 'login.failed',
+        subject: `user:${user.id}`,
+        ip,
+        details: { email: normalized, reason: 'email_not_verified' },
+      });
+      throw new EmailNotVerifiedError(user.id);
+    }
     return user;
   }
 
