@@ -8,6 +8,7 @@ import { AuthApiErrorFilter } from './auth-api-error.filter.js';
 import { BrowserSessionsModule } from './browser-sessions/browser-sessions.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { OAuthModule } from './oauth/oauth.module.js';
+import { PasswordResetModule } from './password-reset/password-reset.module.js';
 
 @Module({})
 export class AuthApiModule {
@@ -28,6 +29,7 @@ export class AuthApiModule {
         AccountModule,
         BrowserSessionsModule,
         OAuthModule,
+        PasswordResetModule,
         JobsModule,
       ],
     };

@@ -22,10 +22,11 @@ const REDACTED_PATHS = [
 
 /**
  * Query parameters that carry a credential or a person's data in page URLs: the device user code
- * (and the sign-in page's copy of it), and the ID token of RP-initiated logout. Their values never
- * reach the log, in `url` or in `query`.
+ * (and the sign-in page's copy of it), the ID token of RP-initiated logout, and the token of a mailed
+ * link (`/reset-password?token=…`). Their values never reach the log, in `url`, in `query` or in a
+ * `Referer` header.
  */
-const REDACTED_QUERY_PARAMS = new Set(['user_code', 'device', 'id_token_hint']);
+const REDACTED_QUERY_PARAMS = new Set(['user_code', 'device', 'id_token_hint', 'token']);
 
 function redactedUrl(url: string): string {
   const mark = url.indexOf('?');
@@ -54,6 +55,14 @@ function redactedQuery(query: unknown): unknown {
   );
 }
 
+/** A page's URL, with its query, comes back as the Referer of the requests it makes. */
+function redactedHeaders(headers: FastifyRequest['headers']): FastifyRequest['headers'] {
+  const { referer } = headers;
+  return typeof referer === 'string'
+    ? { ...headers, referer: redactedUrl(referer) }
+    : { ...headers };
+}
+
 /** The request as a log line shows it (pino's standard request fields), built only when logged. */
 function serializeRequest(request: FastifyRequest) {
   return {
@@ -62,7 +71,7 @@ function serializeRequest(request: FastifyRequest) {
     url: redactedUrl(request.url),
     query: redactedQuery(request.query),
     params: request.params,
-    headers: { ...request.headers },
+    headers: redactedHeaders(request.headers),
     remoteAddress: request.socket.remoteAddress,
     remotePort: request.socket.remotePort,
   };

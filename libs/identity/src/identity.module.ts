@@ -21,6 +21,7 @@ import { MailDelivery } from './mail/mail-delivery.js';
 import { MailTransport } from './mail/mail-transport.js';
 import { MailService } from './mail/mail.service.js';
 import { ResourceIndicators } from './oauth/resource-indicators.js';
+import { PasswordResetService } from './password-resets/password-reset.service.js';
 import { AccessTokenIssuer } from './tokens/access-token.issuer.js';
 import { RefreshTokenService } from './tokens/refresh-token.service.js';
 import { TokenGrantsService } from './tokens/token-grants.service.js';
@@ -60,6 +61,7 @@ const services = [
   MailTransport,
   MailDelivery,
   MailAdministrationService,
+  PasswordResetService,
 ];
 
 /** The product's rules. Needs `PersistenceModule` and `ConfigModule` (global) in the importing app. */

@@ -20,8 +20,10 @@ export {
   MailNotFoundError,
   MailNotRetryableError,
   RateLimitedError,
+  ResetTokenInvalidError,
   ServiceBusyError,
   SessionNotFoundError,
+  UserDisabledError,
   UserNotFoundError,
   ValidationFailedError,
 } from './identity.errors.js';
@@ -48,6 +50,12 @@ export {
   type MintedGrant,
   ResourceIndicators,
 } from './oauth/resource-indicators.js';
+export {
+  PASSWORD_RESET_REQUEST_TASK,
+  type PasswordReset,
+  PasswordResetService,
+  type SentResetLink,
+} from './password-resets/password-reset.service.js';
 export { LoginLimiter } from './rate-limits/login-limiter.js';
 export {
   REVOCATION_FEED_SECONDS,

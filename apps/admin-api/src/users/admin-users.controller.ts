@@ -1,5 +1,12 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
-import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiConflictResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import {
   ApiAuthenticated,
   ApiCsrfChecked,
@@ -7,7 +14,12 @@ import {
   RequestClient,
   uuidParam,
 } from '@gatehouse/http';
-import { ADMIN_SCOPE, type ClientContext, UserAdministrationService } from '@gatehouse/identity';
+import {
+  ADMIN_SCOPE,
+  type ClientContext,
+  PasswordResetService,
+  UserAdministrationService,
+} from '@gatehouse/identity';
 import { CurrentUser, RequireCapabilities, RequireScopes } from '@gatehouse/nest-auth';
 import type { User } from '@gatehouse/persistence';
 
@@ -41,7 +53,10 @@ const USER_EXAMPLE = {
 @ApiNotFoundResponse({ type: ErrorResponseDto, description: '`USER_NOT_FOUND`.' })
 @Controller('admin/users')
 export class AdminUsersController {
-  constructor(private readonly users: UserAdministrationService) {}
+  constructor(
+    private readonly users: UserAdministrationService,
+    private readonly resets: PasswordResetService,
+  ) {}
 
   @Get()
   @ApiOperation({
@@ -100,5 +115,31 @@ export class AdminUsersController {
     @RequestClient() client: ClientContext,
   ) {
     return toUser(await this.users.enable(id, operator.userId(), client));
+  }
+
+  @Post(':id/password-reset')
+  @HttpCode(202)
+  @ApiCsrfChecked()
+  @ApiOperation({
+    summary: 'Mail the user a link to choose a new password, as if they had asked for one.',
+    description:
+      'The link replaces any earlier one and works for `PASSWORD_RESET_TTL_SECONDS`; nothing else changes until the user uses it (then every session ends). Audited as `admin.password_reset_sent` with the operator. The mail is listed at `GET /admin/mail`.',
+  })
+  @ApiAcceptedResponse({
+    schema: {
+      example: {
+        mailId: '0b9e3c1a-4d2f-4e8a-9c7b-1a2b3c4d5e6f',
+        expiresAt: '2025-01-01T10:30:00.000Z',
+      },
+    },
+  })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: '`USER_DISABLED`.' })
+  async sendPasswordReset(
+    @Param('id', uuidParam()) id: string,
+    @CurrentUser() operator: CurrentUser,
+    @RequestClient() client: ClientContext,
+  ) {
+    const sent = await this.resets.sendOnBehalf(id, operator.userId(), client);
+    return { mailId: sent.mailId, expiresAt: sent.expiresAt.toISOString() };
   }
 }

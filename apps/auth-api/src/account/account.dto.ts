@@ -5,7 +5,7 @@ import { Transform } from 'class-transformer';
 import { IsEmail, IsString, MaxLength, MinLength, registerDecorator } from 'class-validator';
 
 /** class-validator adapter for the identity password policy, so every problem is reported at once. */
-function IsAcceptablePassword(): PropertyDecorator {
+export function IsAcceptablePassword(): PropertyDecorator {
   return (target, propertyName) =>
     registerDecorator({
       name: 'isAcceptablePassword',

@@ -5,7 +5,12 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
-import { MAIL_SEND_TASK, MailDelivery } from '@gatehouse/identity';
+import {
+  MAIL_SEND_TASK,
+  MailDelivery,
+  PASSWORD_RESET_REQUEST_TASK,
+  PasswordResetService,
+} from '@gatehouse/identity';
 import { type JobHandler, type JobWorker as Worker, startJobWorker } from '@gatehouse/persistence';
 
 /** How long the shutdown waits for running jobs before abandoning them (they are retried). */
@@ -25,12 +30,15 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
   constructor(
     @InjectConfig() private readonly config: GatehouseConfig,
     private readonly mail: MailDelivery,
+    private readonly passwordResets: PasswordResetService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const tasks: Record<string, JobHandler> = {};
     if (this.mail.enabled) {
       tasks[MAIL_SEND_TASK] = (payload, job) => this.mail.deliver(payload, job);
+      // A reset request becomes a link only where it can be mailed; elsewhere it waits its turn.
+      tasks[PASSWORD_RESET_REQUEST_TASK] = (payload) => this.passwordResets.issueRequested(payload);
     } else {
       this.logger.warn('SMTP_URL is not set: mail is queued, not sent.');
     }

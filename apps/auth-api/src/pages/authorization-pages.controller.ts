@@ -367,7 +367,8 @@ ${device !== undefined ? `<input type="hidden" name="device" value="${escapeHtml
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
-</form>`,
+</form>
+<p><a href="/forgot-password">Forgot password?</a></p>`,
       },
       redirectOrigin ? [redirectOrigin] : [],
     );

@@ -28,19 +28,29 @@ export function pageSecurityPolicy(formTargets: readonly string[] = []): string 
   ].join('; ');
 }
 
+/**
+ * `same-origin` (the default): our own requests carry the page's URL as Referer, other sites get none.
+ * Not the API's `no-referrer`: under it browsers send `Origin: null` with the pages' own form posts,
+ * and the CSRF check needs the real origin. `strict-origin` for a page whose URL holds a secret (a
+ * reset link's token): every request from it carries only our origin as Referer, so the token
+ * reaches no Referer header, not even our own logs, while form posts keep their real Origin.
+ */
+export type PageReferrerPolicy = 'same-origin' | 'strict-origin';
+
 export interface Page {
   readonly title: string;
   /** Trusted markup: build it with `escapeHtml` for every value. */
   readonly main: string;
+  readonly referrerPolicy?: PageReferrerPolicy;
 }
 
-export function renderPage({ title, main }: Page): string {
+export function renderPage({ title, main, referrerPolicy = 'same-origin' }: Page): string {
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="same-origin">
+<meta name="referrer" content="${referrerPolicy}">
 <title>${escapeHtml(title)} · Gatehouse</title>
 <link rel="stylesheet" href="/assets/gatehouse.css">
 </head>
@@ -75,17 +85,13 @@ export function sendPage(
   page: Page,
   formTargets: readonly string[] = [],
 ): FastifyReply {
-  return (
-    reply
-      .status(status)
-      .header('content-type', 'text/html; charset=utf-8')
-      .header('content-security-policy', pageSecurityPolicy(formTargets))
-      // Not the API's no-referrer: under it browsers send `Origin: null` with the pages' own form posts,
-      // and the CSRF check needs the real origin. Cross-origin requests still get no referrer.
-      .header('referrer-policy', 'same-origin')
-      .header('cache-control', 'no-store')
-      .send(renderPage(page))
-  );
+  return reply
+    .status(status)
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('content-security-policy', pageSecurityPolicy(formTargets))
+    .header('referrer-policy', page.referrerPolicy ?? 'same-origin')
+    .header('cache-control', 'no-store')
+    .send(renderPage(page));
 }
 
 export function sendErrorPage(reply: FastifyReply, status: number, message: string): FastifyReply {

@@ -108,6 +108,8 @@ export class UserService {
       const at = this.clock.now();
       const by = `user:${user.id}`;
       await repositories.users.updatePasswordHash(user.id, passwordHash);
+      // A reset link sent before the change would undo it: the change voids it.
+      await repositories.passwordResets.deleteForUser(user.id);
       const revoked = await this.revocations.revokeAllForUser(
         repositories,
         user.id,
