@@ -76,6 +76,15 @@ describe('auth-api form bodies', () => {
     expect(await app.get(Database).users.findByEmail(email)).toBeNull();
   });
 
+  it.each(['/auth/password/forgot', '/auth/password/reset'])(
+    'answers a form at %s with 415 (a cross-site HTML form cannot reach it)',
+    async (url) => {
+      const response = await postForm(app, 'POST', url, { email: uniqueEmail(), token: 'x' });
+      expect(response.statusCode).toBe(415);
+      expect(response.json()).toEqual(UNSUPPORTED_MEDIA_TYPE);
+    },
+  );
+
   it('answers another media type with 415 too', async () => {
     const response = await app.inject({
       method: 'POST',
@@ -128,6 +137,8 @@ describe('auth-api form bodies', () => {
     '/device/decision',
     '/oauth/end_session',
     '/oauth/end_session/confirm',
+    '/forgot-password',
+    '/reset-password',
   ])('parses forms at %s', async (url) => {
     const response = await postForm(app, 'POST', url, { client_id: 'no-such-client' });
     expect(response.statusCode).not.toBe(415);
