@@ -24,6 +24,7 @@ import {
   type Target,
   WARM_UP_SECONDS,
 } from './load.js';
+import { forgotPassword } from './forgot-password.js';
 import { profile } from './profile.js';
 import { registrationBurst } from './registration-burst.js';
 
@@ -670,5 +671,6 @@ export const SCENARIOS = {
   propagation,
   scale,
   'registration-burst': registrationBurst,
+  'forgot-password': forgotPassword,
   profile,
 } satisfies Record<string, (stage: Stage) => Promise<Outcome>>;
