@@ -255,6 +255,6 @@ describe('mail delivery', () => {
 
     expect(logs.lines.some((line) => line.includes('sent'))).toBe(true);
     expect(logs.lines.filter((line) => line.includes(token))).toEqual([]);
-    expect(logs.lines.filter((line) => line.includes('reset-password'))).toEqual([]);
+    expect(logs.lines.filter((line) => line.includes('reset-password?'))).toEqual([]);
   });
 });
