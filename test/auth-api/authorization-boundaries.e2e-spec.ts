@@ -367,6 +367,9 @@ describe('authorization boundaries: reserved scopes, audiences and resource serv
       { operation: 'GET /admin/keys', url: '/admin/keys' },
       { operation: 'POST /admin/keys/rotate', url: '/admin/keys/rotate' },
       { operation: 'GET /admin/audit-events', url: '/admin/audit-events?limit=5' },
+      { operation: 'GET /admin/mail', url: '/admin/mail?limit=5' },
+      // Refused before the mail is looked up: any id serves.
+      { operation: 'POST /admin/mail/{id}/retry', url: `/admin/mail/${randomUUID()}/retry` },
     ];
   }
 
