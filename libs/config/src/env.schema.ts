@@ -403,7 +403,7 @@ export const envSchema = {
   SMTP_URL: variable({
     expectation: 'an smtp:// or smtps:// URL (smtp://user:pass@host:587)',
     description:
-      'Where mail is sent: `smtp://` (STARTTLS when the server offers it) or `smtps://` (TLS from the first byte), with `user:pass@` when the server wants a login. Required in production while a mail feature is on (`NOTIFY_PASSWORD_CHANGED`). Unset outside production: mail is queued but not sent, except under `npm start`, which runs a local mail catcher and points this at it.',
+      'Where mail is sent: `smtp://` (STARTTLS when the server offers it) or `smtps://` (TLS from the first byte), with `user:pass@` when the server wants a login. Required in production (password reset and email verification always send mail). Unset outside production: mail is queued but not sent, except under `npm start`, which runs a local mail catcher and points this at it.',
     parse: (raw) => {
       const url = parseUrl(raw.trim(), ['smtp:', 'smtps:']);
       return url?.hostname ? url.href : undefined;

@@ -234,11 +234,12 @@ describe(loadConfig.name, () => {
       ISSUER: 'https://auth.example.com',
     };
 
-    it('requires SMTP_URL in production while a mail feature is on, naming the feature', () => {
-      expect(problemsOf(production)).toEqual([
-        'SMTP_URL: expected an smtp:// or smtps:// URL in production while mail is on (NOTIFY_PASSWORD_CHANGED; set it to false to run without mail)',
-      ]);
-      expect(problemsOf({ ...production, NOTIFY_PASSWORD_CHANGED: 'false' })).toEqual([]);
+    it('requires SMTP_URL in production, whatever notices are on: reset and verification mail', () => {
+      const problem =
+        'SMTP_URL: expected an smtp:// or smtps:// URL in production (password reset and email verification send mail)';
+      expect(problemsOf(production)).toEqual([problem]);
+      expect(problemsOf({ ...production, NOTIFY_PASSWORD_CHANGED: 'false' })).toEqual([problem]);
+      expect(problemsOf({ ...production, SMTP_URL: 'smtps://mail.example.com' })).toEqual([]);
     });
 
     it('leaves SMTP_URL optional outside production', () => {

@@ -163,30 +163,17 @@ function crossCheck(env: Partial<Env>): string[] {
       'ISSUER: expected the public URL of auth-api in production (the `iss` of its tokens)',
     );
   }
+  // Password reset and email verification cannot be switched off, so production always sends mail:
+  // without SMTP_URL their links would wait in the queue for ever.
   if (env.NODE_ENV === 'production' && env.SMTP_URL === undefined) {
-    const features = mailFeaturesOn(env);
-    if (features.length > 0) {
-      problems.push(
-        `SMTP_URL: expected an smtp:// or smtps:// URL in production while mail is on (${features.join(', ')}; set it to false to run without mail)`,
-      );
-    }
+    problems.push(
+      'SMTP_URL: expected an smtp:// or smtps:// URL in production (password reset and email verification send mail)',
+    );
   }
   if (env.AUTH_API_PORT !== undefined && env.AUTH_API_PORT === env.ADMIN_API_PORT) {
     problems.push('ADMIN_API_PORT: expected a port different from AUTH_API_PORT');
   }
   return problems;
-}
-
-/** The variables that turn a mail feature on; with any of them, production needs SMTP_URL. */
-function mailFeaturesOn(env: Partial<Env>): string[] {
-  const features: string[] = [];
-  if (env.NOTIFY_PASSWORD_CHANGED) {
-    features.push('NOTIFY_PASSWORD_CHANGED');
-  }
-  if (env.REQUIRE_VERIFIED_EMAIL) {
-    features.push('REQUIRE_VERIFIED_EMAIL');
-  }
-  return features;
 }
 
 const isSet = (raw: RawEnv, name: EnvName) => raw[name] !== undefined && raw[name] !== '';
