@@ -147,6 +147,7 @@ describe('admin-api users (disable, enable, search, roles) and the audit log', (
       roles: [],
       disabled: false,
       disabledAt: null,
+      emailVerifiedAt: null,
       createdAt: expect.stringMatching(ISO),
       ...overrides,
     };

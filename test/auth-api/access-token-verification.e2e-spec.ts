@@ -283,7 +283,13 @@ describe('bearer access tokens on auth-api', () => {
       const response = await withBearer(app, tokens.access_token, 'GET', '/me');
       expect(response.statusCode).toBe(200);
       expect(response.json()).toEqual({
-        user: { id: user.id, email: user.email, roles: [], createdAt: expect.any(String) },
+        user: {
+          id: user.id,
+          email: user.email,
+          emailVerified: false,
+          roles: [],
+          createdAt: expect.any(String),
+        },
         session: {
           id: sid,
           kind: 'token',

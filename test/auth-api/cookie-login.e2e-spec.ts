@@ -54,7 +54,13 @@ describe('POST /auth/login', () => {
     const response = await login(app, user, { userAgent: 'Gatehouse tests' });
     const { session, ...rest } = response.json<{ session: { id: string; expiresAt: string } }>();
     expect(rest).toEqual({
-      user: { id: user.id, email: user.email, roles: [], createdAt: expect.any(String) },
+      user: {
+        id: user.id,
+        email: user.email,
+        emailVerified: false,
+        roles: [],
+        createdAt: expect.any(String),
+      },
     });
     expect(session).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),

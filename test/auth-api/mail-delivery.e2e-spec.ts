@@ -83,11 +83,19 @@ describe('mail delivery', () => {
     return user;
   }
 
-  async function mailTo(app: NestFastifyApplication, email: string): Promise<MailMessage> {
+  /** Registration mails a verification link too: these tests follow the password-changed notice. */
+  const noticesTo = (inbox: SmtpInbox, email: string) =>
+    inbox.to(email).filter((message) => message.subject?.endsWith('password was changed'));
+
+  async function mailTo(
+    app: NestFastifyApplication,
+    email: string,
+    template = 'password-changed',
+  ): Promise<MailMessage> {
     const rows = await app.get(DataSource).query<MailMessage[]>(
       `SELECT id, status, attempts, last_error AS "lastError", secret_sealed AS "secretSealed",
-           sent_at AS "sentAt" FROM mail_messages WHERE recipient = $1`,
-      [email],
+           sent_at AS "sentAt" FROM mail_messages WHERE recipient = $1 AND template = $2`,
+      [email, template],
     );
     expect(rows).toHaveLength(1);
     return rows[0]!;
@@ -98,8 +106,8 @@ describe('mail delivery', () => {
     const app = await givenApp(inbox);
     const user = await givenPasswordChange(app);
 
-    await vi.waitFor(() => expect(inbox.to(user.email)).toHaveLength(1), ARRIVAL);
-    const [message] = inbox.to(user.email);
+    await vi.waitFor(() => expect(noticesTo(inbox, user.email)).toHaveLength(1), ARRIVAL);
+    const [message] = noticesTo(inbox, user.email);
     expect(message!.subject).toBe('Your Gatehouse password was changed');
     expect(message!.from?.value).toEqual([{ name: 'Gatehouse', address: 'no-reply@localhost' }]);
     expect(message!.text).toContain(
@@ -120,8 +128,8 @@ describe('mail delivery', () => {
     });
     const user = await givenPasswordChange(app);
 
-    await vi.waitFor(() => expect(inbox.to(user.email)).toHaveLength(1), ARRIVAL);
-    const [message] = inbox.to(user.email);
+    await vi.waitFor(() => expect(noticesTo(inbox, user.email)).toHaveLength(1), ARRIVAL);
+    const [message] = noticesTo(inbox, user.email);
     expect(message!.subject).toBe('Your Acme <ID> password was changed');
     expect(message!.from?.value).toEqual([
       { name: 'Acme Accounts', address: 'accounts@acme.example' },
@@ -136,7 +144,10 @@ describe('mail delivery', () => {
     const user = await givenPasswordChange(app);
     const rows = await app
       .get(DataSource)
-      .query('SELECT id FROM mail_messages WHERE recipient = $1', [user.email]);
+      .query('SELECT id FROM mail_messages WHERE recipient = $1 AND template = $2', [
+        user.email,
+        'password-changed',
+      ]);
     expect(rows).toEqual([]);
   });
 
@@ -154,7 +165,7 @@ describe('mail delivery', () => {
     expect(failed.lastError).toMatch(/^ESOCKET: connect ECONNREFUSED 127\.0\.0\.1:\d+$/);
 
     await inbox.start();
-    await vi.waitFor(() => expect(inbox.to(user.email)).toHaveLength(1), ARRIVAL);
+    await vi.waitFor(() => expect(noticesTo(inbox, user.email)).toHaveLength(1), ARRIVAL);
     await vi.waitFor(async () => expect((await mailTo(app, user.email)).status).toBe('sent'));
     expect(await mailTo(app, user.email)).toMatchObject({
       attempts: failed.attempts + 1,
@@ -182,7 +193,7 @@ describe('mail delivery', () => {
       .get(DataSource)
       .query('SELECT id FROM graphile_worker.jobs WHERE key = $1', [`mail:${id}`]);
     expect(jobs).toEqual([]);
-    expect(inbox.to(user.email)).toHaveLength(1);
+    expect(noticesTo(inbox, user.email)).toHaveLength(1);
   });
 
   it('enqueues nothing when the change that causes the mail rolls back', async () => {
@@ -218,7 +229,10 @@ describe('mail delivery', () => {
       ),
     ).toEqual(jobsBefore);
     expect(
-      await dataSource.query('SELECT id FROM mail_messages WHERE recipient = $1', [user.email]),
+      await dataSource.query(
+        "SELECT id FROM mail_messages WHERE recipient = $1 AND template = 'password-changed'",
+        [user.email],
+      ),
     ).toEqual([]);
   });
 
@@ -237,8 +251,11 @@ describe('mail delivery', () => {
       }),
     );
 
-    await vi.waitFor(async () => expect((await mailTo(app, email)).status).toBe('failed'), ARRIVAL);
-    const sealed = (await mailTo(app, email)).secretSealed;
+    await vi.waitFor(
+      async () => expect((await mailTo(app, email, 'password-reset')).status).toBe('failed'),
+      ARRIVAL,
+    );
+    const sealed = (await mailTo(app, email, 'password-reset')).secretSealed;
     expect(sealed).toBeInstanceOf(Buffer);
     expect(sealed!.toString('latin1')).not.toContain(token);
     expect(sealed!.toString('base64url')).not.toContain(token);
@@ -250,8 +267,10 @@ describe('mail delivery', () => {
     expect(message!.subject).toBe('Reset your Gatehouse password');
     expect(message!.text).toContain(link);
     expect(message!.html).toContain(`href="${link}"`);
-    await vi.waitFor(async () => expect((await mailTo(app, email)).status).toBe('sent'));
-    expect((await mailTo(app, email)).secretSealed).toBeNull();
+    await vi.waitFor(async () =>
+      expect((await mailTo(app, email, 'password-reset')).status).toBe('sent'),
+    );
+    expect((await mailTo(app, email, 'password-reset')).secretSealed).toBeNull();
 
     expect(logs.lines.some((line) => line.includes('sent'))).toBe(true);
     expect(logs.lines.filter((line) => line.includes(token))).toEqual([]);

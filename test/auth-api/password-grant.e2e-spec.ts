@@ -622,7 +622,13 @@ describe('a password-grant access token on auth-api', () => {
 
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual({
-      user: { id: user.id, email: user.email, roles: [], createdAt: expect.any(String) },
+      user: {
+        id: user.id,
+        email: user.email,
+        emailVerified: false,
+        roles: [],
+        createdAt: expect.any(String),
+      },
       session: {
         id: sessionId,
         kind: 'token',

@@ -25,6 +25,7 @@ describe('POST /auth/register', () => {
     expect(response.json()).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       email,
+      emailVerified: false,
       roles: [],
       createdAt: expect.any(String),
     });

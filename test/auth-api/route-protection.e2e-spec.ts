@@ -89,6 +89,8 @@ describe('auth-api route protection', () => {
         'GET /me/sessions',
         'GET /oauth/userinfo',
         'POST /auth/logout',
+        'POST /me/email',
+        'POST /me/email/verification',
         'POST /me/password',
         'POST /me/sessions/revoke-others',
       ].sort((a, b) => a.localeCompare(b)),

@@ -8,6 +8,9 @@ import { EndSessionService } from './authorization/end-session.service.js';
 import { InteractionSealer } from './authorization/interaction-sealer.js';
 import { ClientService } from './clients/client.service.js';
 import { Clock } from './clock.js';
+import { EmailChangeService } from './email-verification/email-change.service.js';
+import { EmailLinks } from './email-verification/email-links.js';
+import { EmailVerificationService } from './email-verification/email-verification.service.js';
 import { LoginLimiter } from './rate-limits/login-limiter.js';
 import { RevocationPublisher } from './revocations/revocation-publisher.js';
 import { RevocationService } from './revocations/revocation.service.js';
@@ -62,6 +65,9 @@ const services = [
   MailDelivery,
   MailAdministrationService,
   PasswordResetService,
+  EmailLinks,
+  EmailVerificationService,
+  EmailChangeService,
 ];
 
 /** The product's rules. Needs `PersistenceModule` and `ConfigModule` (global) in the importing app. */

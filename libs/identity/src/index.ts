@@ -8,11 +8,18 @@ export {
 } from './clients/client.service.js';
 export { redirectUriProblem } from './clients/client-rules.js';
 export { Clock } from './clock.js';
+export {
+  type EmailChangeRequest,
+  EmailChangeService,
+} from './email-verification/email-change.service.js';
+export { EmailVerificationService } from './email-verification/email-verification.service.js';
 export { IdentityModule } from './identity.module.js';
 export {
   BootstrapOperatorConflictError,
   ClientNotFoundError,
   ClientProtectedError,
+  EmailAlreadyVerifiedError,
+  EmailNotVerifiedError,
   EmailTakenError,
   type FieldProblem,
   IdentityError,
@@ -26,6 +33,7 @@ export {
   UserDisabledError,
   UserNotFoundError,
   ValidationFailedError,
+  VerificationTokenInvalidError,
 } from './identity.errors.js';
 export { MailAdministrationService } from './mail/mail-administration.service.js';
 export { MailDelivery } from './mail/mail-delivery.js';

@@ -17,6 +17,7 @@ import {
 import {
   ADMIN_SCOPE,
   type ClientContext,
+  EmailVerificationService,
   PasswordResetService,
   UserAdministrationService,
 } from '@gatehouse/identity';
@@ -33,6 +34,7 @@ function toUser(user: User) {
     roles: user.roles,
     disabled: user.disabledAt !== null,
     disabledAt: user.disabledAt?.toISOString() ?? null,
+    emailVerifiedAt: user.emailVerifiedAt?.toISOString() ?? null,
     createdAt: user.createdAt.toISOString(),
   };
 }
@@ -43,6 +45,7 @@ const USER_EXAMPLE = {
   roles: ['support'],
   disabled: false,
   disabledAt: null,
+  emailVerifiedAt: '2025-01-01T10:05:00.000Z',
   createdAt: '2025-01-01T10:00:00.000Z',
 };
 
@@ -56,6 +59,7 @@ export class AdminUsersController {
   constructor(
     private readonly users: UserAdministrationService,
     private readonly resets: PasswordResetService,
+    private readonly verifications: EmailVerificationService,
   ) {}
 
   @Get()
@@ -115,6 +119,23 @@ export class AdminUsersController {
     @RequestClient() client: ClientContext,
   ) {
     return toUser(await this.users.enable(id, operator.userId(), client));
+  }
+
+  @Post(':id/email-verified')
+  @HttpCode(200)
+  @ApiCsrfChecked()
+  @ApiOperation({
+    summary: 'Mark the address verified, e.g. for users who predate email verification.',
+    description:
+      'An earlier verification date is kept; pending verification links stop working. Audited as `admin.user_email_verified` with the operator.',
+  })
+  @ApiOkResponse({ schema: { example: USER_EXAMPLE } })
+  async markEmailVerified(
+    @Param('id', uuidParam()) id: string,
+    @CurrentUser() operator: CurrentUser,
+    @RequestClient() client: ClientContext,
+  ) {
+    return toUser(await this.verifications.markVerifiedByOperator(id, operator.userId(), client));
   }
 
   @Post(':id/password-reset')

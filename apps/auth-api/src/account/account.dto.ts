@@ -68,6 +68,12 @@ export class UserResponseDto {
   @ApiProperty({ example: 'ada@example.com' })
   email!: string;
 
+  @ApiProperty({
+    example: false,
+    description: 'Whether the address proved to be the user’s (a mailed link, or an operator).',
+  })
+  emailVerified!: boolean;
+
   @ApiProperty({ type: [String], example: [] })
   roles!: string[];
 
@@ -79,6 +85,7 @@ export function toUserResponse(user: User): UserResponseDto {
   return {
     id: user.id,
     email: user.email,
+    emailVerified: user.emailVerifiedAt !== null,
     roles: user.roles,
     createdAt: user.createdAt.toISOString(),
   };

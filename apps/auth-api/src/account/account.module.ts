@@ -1,11 +1,22 @@
 import { Module } from '@nestjs/common';
 import { IdentityModule } from '@gatehouse/identity';
 
+import { BrowserSignInReader } from '../pages/browser-sign-in.js';
+import { EmailPagesController } from '../pages/email-pages.controller.js';
 import { AccountController } from './account.controller.js';
+import { EmailLinksController } from './email-links.controller.js';
 import { MeController } from './me.controller.js';
+import { MyEmailController } from './my-email.controller.js';
 
 @Module({
   imports: [IdentityModule],
-  controllers: [AccountController, MeController],
+  controllers: [
+    AccountController,
+    MeController,
+    MyEmailController,
+    EmailLinksController,
+    EmailPagesController,
+  ],
+  providers: [BrowserSignInReader],
 })
 export class AccountModule {}

@@ -54,10 +54,11 @@ const ME_RESPONSE_SCHEMA = {
   properties: {
     user: {
       type: 'object',
-      required: ['id', 'email', 'roles', 'createdAt'],
+      required: ['id', 'email', 'emailVerified', 'roles', 'createdAt'],
       properties: {
         id: string,
         email: string,
+        emailVerified: { type: 'boolean' },
         roles: { type: 'array', items: string },
         createdAt: string,
       },
@@ -100,6 +101,7 @@ function meFromCookieSession(record: CookieSessionWithUser): MeResponseDto {
     user: {
       id: record.userId,
       email: record.userEmail,
+      emailVerified: record.userEmailVerifiedAt !== null,
       roles: record.userRoles,
       createdAt: record.userCreatedAt.toISOString(),
     },

@@ -8,6 +8,7 @@ import {
   type AuthorizationRequest,
   AuthorizationService,
   type ClientContext,
+  EmailNotVerifiedError,
   InteractionSealer,
   InvalidCredentialsError,
   MAX_RESOURCES,
@@ -262,6 +263,9 @@ export class AuthorizationPagesController {
         void reply.headers(error.headers);
         return this.sendSignIn(reply, next, 'The service is busy. Try again in a moment.', 503);
       }
+      if (error instanceof EmailNotVerifiedError) {
+        return this.sendUnverified(reply, error);
+      }
       throw error;
     }
     if (next.device !== undefined) {
@@ -372,6 +376,19 @@ ${device !== undefined ? `<input type="hidden" name="device" value="${escapeHtml
       },
       redirectOrigin ? [redirectOrigin] : [],
     );
+  }
+
+  /** REQUIRE_VERIFIED_EMAIL, after the right password: offer to mail the link again. */
+  private sendUnverified(reply: FastifyReply, error: EmailNotVerifiedError): FastifyReply {
+    const ticket = this.interactions.startVerificationResend(error.userId);
+    return sendPage(reply, 403, {
+      title: 'Confirm your email address',
+      main: `<p class="error" role="alert">${escapeHtml(error.message)}</p>
+<form method="post" action="/verify-email/resend">
+<input type="hidden" name="ticket" value="${escapeHtml(ticket)}">
+<button type="submit">Send the link again</button>
+</form>`,
+    });
   }
 
   private sendConsent(

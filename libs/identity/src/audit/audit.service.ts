@@ -14,7 +14,6 @@ export type AuditAction =
   | 'user.password_changed'
   | 'user.password_reset_requested'
   | 'user.password_reset'
-  | 'user.email_verification_sent'
   | 'user.email_verified'
   | 'user.email_change_requested'
   | 'user.email_changed'

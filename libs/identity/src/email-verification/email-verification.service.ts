@@ -30,7 +30,7 @@ export class EmailVerificationService {
   ) {}
 
   /** In the caller's unit of work (registration): the link exists if and only if the user does. */
-  async send(repositories: Repositories, user: User, ip: string | null): Promise<void> {
+  async send(repositories: Repositories, user: User): Promise<void> {
     const now = this.clock.now();
     const { token, tokenHash } = newLinkToken();
     await repositories.emailVerifications.issue({
@@ -47,16 +47,13 @@ export class EmailVerificationService {
       params: { expiresInMinutes: this.links.expiresInMinutes },
       secret: { token },
     });
-    await this.audit.record(repositories, {
-      actor: `user:${user.id}`,
-      action: 'user.email_verification_sent',
-      subject: `user:${user.id}`,
-      ip,
-    });
   }
 
-  /** `POST /me/email/verification`: another link, within the user's mail budget. */
-  async resend(userId: string, ip: string | null): Promise<void> {
+  /**
+   * `POST /me/email/verification`: another link, within the user's mail budget (the mail itself is
+   * the record: `GET /admin/mail`).
+   */
+  async resend(userId: string): Promise<void> {
     await this.database.transaction(async (repositories) => {
       const user = await repositories.users.lockById(userId);
       if (!user) {
@@ -66,7 +63,7 @@ export class EmailVerificationService {
         throw new EmailAlreadyVerifiedError();
       }
       await this.links.assertBudget(repositories, user.id, this.clock.now());
-      await this.send(repositories, user, ip);
+      await this.send(repositories, user);
     });
   }
 
@@ -79,12 +76,12 @@ export class EmailVerificationService {
   }
 
   /** The ticket's user gets another link; an expired or forged ticket is an invalid link. */
-  async resendWithTicket(ticket: string | undefined, ip: string | null): Promise<void> {
+  async resendWithTicket(ticket: string | undefined): Promise<void> {
     const userId = this.sealer.resumeVerificationResend(ticket);
     if (!userId) {
       throw new VerificationTokenInvalidError();
     }
-    await this.resend(userId, ip);
+    await this.resend(userId);
   }
 
   /** `POST /auth/email/verify` and the `/verify-email` page. Bad links change nothing. */

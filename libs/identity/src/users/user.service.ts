@@ -4,6 +4,7 @@ import { Database, type Repositories, type User } from '@gatehouse/persistence';
 
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../clock.js';
+import { EmailVerificationService } from '../email-verification/email-verification.service.js';
 import {
   BootstrapOperatorConflictError,
   EmailTakenError,
@@ -46,8 +47,10 @@ export class UserService {
     private readonly clock: Clock,
     private readonly mail: MailService,
     @InjectConfig() private readonly config: GatehouseConfig,
+    private readonly verifications: EmailVerificationService,
   ) {}
 
+  /** The account and its verification mail land together, or neither does. */
   async register({ email, password, ip }: Registration): Promise<User> {
     const normalized = normalizeEmail(email);
     this.assertAcceptablePassword('password', password, normalized);
@@ -68,6 +71,7 @@ export class UserService {
         subject: `user:${created.id}`,
         ip,
       });
+      await this.verifications.send(repositories, created);
       return created;
     });
     await this.limiter.ipSucceeded(ip ?? null);
