@@ -281,12 +281,20 @@ describe('authorization boundaries: reserved scopes, audiences and resource serv
       { operation: 'GET /me/sessions', url: '/me/sessions' },
       { operation: 'DELETE /me/sessions/{id}', url: `/me/sessions/${sessionId}` },
       { operation: 'POST /me/sessions/revoke-others', url: '/me/sessions/revoke-others' },
+      {
+        operation: 'POST /me/email',
+        url: '/me/email',
+        body: { newEmail: `moved-${user.email}`, password: user.password },
+      },
+      { operation: 'POST /me/email/verification', url: '/me/email/verification' },
     ];
   }
 
   async function accountState(user: TestUser): Promise<unknown> {
     return db.query(
-      `SELECT u.password_hash, s.id, s.revoked_at FROM users u JOIN sessions s ON s.user_id = u.id
+      `SELECT u.password_hash, u.email, s.id, s.revoked_at,
+         (SELECT count(*) FROM email_verifications e WHERE e.user_id = u.id) AS links
+       FROM users u JOIN sessions s ON s.user_id = u.id
        WHERE u.id = $1 ORDER BY s.id`,
       [user.id],
     );
@@ -348,6 +356,14 @@ describe('authorization boundaries: reserved scopes, audiences and resource serv
       { operation: 'POST /admin/users/{id}/disable', url: `/admin/users/${victim.id}/disable` },
       { operation: 'POST /admin/users/{id}/enable', url: `/admin/users/${disabledUser.id}/enable` },
       {
+        operation: 'POST /admin/users/{id}/email-verified',
+        url: `/admin/users/${victim.id}/email-verified`,
+      },
+      {
+        operation: 'POST /admin/users/{id}/password-reset',
+        url: `/admin/users/${victim.id}/password-reset`,
+      },
+      {
         operation: 'POST /admin/clients',
         url: '/admin/clients',
         body: { name: probeClientName, grantTypes: ['client_credentials'] },
@@ -375,7 +391,9 @@ describe('authorization boundaries: reserved scopes, audiences and resource serv
 
   async function adminState(targets: AdminTargets): Promise<unknown> {
     const [victim] = await db.query<unknown[]>(
-      `SELECT u.roles, u.disabled_at, s.revoked_at FROM users u JOIN sessions s ON s.user_id = u.id
+      `SELECT u.roles, u.disabled_at, u.email_verified_at, s.revoked_at,
+         (SELECT count(*) FROM password_resets r WHERE r.user_id = u.id) AS resets
+       FROM users u JOIN sessions s ON s.user_id = u.id
        WHERE s.id = $1`,
       [targets.victimSessionId],
     );
