@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * A size-bounded cache keyed by a credential, each entry living `ttlMs` (forever when 0); when full,
@@ -54,6 +54,7 @@ export class CredentialCache<V> {
   }
 
   private keyOf(credential: string): string {
-    return this.hashKeys ? createHash('sha256').update(credential).digest('base64url') : credential;
+    // Node's one-shot hash: no Hash object per lookup (a tenth of createHash().update().digest()).
+    return this.hashKeys ? hash('sha256', credential, 'base64url') : credential;
   }
 }
