@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 
 import { AT_REST, Bench, WARM_UP_REQUESTS } from './apps.js';
@@ -51,6 +51,16 @@ const goalsTable = (goals: readonly Goal[]) =>
     ...goals.map((g) => `| ${g.goal} | ${g.measured} | ${g.met ? 'yes' : '**no**'} |`),
   ].join('\n');
 
+/**
+ * The hand-written, dated sections below the generated report (before/after comparisons, profiles):
+ * a new run replaces the report and keeps them.
+ */
+async function datedSections(file: URL): Promise<string> {
+  const previous = await readFile(file, 'utf8').catch(() => '');
+  const start = previous.search(/^## /m);
+  return start < 0 ? '' : previous.slice(start);
+}
+
 async function main(): Promise<void> {
   const requested = process.argv.slice(2);
   const unknown = requested.filter((name) => !(name in SCENARIOS));
@@ -102,8 +112,9 @@ async function main(): Promise<void> {
   ].join('\n');
   process.stdout.write(`\n${report}`);
   if (requested.length === 0) {
+    const file = new URL('../BENCHMARKS.md', import.meta.url);
     await writeFile(
-      new URL('../BENCHMARKS.md', import.meta.url),
+      file,
       [
         '# Benchmarks',
         '',
@@ -114,6 +125,7 @@ async function main(): Promise<void> {
         'absolute numbers are lower than on separate machines and move by several percent between runs;',
         'compare ratios within one run, not req/s across machines.',
         '',
+        await datedSections(file),
       ].join('\n'),
     );
   }
