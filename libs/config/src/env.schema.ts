@@ -452,6 +452,13 @@ export const envSchema = {
     default: '2000',
     parse: integer(100, 60_000),
   }),
+  JOB_STALE_LOCK_SECONDS: variable({
+    expectation: 'an integer from 1 to 14400',
+    description:
+      'A job locked longer than this is taken to belong to a worker that died (an instance killed in the middle of a delivery) and is released for another worker, checked when a worker starts and then every minute (or this often, when shorter). Keep it well above the longest a job can take (a mail delivery gives up on an SMTP server that stops answering: 10 s to connect, 10 s for its greeting, 30 s of silence): a job released while its worker is still alive may be sent twice.',
+    default: '300',
+    parse: integer(1, 14_400),
+  }),
   MAIL_CATCHER_PORT: variable({
     expectation: 'an integer port from 1 to 65535',
     description:

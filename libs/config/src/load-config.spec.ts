@@ -265,7 +265,7 @@ describe(loadConfig.name, () => {
         notifyPasswordChanged: true,
         catcher: { port: 1080, smtpPort: 1025 },
       });
-      expect(jobs).toEqual({ concurrency: 2, pollIntervalMs: 2000 });
+      expect(jobs).toEqual({ concurrency: 2, pollIntervalMs: 2000, staleLockSeconds: 300 });
       expect(loadConfig({ PRODUCT_NAME: 'Acme ID' }).mail.from).toBe(
         'Acme ID <no-reply@localhost>',
       );

@@ -92,6 +92,8 @@ export interface GatehouseConfig {
     /** 0: this instance runs no worker. */
     readonly concurrency: number;
     readonly pollIntervalMs: number;
+    /** A lock older than this belongs to a dead worker: released for another one. */
+    readonly staleLockSeconds: number;
   };
 }
 
@@ -299,6 +301,7 @@ export function loadConfig(raw: RawEnv = process.env): GatehouseConfig {
     jobs: {
       concurrency: valid.JOB_WORKER_CONCURRENCY,
       pollIntervalMs: valid.JOB_POLL_INTERVAL_MS,
+      staleLockSeconds: valid.JOB_STALE_LOCK_SECONDS,
     },
   });
 }

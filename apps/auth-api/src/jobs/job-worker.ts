@@ -42,7 +42,7 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     } else {
       this.logger.warn('SMTP_URL is not set: mail is queued, not sent.');
     }
-    const { concurrency, pollIntervalMs } = this.config.jobs;
+    const { concurrency, pollIntervalMs, staleLockSeconds } = this.config.jobs;
     const url = this.config.database.url;
     if (concurrency === 0 || Object.keys(tasks).length === 0 || !url) {
       return;
@@ -51,6 +51,7 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
       url,
       concurrency,
       pollIntervalMs,
+      staleLockSeconds,
       tasks,
       log: (level, message) => {
         if (level !== 'debug') {
