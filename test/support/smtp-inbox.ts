@@ -10,6 +10,7 @@ import { freePort } from './test-app.js';
 export class SmtpInbox {
   readonly messages: ParsedMail[] = [];
   private server: SMTPServer | undefined;
+  private holding: (() => void) | undefined;
 
   private constructor(readonly port: number) {}
 
@@ -32,12 +33,27 @@ export class SmtpInbox {
     );
   }
 
+  /**
+   * The next message's DATA is read but never answered, so its sender stays in the middle of the
+   * send (until it gives up or dies); it is not counted in `messages`. Resolves once that DATA began.
+   */
+  holdNextDelivery(): Promise<void> {
+    return new Promise((resolve) => (this.holding = resolve));
+  }
+
   async start(): Promise<void> {
     const server = new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS'],
       logger: false,
       onData: (stream, _session, done) => {
+        const held = this.holding;
+        if (held) {
+          this.holding = undefined;
+          stream.resume();
+          held();
+          return;
+        }
         simpleParser(stream).then(
           (message) => {
             this.messages.push(message);
