@@ -41,3 +41,21 @@ export function decodeCursor(
   }
   throw new ValidationFailedError([{ field: 'cursor', messages: ['cursor is not valid'] }]);
 }
+
+/**
+ * One page of a keyset listing: the services fetch `limit + 1` rows, so a row beyond the page says
+ * there is a next one, which starts after the page's last row.
+ */
+export function keysetPage<Row extends { readonly position: string; readonly id: string }, Item>(
+  rows: readonly Row[],
+  limit: number,
+  toItem: (row: Row) => Item,
+): { items: Item[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(toItem),
+    nextCursor:
+      rows.length > limit && last ? encodeCursor({ at: last.position, id: last.id }) : null,
+  };
+}

@@ -5,7 +5,7 @@ import { ADMIN_SCOPE, AuditService } from '@gatehouse/identity';
 import { RequireCapabilities, RequireScopes } from '@gatehouse/nest-auth';
 
 import { AuditQueryDto } from '../admin-api.dto.js';
-import { decodeCursor, encodeCursor } from '../keyset-cursor.js';
+import { decodeCursor, keysetPage } from '../keyset-cursor.js';
 
 @ApiTags('audit')
 @ApiAuthenticated()
@@ -20,15 +20,9 @@ export class AdminAuditController {
   async list(@Query() query: AuditQueryDto) {
     const limit = query.limit ?? 50;
     const rows = await this.audit.list(query, decodeCursor(query.cursor, 'integer'), limit);
-    const items = rows.slice(0, limit);
-    const last = items.at(-1);
-    return {
-      items: items.map(({ position: _position, ...event }) => ({
-        ...event,
-        at: event.at.toISOString(),
-      })),
-      nextCursor:
-        rows.length > limit && last ? encodeCursor({ at: last.position, id: last.id }) : null,
-    };
+    return keysetPage(rows, limit, ({ position: _position, ...event }) => ({
+      ...event,
+      at: event.at.toISOString(),
+    }));
   }
 }

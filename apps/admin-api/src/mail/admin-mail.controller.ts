@@ -16,7 +16,7 @@ import {
 import { ADMIN_SCOPE, type ClientContext, MailAdministrationService } from '@gatehouse/identity';
 import { CurrentUser, RequireCapabilities, RequireScopes } from '@gatehouse/nest-auth';
 
-import { decodeCursor, encodeCursor } from '../keyset-cursor.js';
+import { decodeCursor, keysetPage } from '../keyset-cursor.js';
 import { MAIL_EXAMPLE, MailListQueryDto, toMailResponse } from './admin-mail.dto.js';
 
 @ApiTags('mail')
@@ -37,13 +37,7 @@ export class AdminMailController {
   async list(@Query() query: MailListQueryDto) {
     const limit = query.limit ?? 50;
     const rows = await this.mail.list(query.status, decodeCursor(query.cursor, 'uuid'), limit);
-    const items = rows.slice(0, limit);
-    const last = items.at(-1);
-    return {
-      items: items.map(toMailResponse),
-      nextCursor:
-        rows.length > limit && last ? encodeCursor({ at: last.position, id: last.id }) : null,
-    };
+    return keysetPage(rows, limit, toMailResponse);
   }
 
   @Post(':id/retry')

@@ -25,7 +25,7 @@ import { CurrentUser, RequireCapabilities, RequireScopes } from '@gatehouse/nest
 import type { User } from '@gatehouse/persistence';
 
 import { SetRolesDto, UserListQueryDto } from '../admin-api.dto.js';
-import { decodeCursor, encodeCursor } from '../keyset-cursor.js';
+import { decodeCursor, keysetPage } from '../keyset-cursor.js';
 
 function toUser(user: User) {
   return {
@@ -72,13 +72,7 @@ export class AdminUsersController {
   async list(@Query() query: UserListQueryDto) {
     const limit = query.limit ?? 50;
     const rows = await this.users.list(query.email, decodeCursor(query.cursor, 'uuid'), limit);
-    const items = rows.slice(0, limit);
-    const last = items.at(-1);
-    return {
-      items: items.map(toUser),
-      nextCursor:
-        rows.length > limit && last ? encodeCursor({ at: last.position, id: last.id }) : null,
-    };
+    return keysetPage(rows, limit, toUser);
   }
 
   @Get(':id')
