@@ -1,14 +1,9 @@
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { loadNotesApiConfig } from '../../apps/notes-api/src/notes-api.config.js';
-import { NotesApiModule } from '../../apps/notes-api/src/notes-api.module.js';
 import { givenTokens, givenUser, SESSION_REVOKED } from '../support/http.js';
-import { freePort, givenListeningAuthApi } from '../support/test-app.js';
-import { workerDatabaseUrl } from '../support/test-database.js';
+import { givenListeningAuthApi, givenNotesApiOnExpress } from '../support/test-app.js';
 
 /** GatehouseJwtStrategy on Express: the notes-api module's Passport route beside its native one. */
 describe("GET /whoami/passport (AuthGuard('gatehouse')) on Express", () => {
@@ -19,16 +14,7 @@ describe("GET /whoami/passport (AuthGuard('gatehouse')) on Express", () => {
   beforeAll(async () => {
     const listening = await givenListeningAuthApi();
     auth = listening.app;
-    const config = loadNotesApiConfig({
-      ISSUER: listening.issuer,
-      DATABASE_URL: await workerDatabaseUrl(),
-    });
-    express = await NestFactory.create(NotesApiModule.forRoot(config), new ExpressAdapter(), {
-      logger: false,
-    });
-    const port = await freePort();
-    await express.listen(port, '127.0.0.1');
-    base = `http://127.0.0.1:${port}`;
+    ({ app: express, url: base } = await givenNotesApiOnExpress(listening.issuer));
   });
   afterAll(async () => {
     await express.close();

@@ -1,3 +1,6 @@
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type GatehouseConfig, loadConfig } from '@gatehouse/config';
 import type { HttpAppOptions } from '@gatehouse/http';
@@ -7,6 +10,7 @@ import { createAdminApi } from '../../apps/admin-api/src/admin-api.factory.js';
 import { createAuthApi } from '../../apps/auth-api/src/auth-api.factory.js';
 import { loadNotesApiConfig } from '../../apps/notes-api/src/notes-api.config.js';
 import { createNotesApi } from '../../apps/notes-api/src/notes-api.factory.js';
+import { NotesApiModule } from '../../apps/notes-api/src/notes-api.module.js';
 import { workerDatabaseUrl } from './test-database.js';
 
 type Env = Record<string, string>;
@@ -84,6 +88,22 @@ export async function givenNotesApi(
     ...env,
   });
   return ready(await createNotesApi(config));
+}
+
+/**
+ * The notes-api module mounted on Express instead of Fastify (nest-auth is framework-neutral),
+ * listening on loopback, for the auth-api at `issuer`.
+ */
+export async function givenNotesApiOnExpress(
+  issuer: string,
+): Promise<{ app: INestApplication; url: string }> {
+  const config = loadNotesApiConfig({ ISSUER: issuer, DATABASE_URL: await workerDatabaseUrl() });
+  const app = await NestFactory.create(NotesApiModule.forRoot(config), new ExpressAdapter(), {
+    logger: false,
+  });
+  const port = await freePort();
+  await app.listen(port, '127.0.0.1');
+  return { app, url: `http://127.0.0.1:${port}` };
 }
 
 /** admin-api listening on loopback, accepting the access tokens of the auth-api at `issuer`. */
