@@ -225,12 +225,53 @@ describe('npm start on the embedded database', () => {
         to: string;
         subject: string;
       }[];
-      caught = all.filter((mail) => mail.to === user.email);
+      // Registration mails a verification link too: this follows the password-changed notice.
+      caught = all.filter(
+        (mail) =>
+          mail.to === user.email && mail.subject !== 'Confirm your email address for Gatehouse',
+      );
     }
     expect(caught.map((mail) => mail.subject)).toEqual(['Your Gatehouse password was changed']);
     const page = await fetch(`http://127.0.0.1:${ports.mail}/messages/${caught[0]!.id}`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain(`${user.email}`);
+  });
+
+  it('mails a password reset link that a newcomer reads on the catcher page and opens at auth-api', async () => {
+    const catcher = `http://127.0.0.1:${ports.mail}`;
+    const issuer = `http://localhost:${ports.auth}`;
+    const user = await givenUserAt(`http://127.0.0.1:${ports.auth}`);
+    const forgot = await fetch(`http://127.0.0.1:${ports.auth}/auth/password/forgot`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: user.email }),
+    });
+    expect(forgot.status).toBe(202);
+
+    // As the newcomer does: reload the inbox page until the mail is listed, open it, follow its link.
+    const row = new RegExp(
+      `<td>${user.email.replace(/[.+]/g, '\\$&')}</td>\\s*<td><a href="(/messages/\\d+)">Reset your Gatehouse password</a>`,
+    );
+    let message: string | undefined;
+    await expect
+      .poll(async () => (message = row.exec(await (await fetch(`${catcher}/`)).text())?.[1]), {
+        timeout: 20_000,
+        interval: 200,
+      })
+      .toBeDefined();
+    const page = await fetch(`${catcher}${message!}`);
+    expect(page.status).toBe(200);
+    const link = new RegExp(`<a href="(${issuer}/reset-password\\?token=[A-Za-z0-9_-]+)">`).exec(
+      await page.text(),
+    )?.[1];
+    expect(link, 'a reset link on the ISSUER origin').toBeDefined();
+
+    const resetPage = await fetch(link!);
+    expect(resetPage.status).toBe(200);
+    expect(resetPage.headers.get('content-type')).toMatch(/^text\/html/);
+    const form = await resetPage.text();
+    expect(form).toContain('Choose a new password');
+    expect(form).toContain(`For <strong>${user.email}</strong>.`);
   });
 
   it('trusts both loopback spellings of the printed URLs for cookie writes (Swagger "Try it out")', async () => {
