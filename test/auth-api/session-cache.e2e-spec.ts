@@ -28,7 +28,13 @@ const IDLE_TIMEOUT_SECONDS = 86_400;
 const PAST_TTL = CACHE_TTL_SECONDS + 1;
 
 interface MeBody {
-  readonly user: { id: string; email: string; roles: string[]; createdAt: string };
+  readonly user: {
+    id: string;
+    email: string;
+    emailVerified: boolean;
+    roles: string[];
+    createdAt: string;
+  };
   readonly session: {
     id: string;
     kind: string;
@@ -245,6 +251,7 @@ describe('session cache (auth-api, one process)', () => {
         {
           userId: string;
           email: string;
+          emailVerified: boolean;
           roles: string[];
           userCreatedAt: Date;
           createdAt: Date;
@@ -255,7 +262,8 @@ describe('session cache (auth-api, one process)', () => {
           userAgent: string | null;
         }[]
       >(
-        `SELECT u.id AS "userId", u.email, u.roles, u.created_at AS "userCreatedAt",
+        `SELECT u.id AS "userId", u.email, u.email_verified_at IS NOT NULL AS "emailVerified",
+           u.roles, u.created_at AS "userCreatedAt",
            s.created_at AS "createdAt", s.last_seen_at AS "lastSeenAt",
            s.idle_expires_at AS "idleExpiresAt", s.absolute_expires_at AS "expiresAt",
            host(s.ip) AS ip, s.user_agent AS "userAgent"
@@ -266,6 +274,7 @@ describe('session cache (auth-api, one process)', () => {
         user: {
           id: row!.userId,
           email: row!.email,
+          emailVerified: row!.emailVerified,
           roles: row!.roles,
           createdAt: row!.userCreatedAt.toISOString(),
         },
@@ -320,6 +329,7 @@ describe('session cache (auth-api, one process)', () => {
       expect(Object.keys(hit.json<MeBody>().user).sort()).toEqual([
         'createdAt',
         'email',
+        'emailVerified',
         'id',
         'roles',
       ]);
