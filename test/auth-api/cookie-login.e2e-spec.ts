@@ -52,7 +52,9 @@ describe('POST /auth/login', () => {
   it('answers with the user and the session, and no secret', async () => {
     const user = await givenUser(app);
     const response = await login(app, user, { userAgent: 'Gatehouse tests' });
-    const { session, ...rest } = response.json<{ session: { id: string; expiresAt: string } }>();
+    const { session, ...rest } = response.json<{
+      session: { id: string; expiresAt: string; createdAt: string };
+    }>();
     expect(rest).toEqual({
       user: {
         id: user.id,
@@ -72,6 +74,8 @@ describe('POST /auth/login', () => {
       ip: '127.0.0.1',
       userAgent: 'Gatehouse tests',
       client: null,
+      amr: ['pwd'],
+      authTime: session.createdAt,
     });
     const lifetime = Date.parse(session.expiresAt) - Date.now();
     expect(lifetime).toBeGreaterThan(604_700_000);
@@ -143,7 +147,7 @@ describe('POST /auth/login', () => {
       {
         actor: `user:${user.id}`,
         ip: '127.0.0.1',
-        details: { sessionId, kind: 'cookie', replacedSessionId: null },
+        details: { sessionId, kind: 'cookie', replacedSessionId: null, amr: ['pwd'] },
       },
     ]);
     expect(JSON.stringify(rows)).not.toContain(user.password);

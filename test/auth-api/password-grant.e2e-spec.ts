@@ -201,10 +201,13 @@ describe('POST /oauth/token with grant_type=password', () => {
         sid: expect.any(String),
         scope: 'account',
         roles: [],
+        amr: ['pwd'],
+        auth_time: expect.any(Number),
         iat: expect.any(Number),
         exp: expect.any(Number),
         jti: expect.any(String),
       });
+      expect(claims['auth_time']).toBe(claims.iat);
       expect(claims.exp! - claims.iat!).toBe(900);
       expect(await sessionsOf(user)).toEqual([{ id: claims.sid }]);
     });
@@ -639,6 +642,8 @@ describe('a password-grant access token on auth-api', () => {
         ip: expect.any(String),
         userAgent: USER_AGENT,
         client: FIRST_PARTY_CLIENT,
+        amr: ['pwd'],
+        authTime: expect.any(String),
       },
     });
   });

@@ -110,6 +110,8 @@ describe('self-service sessions', () => {
       ip: '127.0.0.1',
       userAgent: summary!.userAgent,
       client: null,
+      amr: ['pwd'],
+      authTime: summary!.createdAt.toISOString(),
       current,
     };
   }

@@ -45,6 +45,8 @@ interface MeBody {
     ip: string | null;
     userAgent: string | null;
     client: null;
+    amr: string[] | null;
+    authTime: string | null;
   };
 }
 
@@ -260,13 +262,15 @@ describe('session cache (auth-api, one process)', () => {
           expiresAt: Date;
           ip: string | null;
           userAgent: string | null;
+          amr: string[];
+          authTime: Date;
         }[]
       >(
         `SELECT u.id AS "userId", u.email, u.email_verified_at IS NOT NULL AS "emailVerified",
            u.roles, u.created_at AS "userCreatedAt",
            s.created_at AS "createdAt", s.last_seen_at AS "lastSeenAt",
            s.idle_expires_at AS "idleExpiresAt", s.absolute_expires_at AS "expiresAt",
-           host(s.ip) AS ip, s.user_agent AS "userAgent"
+           host(s.ip) AS ip, s.user_agent AS "userAgent", s.amr, s.auth_time AS "authTime"
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`,
         [sessionId],
       );
@@ -288,6 +292,8 @@ describe('session cache (auth-api, one process)', () => {
           ip: row!.ip,
           userAgent: row!.userAgent,
           client: null,
+          amr: row!.amr,
+          authTime: row!.authTime.toISOString(),
         },
       };
     }
@@ -334,6 +340,8 @@ describe('session cache (auth-api, one process)', () => {
         'roles',
       ]);
       expect(Object.keys(hit.json<MeBody>().session).sort()).toEqual([
+        'amr',
+        'authTime',
         'client',
         'createdAt',
         'expiresAt',

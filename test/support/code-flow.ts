@@ -48,13 +48,44 @@ export function authorizationUrl(request: AuthorizationRequest): {
   return { url, state, codeVerifier };
 }
 
+/** The value of the hidden `mfa_token` input of the sign-in page's second step. */
+export function hiddenMfaToken(html: string): string | null {
+  return /<input type="hidden" name="mfa_token" value="([^"]+)">/.exec(html)?.[1] ?? null;
+}
+
 /**
- * The browser part of the code flow for `user` over real HTTP: sign-in page, consent page when
- * asked; the callback URL (checked to carry the state) and the code verifier.
+ * After a correct password, the second step of `/signin` for a user with a factor: checks the page
+ * asks for a code, posts `secondFactor` (a code field name and value) and answers the 303.
+ */
+export async function completeSecondStep(
+  browser: HttpBrowser,
+  page: Response,
+  secondFactor: Readonly<Record<string, string>>,
+): Promise<Response> {
+  expect(page.status).toBe(200);
+  const html = await page.text();
+  expect(html).toContain('<label for="code">');
+  const mfaToken = hiddenMfaToken(html);
+  expect(mfaToken, 'the second step carries the mfa token').not.toBeNull();
+  const interaction = /<input type="hidden" name="interaction" value="([^"]+)">/.exec(html)?.[1];
+  const device = /<input type="hidden" name="device" value="([^"]*)">/.exec(html)?.[1];
+  return browser.post('/signin/mfa', {
+    mfa_token: mfaToken!,
+    ...(interaction ? { interaction } : {}),
+    ...(device !== undefined ? { device } : {}),
+    ...secondFactor,
+  });
+}
+
+/**
+ * The browser part of the code flow for `user` over real HTTP: sign-in page (and its second step
+ * with the code `secondFactor()` gives, for a user with a factor), consent page when asked; the
+ * callback URL (checked to carry the state) and the code verifier.
  */
 export async function authorizeInBrowser(
   request: AuthorizationRequest,
   user: TestUser,
+  { secondFactor }: { readonly secondFactor?: () => Readonly<Record<string, string>> } = {},
 ): Promise<{ browser: HttpBrowser; callback: URL; codeVerifier: string }> {
   const browser = new HttpBrowser(request.issuer);
   const { url, state, codeVerifier } = authorizationUrl(request);
@@ -64,11 +95,14 @@ export async function authorizeInBrowser(
   expect(signInPage.pathname).toBe('/signin');
   const page = await browser.get(signInPage);
   expect(page.status).toBe(200);
-  const signedIn = await browser.post('/signin', {
+  let signedIn = await browser.post('/signin', {
     email: user.email,
     password: user.password,
     interaction: hiddenInteraction(await page.text()),
   });
+  if (secondFactor) {
+    signedIn = await completeSecondStep(browser, signedIn, secondFactor());
+  }
   expect(signedIn.status).toBe(303);
   let response = await browser.get(new URL(signedIn.headers.get('location')!, request.issuer));
   if (response.status === 200) {

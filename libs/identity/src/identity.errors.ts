@@ -85,6 +85,45 @@ export class ServiceBusyError extends RetryLaterError {
 }
 
 /** Also the answer for another user's session: existence is never revealed (never 403). */
+/** A TOTP or recovery code that is wrong, already used, or outside its time window. */
+export class MfaCodeInvalidError extends IdentityError {
+  readonly code = 'MFA_CODE_INVALID';
+
+  constructor(readonly status: 400 | 401 = 401) {
+    super('The code is incorrect or was already used.');
+  }
+}
+
+/** The second step of a sign-in is unknown, expired (5 minutes) or already completed. */
+export class MfaTokenInvalidError extends IdentityError {
+  readonly status = 401;
+  readonly code = 'MFA_TOKEN_INVALID';
+
+  constructor() {
+    super('This sign-in has expired or was completed. Sign in again.');
+  }
+}
+
+/** Another user's factor answers exactly like an unknown one. */
+export class MfaFactorNotFoundError extends IdentityError {
+  readonly status = 404;
+  readonly code = 'MFA_FACTOR_NOT_FOUND';
+
+  constructor() {
+    super('No such factor.');
+  }
+}
+
+/** Removing a factor or regenerating recovery codes needs the password (or a current code). */
+export class ReauthenticationFailedError extends IdentityError {
+  readonly status = 403;
+  readonly code = 'REAUTHENTICATION_FAILED';
+
+  constructor() {
+    super('The password or code is incorrect.');
+  }
+}
+
 export class SessionNotFoundError extends IdentityError {
   readonly status = 404;
   readonly code = 'SESSION_NOT_FOUND';

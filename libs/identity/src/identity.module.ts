@@ -23,6 +23,7 @@ import { MailAdministrationService } from './mail/mail-administration.service.js
 import { MailDelivery } from './mail/mail-delivery.js';
 import { MailTransport } from './mail/mail-transport.js';
 import { MailService } from './mail/mail.service.js';
+import { MfaService } from './mfa/mfa.service.js';
 import { ResourceIndicators } from './oauth/resource-indicators.js';
 import { PasswordResetService } from './password-resets/password-reset.service.js';
 import { AccessTokenIssuer } from './tokens/access-token.issuer.js';
@@ -42,6 +43,7 @@ const services = [
   SessionCache,
   RevocationPublisher,
   RevocationService,
+  MfaService,
   PasswordAuthenticator,
   UserService,
   SessionService,

@@ -26,7 +26,11 @@ export {
   InvalidCredentialsError,
   MailNotFoundError,
   MailNotRetryableError,
+  MfaCodeInvalidError,
+  MfaFactorNotFoundError,
+  MfaTokenInvalidError,
   RateLimitedError,
+  ReauthenticationFailedError,
   ResetTokenInvalidError,
   ServiceBusyError,
   SessionNotFoundError,
@@ -95,14 +99,33 @@ export {
   type AccessTokenSubject,
 } from './tokens/access-token.issuer.js';
 export { RefreshTokenService, type TokenResponse } from './tokens/refresh-token.service.js';
-export { type PasswordGrantRequest, TokenGrantsService } from './tokens/token-grants.service.js';
+export {
+  MFA_OTP_GRANT_TYPE,
+  type MfaOtpGrantRequest,
+  type PasswordGrantRequest,
+  TokenGrantsService,
+} from './tokens/token-grants.service.js';
 export {
   type Introspection,
   TokenIntrospectionService,
   type TokenTypeHint,
 } from './tokens/token-introspection.service.js';
+export {
+  type AuthenticationMethod,
+  type FactorSummary,
+  MfaService,
+  type Reauthentication,
+  type SecondFactorProof,
+  type SignIn,
+  type TotpEnrolment,
+} from './mfa/mfa.service.js';
+export { RECOVERY_CODE_COUNT } from './mfa/recovery-codes.js';
 export { normalizeEmail } from './users/email.js';
-export { type PasswordAttempt, PasswordAuthenticator } from './users/password-authenticator.js';
+export {
+  type PasswordAttempt,
+  PasswordAuthenticator,
+  type PasswordOutcome,
+} from './users/password-authenticator.js';
 export { PasswordHasher } from './users/password-hasher.js';
 export {
   PASSWORD_MAX_LENGTH,

@@ -6,6 +6,9 @@ import { Client } from './entities/client.entity.js';
 import { Consent } from './entities/consent.entity.js';
 import { DeviceAuthorization } from './entities/device-authorization.entity.js';
 import { EmailVerification } from './entities/email-verification.entity.js';
+import { MfaChallenge } from './entities/mfa-challenge.entity.js';
+import { MfaFactor } from './entities/mfa-factor.entity.js';
+import { MfaRecoveryCode } from './entities/mfa-recovery-code.entity.js';
 import { MailMessage } from './entities/mail-message.entity.js';
 import { PasswordReset } from './entities/password-reset.entity.js';
 import { RefreshToken } from './entities/refresh-token.entity.js';
@@ -31,6 +34,9 @@ export const entities = [
   MailMessage,
   PasswordReset,
   EmailVerification,
+  MfaFactor,
+  MfaRecoveryCode,
+  MfaChallenge,
 ];
 
 export interface DatabaseOptions {

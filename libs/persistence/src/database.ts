@@ -10,6 +10,7 @@ import { DeviceAuthorizationRepository } from './repositories/device-authorizati
 import { EmailVerificationRepository } from './repositories/email-verification.repository.js';
 import { JobRepository } from './repositories/job.repository.js';
 import { MailMessageRepository } from './repositories/mail-message.repository.js';
+import { MfaRepository } from './repositories/mfa.repository.js';
 import { PasswordResetRepository } from './repositories/password-reset.repository.js';
 import { RefreshTokenRepository } from './repositories/refresh-token.repository.js';
 import { RevocationRepository } from './repositories/revocation.repository.js';
@@ -34,6 +35,7 @@ export interface Repositories {
   readonly jobs: JobRepository;
   readonly mailMessages: MailMessageRepository;
   readonly emailVerifications: EmailVerificationRepository;
+  readonly mfa: MfaRepository;
   /**
    * Runs `callback` once the unit of work has committed (at once outside a transaction), e.g. a
    * broadcast that must never announce a change that was rolled back. Failures are the callback's own.
@@ -65,6 +67,7 @@ function repositoriesFor(
     mailMessages: new MailMessageRepository(manager),
     passwordResets: new PasswordResetRepository(manager),
     emailVerifications: new EmailVerificationRepository(manager),
+    mfa: new MfaRepository(manager),
   };
 }
 
@@ -88,6 +91,7 @@ export class Database implements Repositories {
   readonly jobs: JobRepository;
   readonly mailMessages: MailMessageRepository;
   readonly emailVerifications: EmailVerificationRepository;
+  readonly mfa: MfaRepository;
   readonly afterCommit: AfterCommit = immediately;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
@@ -106,6 +110,7 @@ export class Database implements Repositories {
       mailMessages: this.mailMessages,
       passwordResets: this.passwordResets,
       emailVerifications: this.emailVerifications,
+      mfa: this.mfa,
     } = repositoriesFor(dataSource.manager));
   }
 

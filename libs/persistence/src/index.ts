@@ -11,6 +11,9 @@ export {
   type EmailVerificationPurpose,
 } from './entities/email-verification.entity.js';
 export { MailMessage, type MailStatus } from './entities/mail-message.entity.js';
+export { MfaChallenge } from './entities/mfa-challenge.entity.js';
+export { MfaFactor, type MfaFactorKind } from './entities/mfa-factor.entity.js';
+export { MfaRecoveryCode } from './entities/mfa-recovery-code.entity.js';
 export { PasswordReset } from './entities/password-reset.entity.js';
 export { RefreshToken } from './entities/refresh-token.entity.js';
 export { Revocation } from './entities/revocation.entity.js';
@@ -58,6 +61,7 @@ export type {
   SpentEmailVerification,
 } from './repositories/email-verification.repository.js';
 export type { NewJob } from './repositories/job.repository.js';
+export type { MfaFactorRow, NewMfaFactor } from './repositories/mfa.repository.js';
 export type {
   NewPasswordReset,
   PasswordResetTarget,

@@ -75,6 +75,8 @@ const ME_RESPONSE_SCHEMA = {
         'ip',
         'userAgent',
         'client',
+        'amr',
+        'authTime',
       ],
       properties: {
         id: string,
@@ -90,6 +92,8 @@ const ME_RESPONSE_SCHEMA = {
           required: ['id', 'name'],
           properties: { id: string, name: string },
         }),
+        amr: nullable({ type: 'array', items: string }),
+        authTime: nullable(string),
       },
     }),
   },

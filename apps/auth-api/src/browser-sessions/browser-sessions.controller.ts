@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import {
+  ApiExtraModels,
   ApiBadRequestResponse,
   ApiForbiddenResponse,
   ApiNoContentResponse,
@@ -9,18 +10,34 @@ import {
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
+  getSchemaPath,
 } from '@nestjs/swagger';
 import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
 import { ApiCsrfChecked, ApiAuthenticated, ErrorResponseDto, RequestClient } from '@gatehouse/http';
-import { type ClientContext, PasswordAuthenticator, SessionService } from '@gatehouse/identity';
+import {
+  type ClientContext,
+  MfaService,
+  PasswordAuthenticator,
+  type SignIn,
+  SessionService,
+  ValidationFailedError,
+} from '@gatehouse/identity';
 import { CurrentUser, Public, RequireTrustedOrigin } from '@gatehouse/nest-auth';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { toUserResponse } from '../account/account.dto.js';
-import { LoginRequestDto, LoginResponseDto, toSessionResponse } from './browser-sessions.dto.js';
+import {
+  LoginMfaRequestDto,
+  LoginRequestDto,
+  LoginResponseDto,
+  mfaRequired,
+  MfaRequiredResponseDto,
+  toSessionResponse,
+} from './browser-sessions.dto.js';
 import { clearSessionCookie, setSessionCookie } from './session-cookie.js';
 
 @ApiTags('browser sessions')
+@ApiExtraModels(LoginResponseDto, MfaRequiredResponseDto)
 @Controller('auth')
 export class BrowserSessionsController {
   private readonly cookieName: string;
@@ -29,6 +46,7 @@ export class BrowserSessionsController {
     @InjectConfig() config: GatehouseConfig,
     private readonly authenticator: PasswordAuthenticator,
     private readonly sessions: SessionService,
+    private readonly mfa: MfaService,
   ) {
     this.cookieName = config.session.cookieName;
   }
@@ -40,11 +58,16 @@ export class BrowserSessionsController {
   @ApiOperation({
     summary: 'Sign in with email and password; sets the session cookie.',
     description:
-      'Needs an `Origin` (or `Referer`) in `TRUSTED_ORIGINS` (login CSRF). A session cookie sent along is revoked and replaced (fixation). The cookie is HttpOnly, Secure, SameSite=Lax, Path=/, with Max-Age up to the absolute expiry.',
+      'Needs an `Origin` (or `Referer`) in `TRUSTED_ORIGINS` (login CSRF). A session cookie sent along is revoked and replaced (fixation). The cookie is HttpOnly, Secure, SameSite=Lax, Path=/, with Max-Age up to the absolute expiry. A user with a second factor gets `{mfaRequired: true, methods, mfaToken}` instead, with no cookie: `POST /auth/login/mfa` completes the sign-in.',
   })
   @ApiOkResponse({
-    type: LoginResponseDto,
-    headers: { 'Set-Cookie': { schema: { type: 'string' } } },
+    schema: {
+      oneOf: [
+        { $ref: getSchemaPath(LoginResponseDto) },
+        { $ref: getSchemaPath(MfaRequiredResponseDto) },
+      ],
+    },
+    headers: { 'Set-Cookie': { schema: { type: 'string' }, description: 'Not with mfaRequired.' } },
   })
   @ApiBadRequestResponse({ type: ErrorResponseDto, description: '`VALIDATION_FAILED`.' })
   @ApiUnauthorizedResponse({
@@ -67,12 +90,68 @@ export class BrowserSessionsController {
     @RequestClient() client: ClientContext,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<LoginResponseDto | MfaRequiredResponseDto> {
+    const outcome = await this.authenticator.authenticate({ ...body, ip: client.ip });
+    if (outcome.status === 'mfa-required') {
+      return mfaRequired(outcome.mfaToken);
+    }
+    return this.startSession(outcome.signIn, client, request, reply);
+  }
+
+  @Public()
+  @RequireTrustedOrigin()
+  @Post('login/mfa')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Second step of a sign-in: a TOTP code or a recovery code; sets the session cookie.',
+    description:
+      'With the `mfaToken` of `POST /auth/login` (single use, 5 minutes) and either `code` or `recoveryCode`. A wrong code leaves the token usable until it expires; five wrong codes per user in 15 minutes answer 429. Same cookie and origin rules as `POST /auth/login`.',
+  })
+  @ApiOkResponse({
+    type: LoginResponseDto,
+    headers: { 'Set-Cookie': { schema: { type: 'string' } } },
+  })
+  @ApiBadRequestResponse({
+    type: ErrorResponseDto,
+    description: '`VALIDATION_FAILED` (neither or both of `code` and `recoveryCode`).',
+  })
+  @ApiUnauthorizedResponse({
+    type: ErrorResponseDto,
+    description:
+      '`MFA_CODE_INVALID` (wrong, replayed or used code), `MFA_TOKEN_INVALID` (unknown, expired or used token).',
+  })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: '`CSRF_REJECTED`.' })
+  @ApiTooManyRequestsResponse({
+    type: ErrorResponseDto,
+    description: '`RATE_LIMITED` per user, with `Retry-After` in seconds.',
+  })
+  async loginMfa(
+    @Body() body: LoginMfaRequestDto,
+    @RequestClient() client: ClientContext,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<LoginResponseDto> {
-    const user = await this.authenticator.authenticate({ ...body, ip: client.ip });
+    if ((body.code === undefined) === (body.recoveryCode === undefined)) {
+      throw new ValidationFailedError([
+        { field: 'code', messages: ['send either code or recoveryCode'] },
+      ]);
+    }
+    const proof =
+      body.code !== undefined ? { code: body.code } : { recoveryCode: body.recoveryCode! };
+    const signIn = await this.mfa.complete(body.mfaToken, proof, client.ip);
+    return this.startSession(signIn, client, request, reply);
+  }
+
+  private async startSession(
+    signIn: SignIn,
+    client: ClientContext,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<LoginResponseDto> {
     const previous = request.cookies[this.cookieName];
-    const started = await this.sessions.startCookieSession(user, client, previous);
+    const started = await this.sessions.startCookieSession(signIn, client, previous);
     setSessionCookie(reply, this.cookieName, started.token, started.maxAgeSeconds);
-    return { user: toUserResponse(user), session: toSessionResponse(started.session) };
+    return { user: toUserResponse(signIn.user), session: toSessionResponse(started.session) };
   }
 
   @Post('logout')

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { PASSWORD_MAX_LENGTH } from '@gatehouse/identity';
 import type { SessionKind, SessionSummary } from '@gatehouse/persistence';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsEmail, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 
 import { UserResponseDto } from '../account/account.dto.js';
 
@@ -59,6 +59,23 @@ export class SessionResponseDto {
     description: 'The OAuth client of a token session; null for a browser session.',
   })
   client!: SessionClientDto | null;
+
+  @ApiProperty({
+    type: [String],
+    nullable: true,
+    example: ['pwd', 'otp', 'mfa'],
+    description:
+      'How the user signed in (RFC 8176): `pwd`, plus `otp` and `mfa` with a TOTP code (`mfa` alone with a recovery code). Null for sessions from before this was recorded.',
+  })
+  amr!: string[] | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'When the user signed in (OpenID Connect `auth_time`).',
+  })
+  authTime!: string | null;
 }
 
 export class MySessionResponseDto extends SessionResponseDto {
@@ -72,6 +89,47 @@ export class LoginResponseDto {
 
   @ApiProperty({ type: SessionResponseDto })
   session!: SessionResponseDto;
+}
+
+export class MfaRequiredResponseDto {
+  @ApiProperty({ enum: [true] })
+  mfaRequired!: true;
+
+  @ApiProperty({ example: ['totp', 'recovery_code'] })
+  methods!: string[];
+
+  @ApiProperty({
+    description:
+      'Single use, valid 5 minutes: send it to `POST /auth/login/mfa` with a code. Not a session.',
+  })
+  mfaToken!: string;
+}
+
+export function mfaRequired(mfaToken: string): MfaRequiredResponseDto {
+  return { mfaRequired: true, methods: ['totp', 'recovery_code'], mfaToken };
+}
+
+export class LoginMfaRequestDto {
+  @ApiProperty({ description: 'From the `POST /auth/login` answer.', maxLength: 128 })
+  @IsString()
+  @MaxLength(128)
+  mfaToken!: string;
+
+  @ApiPropertyOptional({ example: '123456', description: 'A code of the authenticator app.' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^\s*\d{6}\s*$/, { message: 'code must be six digits' })
+  code?: string;
+
+  @ApiPropertyOptional({
+    example: 'abcd-efgh-ijkl-mnop',
+    description: 'One of the recovery codes, instead of `code`.',
+    maxLength: 64,
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
+  recoveryCode?: string;
 }
 
 export class RevokeOthersResponseDto {
@@ -91,5 +149,7 @@ export function toSessionResponse(session: SessionSummary): SessionResponseDto {
     userAgent: session.userAgent,
     client:
       session.clientId === null ? null : { id: session.clientId, name: session.clientName ?? '' },
+    amr: session.amr,
+    authTime: session.authTime?.toISOString() ?? null,
   };
 }

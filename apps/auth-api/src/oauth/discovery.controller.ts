@@ -1,7 +1,7 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
-import { DEVICE_CODE_GRANT_TYPE, SigningKeyService } from '@gatehouse/identity';
+import { DEVICE_CODE_GRANT_TYPE, MFA_OTP_GRANT_TYPE, SigningKeyService } from '@gatehouse/identity';
 import { Public } from '@gatehouse/nest-auth';
 import type { JSONWebKeySet } from 'jose';
 
@@ -36,6 +36,7 @@ export class DiscoveryController {
         'refresh_token',
         'client_credentials',
         DEVICE_CODE_GRANT_TYPE,
+        MFA_OTP_GRANT_TYPE,
       ],
       response_types_supported: ['code'],
       response_modes_supported: ['query'],

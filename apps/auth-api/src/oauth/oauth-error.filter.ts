@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 interface OAuthErrorBody {
   error: string;
   error_description: string;
+  [member: string]: string;
 }
 
 /**
@@ -32,7 +33,11 @@ export class OAuthErrorFilter implements ExceptionFilter {
     request: FastifyRequest,
   ): { status: number; body: OAuthErrorBody; headers: Record<string, string> } {
     if (exception instanceof OAuthError) {
-      const body = { error: exception.error, error_description: exception.description };
+      const body = {
+        ...exception.extra,
+        error: exception.error,
+        error_description: exception.description,
+      };
       // RFC 6749 §5.2: a client that tried Basic authentication gets a Basic challenge back.
       const basic =
         exception.status === 401 && /^Basic /i.test(request.headers.authorization ?? '');

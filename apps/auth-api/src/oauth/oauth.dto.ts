@@ -9,6 +9,7 @@ export class TokenRequestDto {
       'refresh_token',
       'client_credentials',
       'urn:ietf:params:oauth:grant-type:device_code',
+      'urn:gatehouse:params:oauth:grant-type:mfa-otp',
     ],
   })
   grant_type!: string;
@@ -34,6 +35,17 @@ export class TokenRequestDto {
 
   @ApiPropertyOptional({ description: 'password grant.' })
   password?: string;
+
+  @ApiPropertyOptional({
+    description: "mfa-otp grant: the `mfa_token` of the password grant's `mfa_required` answer.",
+  })
+  mfa_token?: string;
+
+  @ApiPropertyOptional({ description: 'mfa-otp grant: a TOTP code (six digits).' })
+  otp?: string;
+
+  @ApiPropertyOptional({ description: 'mfa-otp grant: a recovery code, instead of `otp`.' })
+  recovery_code?: string;
 
   @ApiPropertyOptional({ description: 'refresh_token grant.' })
   refresh_token?: string;

@@ -14,6 +14,9 @@ import {
   type ClientContext,
   ClientService,
   DEVICE_CODE_GRANT_TYPE,
+  invalidRequest,
+  MFA_OTP_GRANT_TYPE,
+  type SecondFactorProof,
   TokenGrantsService,
   type TokenResponse,
   unsupportedGrantType,
@@ -43,9 +46,9 @@ export class TokenController {
   @Header('pragma', 'no-cache')
   @ApiOperation({
     summary:
-      'Token endpoint (RFC 6749 §3.2): authorization_code (PKCE), password, refresh_token, client_credentials, device_code (RFC 8628).',
+      'Token endpoint (RFC 6749 §3.2): authorization_code (PKCE), password, refresh_token, client_credentials, device_code (RFC 8628), urn:gatehouse:params:oauth:grant-type:mfa-otp.',
     description:
-      'Form-encoded or JSON. The device code grant answers `authorization_pending`, `slow_down` (poll less often: 5 s more), `access_denied` or `expired_token` until the user approves. Clients authenticate with client_secret_basic or client_secret_post; public clients send client_id. The password grant is for first-party clients only. Refresh tokens rotate on every use; a reused one revokes its session.',
+      'Form-encoded or JSON. The device code grant answers `authorization_pending`, `slow_down` (poll less often: 5 s more), `access_denied` or `expired_token` until the user approves. Clients authenticate with client_secret_basic or client_secret_post; public clients send client_id. The password grant is for first-party clients only; for a user with a second factor it answers 400 `mfa_required` with an `mfa_token` (single use, 5 minutes), which the mfa-otp grant redeems with `otp` (or `recovery_code`) for the same token response. Refresh tokens rotate on every use; a reused one revokes its session.',
   })
   @AcceptsFormBody()
   @ApiBody({ type: TokenRequestDto })
@@ -100,10 +103,31 @@ export class TokenController {
         });
       case 'client_credentials':
         return this.grants.clientCredentials(client, { scope, resources });
+      case MFA_OTP_GRANT_TYPE:
+        return this.grants.mfaOtp(
+          client,
+          {
+            mfaToken: requiredParam(body, 'mfa_token'),
+            proof: secondFactorOf(body),
+            scope,
+            resources,
+          },
+          context,
+        );
       case DEVICE_CODE_GRANT_TYPE:
         return this.grants.deviceCode(client, requiredParam(body, 'device_code'), context);
       default:
         throw unsupportedGrantType(grantType);
     }
   }
+}
+
+/** `otp` or `recovery_code`, exactly one. */
+function secondFactorOf(body: OAuthBody): SecondFactorProof {
+  const otp = optionalParam(body, 'otp');
+  const recoveryCode = optionalParam(body, 'recovery_code');
+  if ((otp === undefined) === (recoveryCode === undefined)) {
+    throw invalidRequest('Send either otp or recovery_code.');
+  }
+  return otp !== undefined ? { code: otp } : { recoveryCode: recoveryCode! };
 }

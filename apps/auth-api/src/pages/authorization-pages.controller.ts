@@ -12,12 +12,16 @@ import {
   InteractionSealer,
   InvalidCredentialsError,
   MAX_RESOURCES,
+  MfaCodeInvalidError,
+  MfaService,
+  MfaTokenInvalidError,
   normalizeUserCode,
   formatUserCode,
   PasswordAuthenticator,
   RateLimitedError,
   ServiceBusyError,
   SessionService,
+  type SignIn,
 } from '@gatehouse/identity';
 import { Public } from '@gatehouse/nest-auth';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -28,6 +32,12 @@ import { escapeHtml, originOf, sendErrorPage, sendPage, STYLESHEET } from './htm
 import { ApiPageQuery, ApiPageResponses } from './page-docs.js';
 
 type Form = Record<string, string | undefined>;
+
+/** Where a sign-in goes on: an authorization request (sealed) or the device page. */
+interface SignInNext {
+  readonly sealed: string | undefined;
+  readonly device: string | undefined;
+}
 
 const AUTHORIZATION_PARAMS: readonly (keyof AuthorizationParams)[] = [
   'client_id',
@@ -80,6 +90,7 @@ export class AuthorizationPagesController {
     private readonly sessions: SessionService,
     private readonly authenticator: PasswordAuthenticator,
     private readonly browser: BrowserSignInReader,
+    private readonly mfa: MfaService,
   ) {}
 
   @Get('assets/gatehouse.css')
@@ -241,17 +252,15 @@ export class AuthorizationPagesController {
       return sendErrorPage(reply, 403, 'This form must be sent from the sign-in page.');
     }
     try {
-      const user = await this.authenticator.authenticate({
+      const outcome = await this.authenticator.authenticate({
         email: form['email'] ?? '',
         password: form['password'] ?? '',
         ip: client.ip,
       });
-      const started = await this.sessions.startCookieSession(
-        user,
-        client,
-        request.cookies[this.browser.cookieName],
-      );
-      setSessionCookie(reply, this.browser.cookieName, started.token, started.maxAgeSeconds);
+      if (outcome.status === 'mfa-required') {
+        return this.sendSecondStep(reply, next, outcome.mfaToken, null, 200);
+      }
+      await this.startSession(outcome.signIn, client, request, reply);
     } catch (error) {
       if (error instanceof InvalidCredentialsError) {
         return this.sendSignIn(reply, next, 'The email or password is incorrect.', 401);
@@ -268,6 +277,68 @@ export class AuthorizationPagesController {
       }
       throw error;
     }
+    return this.continueSignedIn(reply, next);
+  }
+
+  /** The second step of the sign-in page: a TOTP code, or a recovery code, for the mfa token. */
+  @Post('signin/mfa')
+  @AcceptsFormBody()
+  @ApiExcludeEndpoint()
+  async signInSecondStep(
+    @Body() form: Form,
+    @RequestClient() client: ClientContext,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<FastifyReply> {
+    const device = form['device'];
+    const next = {
+      sealed: form['interaction'],
+      device: typeof device === 'string' ? device : undefined,
+    };
+    if (!this.browser.fromOwnPage(request)) {
+      return sendErrorPage(reply, 403, 'This form must be sent from the sign-in page.');
+    }
+    const mfaToken = form['mfa_token'] ?? '';
+    const recoveryCode = form['recovery_code']?.trim();
+    const proof = recoveryCode ? { recoveryCode } : { code: form['code']?.trim() ?? '' };
+    try {
+      const signIn = await this.mfa.complete(mfaToken, proof, client.ip);
+      await this.startSession(signIn, client, request, reply);
+    } catch (error) {
+      if (error instanceof MfaCodeInvalidError) {
+        const problem = 'The code is incorrect or was already used.';
+        return this.sendSecondStep(reply, next, mfaToken, problem, 401);
+      }
+      if (error instanceof MfaTokenInvalidError) {
+        return this.sendSignIn(reply, next, 'This sign-in has expired. Sign in again.', 401);
+      }
+      if (error instanceof RateLimitedError) {
+        void reply.headers(error.headers);
+        const problem = 'Too many attempts. Try again later.';
+        return this.sendSecondStep(reply, next, mfaToken, problem, 429);
+      }
+      throw error;
+    }
+    return this.continueSignedIn(reply, next);
+  }
+
+  private async startSession(
+    signIn: SignIn,
+    client: ClientContext,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<void> {
+    const started = await this.sessions.startCookieSession(
+      signIn,
+      client,
+      request.cookies[this.browser.cookieName],
+    );
+    setSessionCookie(reply, this.browser.cookieName, started.token, started.maxAgeSeconds);
+  }
+
+  /** Signed in: on to the device page or the authorization request the sign-in was for. */
+  private continueSignedIn(reply: FastifyReply, next: SignInNext): FastifyReply {
+    const { sealed } = next;
     if (next.device !== undefined) {
       // Back to the device page, with the code typed so far if it is one (never a URL of the form's).
       const userCode = normalizeUserCode(next.device);
@@ -347,10 +418,48 @@ export class AuthorizationPagesController {
     }
   }
 
+  /**
+   * The second step, after a correct password: the authenticator app's code, or (behind a disclosure,
+   * no script needed) a recovery code. The mfa token travels in the form, never in a URL.
+   */
+  private sendSecondStep(
+    reply: FastifyReply,
+    next: SignInNext,
+    mfaToken: string,
+    problem: string | null,
+    status: number,
+  ): FastifyReply {
+    const { sealed, device } = next;
+    const interaction = this.interactions.resume(sealed);
+    const redirectOrigin = originOf(interaction?.params.redirect_uri);
+    return sendPage(
+      reply,
+      status,
+      {
+        title: 'Enter your code',
+        main: `${problem ? `<p class="error" role="alert">${escapeHtml(problem)}</p>` : ''}
+<form method="post" action="/signin/mfa">
+<input type="hidden" name="mfa_token" value="${escapeHtml(mfaToken)}">
+${interaction && sealed ? `<input type="hidden" name="interaction" value="${escapeHtml(sealed)}">` : ''}
+${device !== undefined ? `<input type="hidden" name="device" value="${escapeHtml(normalizeUserCode(device) ?? '')}">` : ''}
+<label for="code">Code from your authenticator app</label>
+<input id="code" name="code" type="text" inputmode="numeric" pattern="[0-9 ]*" autocomplete="one-time-code" maxlength="8" autofocus>
+<details>
+<summary>Use a recovery code instead</summary>
+<label for="recovery_code">Recovery code</label>
+<input id="recovery_code" name="recovery_code" type="text" autocomplete="off" maxlength="64">
+</details>
+<button type="submit">Continue</button>
+</form>`,
+      },
+      redirectOrigin ? [redirectOrigin] : [],
+    );
+  }
+
   /** The sign-in form; `next` is where it goes on: an authorization request or the device page. */
   private sendSignIn(
     reply: FastifyReply,
-    next: { readonly sealed: string | undefined; readonly device: string | undefined },
+    next: SignInNext,
     problem: string | null,
     status: number,
   ): FastifyReply {

@@ -10,6 +10,10 @@ import {
   type PasswordChangedParams,
 } from './templates/password-changed.template.js';
 import {
+  recoveryCodeUsed,
+  type RecoveryCodeUsedParams,
+} from './templates/recovery-code-used.template.js';
+import {
   passwordReset,
   type TokenMailParams,
   type TokenMailSecret,
@@ -22,6 +26,7 @@ export interface MailKinds {
   'email-verification': { params: TokenMailParams; secret: TokenMailSecret };
   'email-change-confirmation': { params: TokenMailParams; secret: TokenMailSecret };
   'email-change-requested': { params: EmailChangeRequestedParams; secret: TokenMailSecret };
+  'recovery-code-used': { params: RecoveryCodeUsedParams; secret: null };
 }
 
 export type MailTemplateName = keyof MailKinds;
@@ -48,6 +53,7 @@ const TEMPLATES: {
   'email-verification': emailVerification,
   'email-change-confirmation': emailChangeConfirmation,
   'email-change-requested': emailChangeRequested,
+  'recovery-code-used': recoveryCodeUsed,
 };
 
 export function isMailTemplateName(name: string): name is MailTemplateName {

@@ -13,7 +13,9 @@ export type OAuthErrorCode =
   | 'access_denied'
   | 'expired_token'
   // RFC 8707 §2: a `resource` this grant cannot reach.
-  | 'invalid_target';
+  | 'invalid_target'
+  // The password was right and a second factor is needed (Gatehouse, like Auth0's `mfa_required`).
+  | 'mfa_required';
 
 /**
  * An OAuth endpoint's refusal: `description` is safe to show the client (`error_description`);
@@ -24,6 +26,8 @@ export class OAuthError extends Error {
     readonly error: OAuthErrorCode,
     readonly description: string,
     readonly status = 400,
+    /** Further members of the error body (e.g. `mfa_token`). */
+    readonly extra: Readonly<Record<string, string>> = {},
   ) {
     super(description);
   }
@@ -47,3 +51,12 @@ export const unsupportedGrantType = (grantType: string) =>
 export const invalidScope = (description: string) => new OAuthError('invalid_scope', description);
 
 export const invalidTarget = (description: string) => new OAuthError('invalid_target', description);
+
+/** The password grant of a user with a second factor: redeem `mfa_token` with the mfa-otp grant. */
+export const mfaRequired = (mfaToken: string) =>
+  new OAuthError(
+    'mfa_required',
+    'A second factor is required: send mfa_token with otp or recovery_code (grant_type urn:gatehouse:params:oauth:grant-type:mfa-otp).',
+    400,
+    { mfa_token: mfaToken },
+  );

@@ -21,6 +21,12 @@ const USER_CODE_ATTEMPTS_PER_USER = 10;
 const USER_CODE_ATTEMPTS_PER_IP = 30;
 const USER_CODE_WINDOW_SECONDS = 900;
 /**
+ * Second-factor attempts (TOTP codes, recovery codes, the password when removing a factor) per user:
+ * a six-digit code within ±1 step is a 3-in-a-million guess, so five per quarter-hour keeps an
+ * attacker who has the password far from the code.
+ */
+const MFA_ATTEMPTS_PER_USER = 5;
+/**
  * Device authorization requests per IP and client in the same window: each one holds a user code for
  * ten minutes, so an unbounded stream from one address would fill the table (and the code space).
  */
@@ -48,6 +54,7 @@ export class LoginLimiter implements OnModuleDestroy {
   private readonly userCodesPerUser: RateLimiterAbstract;
   private readonly userCodesPerIp: RateLimiterAbstract;
   private readonly deviceRequestsPerIp: RateLimiterAbstract;
+  private readonly mfaPerUser: RateLimiterAbstract;
   private readonly registrationsPerIp: RateLimiterAbstract;
   private readonly resetRequestsPerAddress: RateLimiterAbstract;
   private readonly resetRequestsPerIp: RateLimiterAbstract;
@@ -73,6 +80,7 @@ export class LoginLimiter implements OnModuleDestroy {
       DEVICE_REQUESTS_PER_IP,
       USER_CODE_WINDOW_SECONDS,
     );
+    this.mfaPerUser = this.limiter('mfa:user', MFA_ATTEMPTS_PER_USER, USER_CODE_WINDOW_SECONDS);
     this.registrationsPerIp = this.limiter(
       'registration:ip',
       config.registrationLimits.attemptsPerIp,
@@ -124,6 +132,16 @@ export class LoginLimiter implements OnModuleDestroy {
       this.userCodesPerUser.reward(userId, 1),
       this.userCodesPerIp.reward(ip ?? 'unknown', 1),
     ]);
+  }
+
+  /** One second-factor attempt of a user, or 429 once the budget is spent. */
+  takeMfaAttempt(userId: string): Promise<void> {
+    return this.consume(this.mfaPerUser, userId);
+  }
+
+  /** A right code: the user's budget starts afresh. */
+  async mfaSucceeded(userId: string): Promise<void> {
+    await this.mfaPerUser.delete(userId);
   }
 
   /** Takes one attempt for the IP and the account, or throws 429 with the time until the next one. */

@@ -43,6 +43,8 @@ function sessionRow(overrides: Partial<CookieSessionWithUser> = {}): CookieSessi
     lastSeenAt: at,
     idleExpiresAt: new Date(START + 86_400_000),
     absoluteExpiresAt: new Date(START + 2_592_000_000),
+    amr: ['pwd'],
+    authTime: at,
     revokedAt: null,
     userId: randomUUID(),
     kind: 'cookie',

@@ -5,12 +5,12 @@ import {
   Database,
   type Repositories,
   type SessionSummary,
-  type User,
 } from '@gatehouse/persistence';
 
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../clock.js';
 import { SessionNotFoundError } from '../identity.errors.js';
+import type { SignIn } from '../mfa/mfa.service.js';
 import { RevocationService } from '../revocations/revocation.service.js';
 import { type DescribedSession, SessionCache } from './session-cache.js';
 import {
@@ -65,7 +65,7 @@ export class SessionService {
    * already carried is revoked first (OWASP: renew the session id on login, against fixation).
    */
   startCookieSession(
-    user: User,
+    { user, amr }: SignIn,
     context: ClientContext,
     previousToken?: string,
   ): Promise<StartedCookieSession> {
@@ -89,13 +89,19 @@ export class SessionService {
         absoluteExpiresAt,
         ip: context.ip,
         userAgent: context.userAgent?.slice(0, USER_AGENT_MAX_LENGTH) ?? null,
+        amr,
       });
       await this.audit.record(repositories, {
         actor: `user:${user.id}`,
         action: 'login.succeeded',
         subject: `user:${user.id}`,
         ip: context.ip,
-        details: { sessionId: session.id, kind: 'cookie', replacedSessionId: previous?.id ?? null },
+        details: {
+          sessionId: session.id,
+          kind: 'cookie',
+          replacedSessionId: previous?.id ?? null,
+          amr: [...amr],
+        },
       });
       const maxAgeSeconds = Math.floor((absoluteExpiresAt.getTime() - now.getTime()) / 1000);
       return { token, session, maxAgeSeconds };

@@ -18,6 +18,9 @@ export interface AccessTokenSubject {
   readonly minted: MintedGrant;
   /** The user's roles, in first-party tokens only; null leaves the claim out. */
   readonly roles: readonly string[] | null;
+  /** How and when the user signed in (RFC 8176 `amr`, `auth_time`); null or absent leaves them out. */
+  readonly amr?: readonly string[] | null;
+  readonly authTime?: Date | null;
 }
 
 export type { MintedGrant };
@@ -119,6 +122,8 @@ export class AccessTokenIssuer {
         scope: subject.minted.scope,
         ...(subject.roles !== null ? { roles: [...subject.roles] } : {}),
         ...(subject.sessionId ? { sid: subject.sessionId } : {}),
+        ...(subject.amr ? { amr: [...subject.amr] } : {}),
+        ...(subject.authTime ? { auth_time: Math.floor(subject.authTime.getTime() / 1000) } : {}),
         iss: this.config.issuer,
         sub: subject.subject,
         aud: audience.length === 1 ? audience[0]! : [...audience],

@@ -35,6 +35,8 @@ export interface TokenResponse {
 export interface OpenIdRequest {
   readonly nonce: string | null;
   readonly authTime: Date;
+  /** RFC 8176 methods of the sign-in; recorded on the session, `amr` in the tokens. */
+  readonly amr?: readonly string[];
   readonly claims: Readonly<Record<string, unknown>>;
 }
 
@@ -126,6 +128,8 @@ export class RefreshTokenService {
           absoluteExpiresAt,
           ip: context.ip,
           userAgent: context.userAgent?.slice(0, 512) ?? null,
+          amr: openId?.amr ?? null,
+          authTime: openId?.authTime ?? null,
         });
         if (refreshToken) {
           await repositories.refreshTokens.insert({
@@ -157,7 +161,7 @@ export class RefreshTokenService {
     if (sessionId === null) {
       return null;
     }
-    const response = await this.respond(user, sessionId, client, minted, refreshToken);
+    const response = await this.respond(user, sessionId, client, minted, refreshToken, openId);
     if (!openId || !granted.split(' ').includes('openid')) {
       return response;
     }
@@ -168,7 +172,7 @@ export class RefreshTokenService {
       nonce: openId.nonce,
       authTime: openId.authTime,
       accessToken: response.access_token,
-      claims: openId.claims,
+      claims: openId.amr ? { ...openId.claims, amr: [...openId.amr] } : openId.claims,
     });
     return { ...response, id_token: idToken };
   }
@@ -353,6 +357,7 @@ export class RefreshTokenService {
     client: Client,
     minted: MintedGrant,
     refreshToken: string | null,
+    signIn?: Pick<OpenIdRequest, 'amr' | 'authTime'>,
   ): Promise<TokenResponse> {
     const access = await this.accessTokens.issue({
       subject: user.id,
@@ -360,6 +365,8 @@ export class RefreshTokenService {
       clientId: client.id,
       minted,
       roles: client.firstParty ? user.roles : null,
+      amr: signIn?.amr ?? null,
+      authTime: signIn?.authTime ?? null,
     });
     return {
       access_token: access.token,

@@ -10,10 +10,16 @@ import {
 import { DeviceAuthorizationService } from '../authorization/device-authorization.service.js';
 import type { GrantType } from '../clients/client.service.js';
 import { Clock } from '../clock.js';
-import { EmailNotVerifiedError, InvalidCredentialsError } from '../identity.errors.js';
+import {
+  EmailNotVerifiedError,
+  InvalidCredentialsError,
+  MfaCodeInvalidError,
+  MfaTokenInvalidError,
+} from '../identity.errors.js';
 import { delegatedScope } from '../oauth/delegation.js';
 import { grantedScope } from '../oauth/granted-scope.js';
-import { invalidGrant, unauthorizedClient } from '../oauth/oauth.errors.js';
+import { MfaService, type SecondFactorProof, type SignIn } from '../mfa/mfa.service.js';
+import { invalidGrant, mfaRequired, unauthorizedClient } from '../oauth/oauth.errors.js';
 import type { ClientContext } from '../sessions/session.service.js';
 import { PasswordAuthenticator } from '../users/password-authenticator.js';
 import { AccessTokenIssuer } from './access-token.issuer.js';
@@ -25,6 +31,16 @@ export interface PasswordGrantRequest {
   readonly scope?: string;
   readonly resources?: readonly string[];
 }
+
+/** `urn:gatehouse:params:oauth:grant-type:mfa-otp`: the second step of a password grant. */
+export interface MfaOtpGrantRequest {
+  readonly mfaToken: string;
+  readonly proof: SecondFactorProof;
+  readonly scope?: string;
+  readonly resources?: readonly string[];
+}
+
+export const MFA_OTP_GRANT_TYPE = 'urn:gatehouse:params:oauth:grant-type:mfa-otp';
 
 /** What any token request may narrow: its scope (RFC 6749 §3.3) and audience (RFC 8707). */
 export interface TokenScopeRequest {
@@ -42,6 +58,7 @@ export class TokenGrantsService {
     private readonly codes: AuthorizationCodeService,
     private readonly devices: DeviceAuthorizationService,
     private readonly clock: Clock,
+    private readonly mfa: MfaService,
   ) {}
 
   /** RFC 8628 §3.4: the device polls until the user answers on the device page. */
@@ -75,7 +92,7 @@ export class TokenGrantsService {
       throw unauthorizedClient('The password grant is reserved to first-party clients.');
     }
     const scope = grantedScope(client, request.scope);
-    const user = await this.authenticator
+    const outcome = await this.authenticator
       .authenticate({ email: request.username, password: request.password, ip: context.ip })
       .catch((error: unknown) => {
         if (error instanceof EmailNotVerifiedError) {
@@ -85,14 +102,54 @@ export class TokenGrantsService {
           ? invalidGrant('The username or password is incorrect.')
           : error;
       });
+    if (outcome.status === 'mfa-required') {
+      throw mfaRequired(outcome.mfaToken);
+    }
+    return this.startSession(client, scope, outcome.signIn, context, request.resources);
+  }
+
+  /**
+   * The second step of the password grant: the `mfa_token` of its `mfa_required` answer and a TOTP
+   * code (`otp`) or a recovery code. Allowed to the clients allowed the password grant.
+   */
+  async mfaOtp(
+    client: Client,
+    request: MfaOtpGrantRequest,
+    context: ClientContext,
+  ): Promise<TokenResponse> {
+    this.assertAllowed(client, 'password');
+    if (!client.firstParty) {
+      throw unauthorizedClient('The password grant is reserved to first-party clients.');
+    }
+    const scope = grantedScope(client, request.scope);
+    const signIn = await this.mfa
+      .complete(request.mfaToken, request.proof, context.ip)
+      .catch((error: unknown) => {
+        if (error instanceof MfaCodeInvalidError) {
+          throw invalidGrant('The code is incorrect or was already used.');
+        }
+        throw error instanceof MfaTokenInvalidError
+          ? invalidGrant('The mfa_token is invalid, expired or was already used.')
+          : error;
+      });
+    return this.startSession(client, scope, signIn, context, request.resources);
+  }
+
+  private async startSession(
+    client: Client,
+    scope: string,
+    { user, amr }: SignIn,
+    context: ClientContext,
+    resources: readonly string[] | undefined,
+  ): Promise<TokenResponse> {
     const started = await this.refreshTokens.startSessionOnce(
       user,
       client,
       scope,
       context,
       () => Promise.resolve(true),
-      { nonce: null, authTime: this.clock.now(), claims: claimsFor(scope, user) },
-      request.resources,
+      { nonce: null, authTime: this.clock.now(), amr, claims: claimsFor(scope, user) },
+      resources,
     );
     return started!;
   }

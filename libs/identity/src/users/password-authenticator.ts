@@ -8,6 +8,7 @@ import {
   InvalidCredentialsError,
   ServiceBusyError,
 } from '../identity.errors.js';
+import { MfaService, type SignIn } from '../mfa/mfa.service.js';
 import { LoginLimiter } from '../rate-limits/login-limiter.js';
 import { normalizeEmail } from './email.js';
 import { PasswordHasher } from './password-hasher.js';
@@ -17,6 +18,15 @@ export interface PasswordAttempt {
   readonly password: string;
   readonly ip: string | null;
 }
+
+/**
+ * A correct password: a sign-in for a user without a second factor, else the token of the second
+ * step. Every caller must handle both, so a password alone never starts the session of a user with a
+ * confirmed factor.
+ */
+export type PasswordOutcome =
+  | { readonly status: 'signed-in'; readonly signIn: SignIn }
+  | { readonly status: 'mfa-required'; readonly mfaToken: string };
 
 type FailureReason = 'unknown_email' | 'wrong_password' | 'user_disabled';
 
@@ -33,9 +43,18 @@ export class PasswordAuthenticator {
     private readonly limiter: LoginLimiter,
     private readonly audit: AuditService,
     @InjectConfig() private readonly config: GatehouseConfig,
+    private readonly mfa: MfaService,
   ) {}
 
-  async authenticate({ email, password, ip }: PasswordAttempt): Promise<User> {
+  async authenticate(attempt: PasswordAttempt): Promise<PasswordOutcome> {
+    const user = await this.checkPassword(attempt);
+    const challenge = await this.mfa.afterPassword(user);
+    return challenge
+      ? { status: 'mfa-required', mfaToken: challenge.mfaToken }
+      : { status: 'signed-in', signIn: this.mfa.passwordOnly(user) };
+  }
+
+  private async checkPassword({ email, password, ip }: PasswordAttempt): Promise<User> {
     const normalized = normalizeEmail(email);
     await this.limiter.take(normalized, ip);
     const user = await this.database.users.findByEmail(normalized);

@@ -85,4 +85,12 @@ export class Session {
 
   @Column({ type: 'varchar', length: 512, nullable: true })
   userAgent!: string | null;
+
+  /** How the user proved who they are (RFC 8176): `pwd`, plus `otp` and `mfa` with a second factor. */
+  @Column({ type: 'text', array: true, nullable: true })
+  amr!: string[] | null;
+
+  /** When the user last proved who they are (OpenID Connect `auth_time`). */
+  @Column({ type: 'timestamptz', nullable: true })
+  authTime!: Date | null;
 }

@@ -9,6 +9,7 @@ import { FirstPartyOpenid1764600000000 } from './1764600000000-first-party-openi
 import { MailMessages1764700000000 } from './1764700000000-mail-messages.js';
 import { PasswordResets1764800000000 } from './1764800000000-password-resets.js';
 import { EmailVerification1764900000000 } from './1764900000000-email-verification.js';
+import { Mfa1765000000000 } from './1765000000000-mfa.js';
 
 /** Every migration, in order. Imported as classes: globs do not survive bundling. */
 export const migrations = [
@@ -23,4 +24,5 @@ export const migrations = [
   MailMessages1764700000000,
   PasswordResets1764800000000,
   EmailVerification1764900000000,
+  Mfa1765000000000,
 ];

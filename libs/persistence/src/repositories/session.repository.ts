@@ -27,6 +27,8 @@ export interface NewCookieSession {
   readonly absoluteExpiresAt: Date;
   readonly ip: string | null;
   readonly userAgent: string | null;
+  /** RFC 8176 methods of the sign-in; `['pwd']` when not given. */
+  readonly amr?: readonly string[];
 }
 
 export interface NewTokenSession {
@@ -39,6 +41,9 @@ export interface NewTokenSession {
   readonly absoluteExpiresAt: Date;
   readonly ip: string | null;
   readonly userAgent: string | null;
+  /** RFC 8176 methods of the sign-in behind the tokens, and when it happened. */
+  readonly amr?: readonly string[] | null;
+  readonly authTime?: Date | null;
 }
 
 /** Whether a session can still back an access token (bearer verification, introspection). */
@@ -55,6 +60,9 @@ export interface SessionTimes {
   readonly idleExpiresAt: Date;
   readonly absoluteExpiresAt: Date;
   readonly revokedAt: Date | null;
+  /** RFC 8176 methods of the sign-in (null: a session from before they were recorded). */
+  readonly amr: string[] | null;
+  readonly authTime: Date | null;
 }
 
 export interface SessionSummary extends SessionTimes {
@@ -119,7 +127,7 @@ export interface Revocation {
 
 const TIMES = `s.id, s.created_at AS "createdAt", s.last_seen_at AS "lastSeenAt",
   s.idle_expires_at AS "idleExpiresAt", s.absolute_expires_at AS "absoluteExpiresAt",
-  s.revoked_at AS "revokedAt"`;
+  s.revoked_at AS "revokedAt", s.amr, s.auth_time AS "authTime"`;
 
 const SUMMARY = `${TIMES}, s.user_id AS "userId", s.kind, s.client_id AS "clientId",
   c.name AS "clientName", host(s.ip) AS ip, s.user_agent AS "userAgent"`;
@@ -157,8 +165,8 @@ export class SessionRepository {
   async createCookieSession(session: NewCookieSession): Promise<SessionSummary> {
     const rows: SessionSummary[] = await this.manager.query(
       `INSERT INTO sessions AS s (user_id, kind, token_hash, created_at, last_seen_at,
-         idle_expires_at, absolute_expires_at, ip, user_agent)
-       VALUES ($1, 'cookie', $2, $3, $3, $4, $5, $6, $7)
+         idle_expires_at, absolute_expires_at, ip, user_agent, amr, auth_time)
+       VALUES ($1, 'cookie', $2, $3, $3, $4, $5, $6, $7, $8, $3)
        RETURNING ${TIMES}, s.user_id AS "userId", s.kind, NULL AS "clientId", NULL AS "clientName",
          host(s.ip) AS ip, s.user_agent AS "userAgent"`,
       [
@@ -169,6 +177,7 @@ export class SessionRepository {
         session.absoluteExpiresAt,
         session.ip,
         session.userAgent,
+        session.amr ?? ['pwd'],
       ],
     );
     return rows[0]!;
@@ -177,8 +186,8 @@ export class SessionRepository {
   async createTokenSession(session: NewTokenSession): Promise<string> {
     const rows: { id: string }[] = await this.manager.query(
       `INSERT INTO sessions (user_id, kind, client_id, scope, created_at, last_seen_at,
-         idle_expires_at, absolute_expires_at, ip, user_agent)
-       VALUES ($1, 'token', $2, $8, $3, $3, $4, $5, $6, $7)
+         idle_expires_at, absolute_expires_at, ip, user_agent, amr, auth_time)
+       VALUES ($1, 'token', $2, $8, $3, $3, $4, $5, $6, $7, $9, $10)
        RETURNING id`,
       [
         session.userId,
@@ -189,6 +198,8 @@ export class SessionRepository {
         session.ip,
         session.userAgent,
         session.scope,
+        session.amr ?? null,
+        session.authTime ?? null,
       ],
     );
     return rows[0]!.id;
