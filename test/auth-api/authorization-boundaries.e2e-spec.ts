@@ -287,13 +287,32 @@ describe('authorization boundaries: reserved scopes, audiences and resource serv
         body: { newEmail: `moved-${user.email}`, password: user.password },
       },
       { operation: 'POST /me/email/verification', url: '/me/email/verification' },
+      { operation: 'GET /me/mfa', url: '/me/mfa' },
+      { operation: 'POST /me/mfa/totp', url: '/me/mfa/totp' },
+      {
+        operation: 'POST /me/mfa/totp/{id}/confirm',
+        url: `/me/mfa/totp/${randomUUID()}/confirm`,
+        body: { code: '123456' },
+      },
+      {
+        operation: 'DELETE /me/mfa/{id}',
+        url: `/me/mfa/${randomUUID()}`,
+        body: { password: user.password },
+      },
+      {
+        operation: 'POST /me/mfa/recovery-codes',
+        url: '/me/mfa/recovery-codes',
+        body: { password: user.password },
+      },
     ];
   }
 
   async function accountState(user: TestUser): Promise<unknown> {
     return db.query(
       `SELECT u.password_hash, u.email, s.id, s.revoked_at,
-         (SELECT count(*) FROM email_verifications e WHERE e.user_id = u.id) AS links
+         (SELECT count(*) FROM email_verifications e WHERE e.user_id = u.id) AS links,
+         (SELECT count(*) FROM mfa_factors f WHERE f.user_id = u.id) AS factors,
+         (SELECT count(*) FROM mfa_recovery_codes r WHERE r.user_id = u.id) AS recovery_codes
        FROM users u JOIN sessions s ON s.user_id = u.id
        WHERE u.id = $1 ORDER BY s.id`,
       [user.id],

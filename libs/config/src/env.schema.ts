@@ -397,7 +397,7 @@ export const envSchema = {
   KEY_ENCRYPTION_KEY: variable({
     expectation: '32 random bytes in base64 (openssl rand -base64 32)',
     description:
-      'Encrypts private signing keys at rest (AES-256-GCM). Required with `DATABASE_URL`; with the embedded database one is generated into `DATA_DIR` (with a warning).',
+      'Encrypts private signing keys and TOTP secrets at rest (AES-256-GCM). Required with `DATABASE_URL`; with the embedded database one is generated into `DATA_DIR` (with a warning).',
     parse: parseKey,
   }),
   SMTP_URL: variable({

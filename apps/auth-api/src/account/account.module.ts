@@ -6,6 +6,7 @@ import { EmailPagesController } from '../pages/email-pages.controller.js';
 import { AccountController } from './account.controller.js';
 import { EmailLinksController } from './email-links.controller.js';
 import { MeController } from './me.controller.js';
+import { MfaController } from './mfa.controller.js';
 import { MyEmailController } from './my-email.controller.js';
 
 @Module({
@@ -14,6 +15,7 @@ import { MyEmailController } from './my-email.controller.js';
     AccountController,
     MeController,
     MyEmailController,
+    MfaController,
     EmailLinksController,
     EmailPagesController,
   ],
