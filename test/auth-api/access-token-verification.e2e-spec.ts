@@ -170,6 +170,8 @@ describe('bearer access tokens on auth-api', () => {
         scope: 'account',
         roles: [],
         client_id: FIRST_PARTY,
+        amr: ['pwd'],
+        auth_time: claims.iat,
       });
     });
 
@@ -205,6 +207,7 @@ describe('bearer access tokens on auth-api', () => {
           'refresh_token',
           'client_credentials',
           'urn:ietf:params:oauth:grant-type:device_code',
+          'urn:gatehouse:params:oauth:grant-type:mfa-otp',
         ],
         response_types_supported: ['code'],
         response_modes_supported: ['query'],
@@ -300,6 +303,8 @@ describe('bearer access tokens on auth-api', () => {
           ip: '127.0.0.1',
           userAgent: 'lightMyRequest',
           client: { id: FIRST_PARTY, name: FIRST_PARTY_NAME },
+          amr: ['pwd'],
+          authTime: expect.any(String),
         },
       });
     });
@@ -325,6 +330,8 @@ describe('bearer access tokens on auth-api', () => {
         ip: '127.0.0.1',
         userAgent: 'lightMyRequest',
         client: { id: FIRST_PARTY, name: FIRST_PARTY_NAME },
+        amr: ['pwd'],
+        authTime: expect.any(String),
         current: true,
       });
     });

@@ -109,6 +109,7 @@ describe('the first-party client speaks OpenID Connect', () => {
       iat: expect.any(Number),
       exp: expect.any(Number),
       auth_time: expect.any(Number),
+      amr: ['pwd'],
       sid: decodeJwt(tokens.access_token)['sid'],
       at_hash: expect.any(String),
       email: user.email,

@@ -335,24 +335,49 @@ describe('Sign-in with a second factor (TOTP, recovery codes) on every path', ()
   });
 
   describe('/signin (authorization code and device flows)', () => {
-    it('asks for the code after the password, then continues the code flow', async () => {
+    it('asks for the code after the password, then continues the code flow; the tokens carry amr', async () => {
       freezeClock();
       const user = await givenEnrolledUser();
       const { client } = await app.get(ClientService).create({
         name: 'MFA relying party',
-        grantTypes: ['authorization_code'],
+        grantTypes: ['authorization_code', 'refresh_token'],
         scopes: ['openid', 'email'],
         redirectUris: [REDIRECT_URI],
         public: true,
       });
 
-      const { callback } = await authorizeInBrowser(
+      const { callback, codeVerifier } = await authorizeInBrowser(
         { issuer, clientId: client.id, redirectUri: REDIRECT_URI, scope: 'openid' },
         user,
         { secondFactor: () => ({ code: codeAt(user.secret) }) },
       );
 
-      expect(callback.searchParams.get('code')).toEqual(expect.any(String));
+      const exchanged = await tokenRequest({
+        client_id: client.id,
+        grant_type: 'authorization_code',
+        code: callback.searchParams.get('code')!,
+        redirect_uri: REDIRECT_URI,
+        code_verifier: codeVerifier,
+      });
+      expect(exchanged.statusCode).toBe(200);
+      const tokens = exchanged.json<{
+        access_token: string;
+        id_token: string;
+        refresh_token: string;
+      }>();
+      const signIn = { amr: ['pwd', 'otp', 'mfa'], auth_time: Math.floor(now / 1000) };
+      expect(decodeJwt(tokens.id_token)).toMatchObject(signIn);
+      expect(decodeJwt(tokens.access_token)).toMatchObject(signIn);
+      now += STEP_MS;
+      const refreshed = await tokenRequest({
+        client_id: client.id,
+        grant_type: 'refresh_token',
+        refresh_token: tokens.refresh_token,
+      });
+      expect(refreshed.statusCode).toBe(200);
+      expect(decodeJwt(refreshed.json<{ access_token: string }>().access_token)).toMatchObject(
+        signIn,
+      );
     });
 
     it('shows the second step again with an alert for a wrong code, and signs nobody in', async () => {

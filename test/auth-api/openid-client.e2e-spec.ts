@@ -108,6 +108,7 @@ describe('auth-api with openid-client', () => {
         'refresh_token',
         'client_credentials',
         'urn:ietf:params:oauth:grant-type:device_code',
+        'urn:gatehouse:params:oauth:grant-type:mfa-otp',
       ],
       code_challenge_methods_supported: ['S256'],
       gatehouse_access_token_audience: 'gatehouse',

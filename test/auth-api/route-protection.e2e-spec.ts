@@ -84,13 +84,18 @@ describe('auth-api route protection', () => {
   it('declares the cookie and bearer schemes on exactly the operations that need a caller today', () => {
     expect(names(secured)).toEqual(
       [
+        'DELETE /me/mfa/{id}',
         'DELETE /me/sessions/{id}',
         'GET /me',
+        'GET /me/mfa',
         'GET /me/sessions',
         'GET /oauth/userinfo',
         'POST /auth/logout',
         'POST /me/email',
         'POST /me/email/verification',
+        'POST /me/mfa/recovery-codes',
+        'POST /me/mfa/totp',
+        'POST /me/mfa/totp/{id}/confirm',
         'POST /me/password',
         'POST /me/sessions/revoke-others',
       ].sort((a, b) => a.localeCompare(b)),

@@ -37,7 +37,8 @@ export class BrowserSignInReader {
       ? {
           userId: result.session.userId,
           sessionId: result.session.id,
-          authTime: result.session.createdAt,
+          authTime: result.session.authTime ?? result.session.createdAt,
+          amr: result.session.amr,
         }
       : null;
   }

@@ -37,6 +37,8 @@ export interface ApprovedAuthorization {
   readonly nonce: string | null;
   /** When the user signed in (their browser session's start). */
   readonly authTime: Date;
+  /** How (RFC 8176), from the browser session. */
+  readonly amr: readonly string[] | null;
 }
 
 export interface CodeRedemption {
@@ -128,6 +130,7 @@ export class AuthorizationCodeService {
       codeChallenge: approved.codeChallenge,
       nonce: approved.nonce,
       authTime: approved.authTime,
+      amr: approved.amr,
       createdAt: now,
       expiresAt: new Date(now.getTime() + AUTHORIZATION_CODE_TTL_SECONDS * 1000),
     });
@@ -189,6 +192,7 @@ export class AuthorizationCodeService {
       {
         nonce: state.nonce,
         authTime: state.authTime,
+        ...(state.amr ? { amr: state.amr } : {}),
         claims: claimsFor(state.scope, {
           email: state.userEmail,
           emailVerifiedAt: state.userEmailVerifiedAt,

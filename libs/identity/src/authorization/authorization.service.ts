@@ -71,6 +71,8 @@ export interface SignedInUser {
   readonly userId: string;
   /** When the user proved who they are (the cookie session's start): `auth_time`. */
   readonly authTime: Date;
+  /** How (RFC 8176), as the cookie session recorded it; null for sessions from before. */
+  readonly amr: readonly string[] | null;
 }
 
 /** What the authorization endpoint must do next. */
@@ -251,6 +253,7 @@ export class AuthorizationService {
           codeChallenge: request.codeChallenge,
           nonce: request.nonce,
           authTime: user.authTime,
+          amr: user.amr,
         },
         repositories,
       );

@@ -245,6 +245,7 @@ export class DeviceAuthorizationService {
       {
         nonce: null,
         authTime: polled.authTime,
+        ...(polled.amr ? { amr: polled.amr } : {}),
         claims: claimsFor(polled.scope, {
           email: polled.userEmail ?? '',
           emailVerifiedAt: polled.userEmailVerifiedAt,

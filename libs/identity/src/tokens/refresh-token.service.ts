@@ -40,6 +40,14 @@ export interface OpenIdRequest {
   readonly claims: Readonly<Record<string, unknown>>;
 }
 
+/** The sign-in behind a refreshed session, for the `amr` and `auth_time` of its access tokens. */
+function signInOf(state: RefreshTokenState): { amr?: readonly string[]; authTime?: Date } {
+  return {
+    ...(state.sessionAmr ? { amr: state.sessionAmr } : {}),
+    ...(state.sessionAuthTime ? { authTime: state.sessionAuthTime } : {}),
+  };
+}
+
 const REUSE_ACTOR = 'system:refresh-token-reuse';
 
 /** Rolls back `startSessionOnce`'s transaction when its condition fails. */
@@ -216,7 +224,7 @@ export class RefreshTokenService {
     let state = this.usable(client, outcome?.state ?? null, now);
     const { user, minted } = judged ?? (await this.judge(client, state, requestedScope, resources));
     if (outcome?.rotated) {
-      return this.respond(user, state.sessionId, client, minted, successor);
+      return this.respond(user, state.sessionId, client, minted, successor, signInOf(state));
     }
     if (state.usedAt === null) {
       // Lost the race: the winner has committed by now (its row lock made us wait). Look again.
@@ -234,7 +242,7 @@ export class RefreshTokenService {
       ip: context.ip,
       details: this.replayDetails(state, context),
     });
-    return this.respond(user, state.sessionId, client, minted, issued);
+    return this.respond(user, state.sessionId, client, minted, issued, signInOf(state));
   }
 
   /**
@@ -357,7 +365,7 @@ export class RefreshTokenService {
     client: Client,
     minted: MintedGrant,
     refreshToken: string | null,
-    signIn?: Pick<OpenIdRequest, 'amr' | 'authTime'>,
+    signIn: { readonly amr?: readonly string[]; readonly authTime?: Date } = {},
   ): Promise<TokenResponse> {
     const access = await this.accessTokens.issue({
       subject: user.id,
@@ -365,8 +373,8 @@ export class RefreshTokenService {
       clientId: client.id,
       minted,
       roles: client.firstParty ? user.roles : null,
-      amr: signIn?.amr ?? null,
-      authTime: signIn?.authTime ?? null,
+      amr: signIn.amr ?? null,
+      authTime: signIn.authTime ?? null,
     });
     return {
       access_token: access.token,

@@ -63,6 +63,10 @@ export class AuthorizationCode {
   @Column({ type: 'timestamptz' })
   authTime!: Date;
 
+  /** RFC 8176 methods of the sign-in (`pwd`, `otp`, `mfa`); null when not recorded. */
+  @Column({ type: 'text', array: true, nullable: true })
+  amr!: string[] | null;
+
   @CreateDateColumn({ type: 'timestamptz' })
   createdAt!: Date;
 

@@ -84,6 +84,10 @@ export class DeviceAuthorization {
   @Column({ type: 'timestamptz', nullable: true })
   authTime!: Date | null;
 
+  /** RFC 8176 methods of the sign-in (`pwd`, `otp`, `mfa`); null when not recorded. */
+  @Column({ type: 'text', array: true, nullable: true })
+  amr!: string[] | null;
+
   @Column({ type: 'timestamptz', nullable: true })
   decidedAt!: Date | null;
 

@@ -10,6 +10,7 @@ import { MailMessages1764700000000 } from './1764700000000-mail-messages.js';
 import { PasswordResets1764800000000 } from './1764800000000-password-resets.js';
 import { EmailVerification1764900000000 } from './1764900000000-email-verification.js';
 import { Mfa1765000000000 } from './1765000000000-mfa.js';
+import { SignInMethods1765100000000 } from './1765100000000-sign-in-methods.js';
 
 /** Every migration, in order. Imported as classes: globs do not survive bundling. */
 export const migrations = [
@@ -25,4 +26,5 @@ export const migrations = [
   PasswordResets1764800000000,
   EmailVerification1764900000000,
   Mfa1765000000000,
+  SignInMethods1765100000000,
 ];

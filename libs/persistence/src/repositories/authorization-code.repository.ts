@@ -12,6 +12,7 @@ export interface NewAuthorizationCode {
   readonly codeChallenge: string;
   readonly nonce: string | null;
   readonly authTime: Date;
+  readonly amr: readonly string[] | null;
   readonly createdAt: Date;
   readonly expiresAt: Date;
 }
@@ -31,6 +32,7 @@ export interface AuthorizationCodeState {
   readonly codeChallenge: string;
   readonly nonce: string | null;
   readonly authTime: Date;
+  readonly amr: string[] | null;
   readonly expiresAt: Date;
   readonly usedAt: Date | null;
   readonly tokenSessionId: string | null;
@@ -43,8 +45,8 @@ export class AuthorizationCodeRepository {
     const rows = await select<{ id: string }>(
       this.manager,
       `INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope,
-         code_challenge, nonce, auth_time, created_at, expires_at, resources)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+         code_challenge, nonce, auth_time, created_at, expires_at, resources, amr)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
       [
         code.codeHash,
         code.clientId,
@@ -57,6 +59,7 @@ export class AuthorizationCodeRepository {
         code.createdAt,
         code.expiresAt,
         code.resources,
+        code.amr,
       ],
     );
     return rows[0]!.id;
@@ -68,7 +71,7 @@ export class AuthorizationCodeRepository {
       `SELECT c.id, c.client_id AS "clientId", c.user_id AS "userId", u.email AS "userEmail",
          u.roles AS "userRoles", u.email_verified_at AS "userEmailVerifiedAt",
          u.disabled_at AS "userDisabledAt", c.redirect_uri AS "redirectUri", c.scope, c.resources,
-         c.code_challenge AS "codeChallenge", c.nonce, c.auth_time AS "authTime",
+         c.code_challenge AS "codeChallenge", c.nonce, c.auth_time AS "authTime", c.amr,
          c.expires_at AS "expiresAt", c.used_at AS "usedAt", c.token_session_id AS "tokenSessionId"
        FROM authorization_codes c JOIN users u ON u.id = c.user_id
        WHERE c.code_hash = $1`,

@@ -28,6 +28,9 @@ export interface RefreshTokenState {
   readonly sessionRevokedAt: Date | null;
   readonly sessionAbsoluteExpiresAt: Date;
   readonly sessionCreatedAt: Date;
+  /** How and when the user signed in (null for sessions from before they were recorded). */
+  readonly sessionAmr: string[] | null;
+  readonly sessionAuthTime: Date | null;
   readonly createdAt: Date;
 }
 
@@ -63,7 +66,8 @@ const STATE_BY_TOKEN_HASH = `SELECT rt.id, rt.session_id AS "sessionId", rt.pare
          rt.successor_ciphertext AS "successorCiphertext", s.client_id AS "clientId", s.scope,
          s.user_id AS "userId", u.roles AS "userRoles", u.disabled_at AS "userDisabledAt",
          s.revoked_at AS "sessionRevokedAt", s.absolute_expires_at AS "sessionAbsoluteExpiresAt",
-         s.created_at AS "sessionCreatedAt", rt.created_at AS "createdAt"
+         s.created_at AS "sessionCreatedAt", s.amr AS "sessionAmr",
+         s.auth_time AS "sessionAuthTime", rt.created_at AS "createdAt"
        FROM refresh_tokens rt
        JOIN sessions s ON s.id = rt.session_id
        JOIN users u ON u.id = s.user_id
