@@ -166,6 +166,16 @@ describe('/me/mfa: enrolling, listing and removing second factors', () => {
     expect(setCookies(second)).toHaveLength(1);
   });
 
+  it('does not confirm a confirmed factor again', async () => {
+    freezeClock();
+    const { session, enrolment } = await givenConfirmedFactor(await givenUser(app));
+    const again = await call(session, 'POST', `/me/mfa/totp/${enrolment.id}/confirm`, {
+      code: codeAt(enrolment.secret),
+    });
+    expect(again.statusCode).toBe(404);
+    expect(again.json()).toMatchObject({ error: 'MFA_FACTOR_NOT_FOUND' });
+  });
+
   it('keeps the secret out of the row: only a sealed value is stored', async () => {
     freezeClock();
     const user = await givenUser(app);

@@ -203,7 +203,8 @@ export class MfaService {
         factorId,
         this.unconfirmedCutoff(now),
       );
-      if (!factor) {
+      // A confirmed factor is not confirmed again (no second set of codes, no second audit event).
+      if (!factor || factor.confirmedAt) {
         throw new MfaFactorNotFoundError();
       }
       const hadFactor = await repositories.mfa.hasConfirmed(userId);
