@@ -28,8 +28,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { setSessionCookie } from '../browser-sessions/session-cookie.js';
 import { BrowserSignInReader } from './browser-sign-in.js';
-import { escapeHtml, originOf, sendErrorPage, sendPage, STYLESHEET } from './html.js';
+import { originOf, sendErrorPage, sendPage, STYLESHEET } from './html.js';
 import { ApiPageQuery, ApiPageResponses } from './page-docs.js';
+import { confirmYourEmailPage } from './views/confirm-your-email.page.js';
+import { consentPage } from './views/consent.page.js';
+import { signInSecondStepPage } from './views/sign-in-second-step.page.js';
+import { signInPage } from './views/sign-in.page.js';
+import { signedInPage } from './views/signed-in.page.js';
 
 type Form = Record<string, string | undefined>;
 
@@ -348,10 +353,7 @@ export class AuthorizationPagesController {
       );
     }
     if (!this.interactions.resume(sealed)) {
-      return sendPage(reply, 200, {
-        title: 'Signed in',
-        main: '<p>You are signed in. You can close this page.</p>',
-      });
+      return sendPage(reply, 200, signedInPage());
     }
     return reply.redirect(
       `/oauth/authorize/resume?interaction=${encodeURIComponent(sealed!)}`,
@@ -418,10 +420,22 @@ export class AuthorizationPagesController {
     }
   }
 
-  /**
-   * The second step, after a correct password: the authenticator app's code, or (behind a disclosure,
-   * no script needed) a recovery code. The mfa token travels in the form, never in a URL.
-   */
+  /** Where a sign-in form goes on: the live interaction, else the device code typed so far. */
+  private signInTargets(next: SignInNext): {
+    interaction: string | undefined;
+    deviceCode: string | undefined;
+    formTargets: string[];
+  } {
+    const { sealed, device } = next;
+    const interaction = this.interactions.resume(sealed);
+    const redirectOrigin = originOf(interaction?.params.redirect_uri);
+    return {
+      interaction: interaction && sealed ? sealed : undefined,
+      deviceCode: device !== undefined ? (normalizeUserCode(device) ?? '') : undefined,
+      formTargets: redirectOrigin ? [redirectOrigin] : [],
+    };
+  }
+
   private sendSecondStep(
     reply: FastifyReply,
     next: SignInNext,
@@ -429,30 +443,12 @@ export class AuthorizationPagesController {
     problem: string | null,
     status: number,
   ): FastifyReply {
-    const { sealed, device } = next;
-    const interaction = this.interactions.resume(sealed);
-    const redirectOrigin = originOf(interaction?.params.redirect_uri);
+    const { formTargets, ...where } = this.signInTargets(next);
     return sendPage(
       reply,
       status,
-      {
-        title: 'Enter your code',
-        main: `${problem ? `<p class="error" role="alert">${escapeHtml(problem)}</p>` : ''}
-<form method="post" action="/signin/mfa">
-<input type="hidden" name="mfa_token" value="${escapeHtml(mfaToken)}">
-${interaction && sealed ? `<input type="hidden" name="interaction" value="${escapeHtml(sealed)}">` : ''}
-${device !== undefined ? `<input type="hidden" name="device" value="${escapeHtml(normalizeUserCode(device) ?? '')}">` : ''}
-<label for="code">Code from your authenticator app</label>
-<input id="code" name="code" type="text" inputmode="numeric" pattern="[0-9 ]*" autocomplete="one-time-code" maxlength="8" autofocus>
-<details>
-<summary>Use a recovery code instead</summary>
-<label for="recovery_code">Recovery code</label>
-<input id="recovery_code" name="recovery_code" type="text" autocomplete="off" maxlength="64">
-</details>
-<button type="submit">Continue</button>
-</form>`,
-      },
-      redirectOrigin ? [redirectOrigin] : [],
+      signInSecondStepPage({ problem, mfaToken, ...where }),
+      formTargets,
     );
   }
 
@@ -463,41 +459,13 @@ ${device !== undefined ? `<input type="hidden" name="device" value="${escapeHtml
     problem: string | null,
     status: number,
   ): FastifyReply {
-    const { sealed, device } = next;
-    const interaction = this.interactions.resume(sealed);
-    const redirectOrigin = originOf(interaction?.params.redirect_uri);
-    return sendPage(
-      reply,
-      status,
-      {
-        title: 'Sign in',
-        main: `${problem ? `<p class="error" role="alert">${escapeHtml(problem)}</p>` : ''}
-<form method="post" action="/signin">
-${interaction && sealed ? `<input type="hidden" name="interaction" value="${escapeHtml(sealed)}">` : ''}
-${device !== undefined ? `<input type="hidden" name="device" value="${escapeHtml(normalizeUserCode(device) ?? '')}">` : ''}
-<label for="email">Email</label>
-<input id="email" name="email" type="email" autocomplete="username" required autofocus>
-<label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button>
-</form>
-<p><a href="/forgot-password">Forgot password?</a></p>`,
-      },
-      redirectOrigin ? [redirectOrigin] : [],
-    );
+    const { formTargets, ...where } = this.signInTargets(next);
+    return sendPage(reply, status, signInPage({ problem, ...where }), formTargets);
   }
 
-  /** REQUIRE_VERIFIED_EMAIL, after the right password: offer to mail the link again. */
   private sendUnverified(reply: FastifyReply, error: EmailNotVerifiedError): FastifyReply {
     const ticket = this.interactions.startVerificationResend(error.userId);
-    return sendPage(reply, 403, {
-      title: 'Confirm your email address',
-      main: `<p class="error" role="alert">${escapeHtml(error.message)}</p>
-<form method="post" action="/verify-email/resend">
-<input type="hidden" name="ticket" value="${escapeHtml(ticket)}">
-<button type="submit">Send the link again</button>
-</form>`,
-    });
+    return sendPage(reply, 403, confirmYourEmailPage({ message: error.message, ticket }));
   }
 
   private sendConsent(
@@ -506,25 +474,10 @@ ${device !== undefined ? `<input type="hidden" name="device" value="${escapeHtml
     scopes: readonly string[],
     sealed: string,
   ): void {
-    const list =
-      scopes.length > 0
-        ? `<ul class="scopes">${scopes.map((scope) => `<li>${escapeHtml(scope)}</li>`).join('')}</ul>`
-        : '<p>Only to know who you are.</p>';
     sendPage(
       reply,
       200,
-      {
-        title: `Allow ${request.client.name}?`,
-        main: `<p><strong>${escapeHtml(request.client.name)}</strong> asks for access to your account:</p>
-${list}
-<form method="post" action="/oauth/authorize/consent">
-<input type="hidden" name="interaction" value="${escapeHtml(sealed)}">
-<div class="actions">
-<button type="submit" name="decision" value="approve">Allow</button>
-<button type="submit" name="decision" value="deny">Deny</button>
-</div>
-</form>`,
-      },
+      consentPage({ clientName: request.client.name, scopes, interaction: sealed }),
       [new URL(request.redirectUri).origin],
     );
   }

@@ -1,0 +1,27 @@
+import { escapeHtml, type Page } from '../html.js';
+
+export interface SignInView {
+  readonly problem: string | null;
+  /** The sealed authorization request the sign-in is for, if it is still live. */
+  readonly interaction: string | undefined;
+  /** The device page's code typed so far ('' for none yet), when the sign-in is for the device page. */
+  readonly deviceCode: string | undefined;
+}
+
+/** The sign-in form; the hidden fields say where it goes on: an authorization request or the device page. */
+export function signInPage({ problem, interaction, deviceCode }: SignInView): Page {
+  return {
+    title: 'Sign in',
+    main: `${problem ? `<p class="error" role="alert">${escapeHtml(problem)}</p>` : ''}
+<form method="post" action="/signin">
+${interaction !== undefined ? `<input type="hidden" name="interaction" value="${escapeHtml(interaction)}">` : ''}
+${deviceCode !== undefined ? `<input type="hidden" name="device" value="${escapeHtml(deviceCode)}">` : ''}
+<label for="email">Email</label>
+<input id="email" name="email" type="email" autocomplete="username" required autofocus>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button>
+</form>
+<p><a href="/forgot-password">Forgot password?</a></p>`,
+  };
+}
