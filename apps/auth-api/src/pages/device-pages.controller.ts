@@ -13,8 +13,12 @@ import { Public } from '@gatehouse/nest-auth';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { BrowserSignInReader, type PageUser } from './browser-sign-in.js';
-import { escapeHtml, sendErrorPage, sendPage } from './html.js';
+import { sendErrorPage, sendPage } from './html.js';
 import { ApiPageQuery, ApiPageResponses } from './page-docs.js';
+import { deviceCodePage } from './views/device-code.page.js';
+import { deviceConfirmationPage } from './views/device-confirmation.page.js';
+import { deviceConnectedPage } from './views/device-connected.page.js';
+import { deviceRequestDeniedPage } from './views/device-request-denied.page.js';
 
 type Form = Record<string, unknown>;
 
@@ -103,12 +107,10 @@ export class DevicePagesController {
       if (!found || !(await this.devices.decide(found, user, approve, client))) {
         return this.sendEntry(reply, UNKNOWN_CODE, 400);
       }
-      return sendPage(reply, 200, {
-        title: approve ? 'Device connected' : 'Request denied',
-        main: approve
-          ? `<p role="status"><strong>${escapeHtml(found.client.name)}</strong> is now signed in on your device. You can close this page and go back to it.</p>`
-          : '<p role="status">The device was not signed in. You can close this page.</p>',
-      });
+      const page = approve
+        ? deviceConnectedPage({ clientName: found.client.name })
+        : deviceRequestDeniedPage();
+      return sendPage(reply, 200, page);
     });
   }
 
@@ -165,36 +167,15 @@ export class DevicePagesController {
   }
 
   private sendEntry(reply: FastifyReply, problem: string | null, status: number): FastifyReply {
-    return sendPage(reply, status, {
-      title: 'Connect a device',
-      main: `${problem ? `<p class="error" role="alert">${escapeHtml(problem)}</p>` : ''}
-<form method="post" action="/device">
-<label for="user_code">Enter the code shown on your device</label>
-<input id="user_code" name="user_code" type="text" inputmode="text" autocomplete="off" autocapitalize="characters" spellcheck="false" maxlength="16" placeholder="XXXX-XXXX" required autofocus>
-<button type="submit">Continue</button>
-</form>`,
-    });
+    return sendPage(reply, status, deviceCodePage({ problem }));
   }
 
-  /** RFC 8628 §5.4: the user must check the code against their device (remote phishing). */
   private sendConfirmation(reply: FastifyReply, found: DeviceRequestForUser): FastifyReply {
-    const scopes =
-      found.scopes.length > 0
-        ? `<p>It asks for:</p><ul class="scopes">${found.scopes.map((scope) => `<li>${escapeHtml(scope)}</li>`).join('')}</ul>`
-        : '';
-    return sendPage(reply, 200, {
-      title: `Sign in ${found.client.name}?`,
-      main: `<p><strong>${escapeHtml(found.client.name)}</strong> wants to sign in to your account on a device.</p>
-<p>Check that your device shows this code: <strong class="code">${escapeHtml(found.userCode)}</strong></p>
-${scopes}
-<p>Only allow it if you started this on a device of your own just now.</p>
-<form method="post" action="/device/decision">
-<input type="hidden" name="user_code" value="${escapeHtml(found.userCode)}">
-<div class="actions">
-<button type="submit" name="decision" value="approve">Allow</button>
-<button type="submit" name="decision" value="deny">Deny</button>
-</div>
-</form>`,
-    });
+    const { userCode, scopes } = found;
+    return sendPage(
+      reply,
+      200,
+      deviceConfirmationPage({ clientName: found.client.name, userCode, scopes }),
+    );
   }
 }
