@@ -14,8 +14,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { clearSessionCookie } from '../browser-sessions/session-cookie.js';
 import { BrowserSignInReader } from './browser-sign-in.js';
-import { escapeHtml, originOf, sendErrorPage, sendPage } from './html.js';
+import { originOf, sendErrorPage, sendPage } from './html.js';
 import { ApiPageForm, ApiPageQuery, ApiPageResponses, type PageParameter } from './page-docs.js';
+import { notSignedInPage } from './views/not-signed-in.page.js';
+import { signOutPage } from './views/sign-out.page.js';
+import { signedOutPage } from './views/signed-out.page.js';
 
 const END_SESSION_PARAMS: readonly (keyof EndSessionParams)[] = [
   'id_token_hint',
@@ -62,16 +65,6 @@ const END_SESSION_PAGES = {
   200: 'The "Sign out?" confirmation page (or "You are not signed in." when there is nothing to end).',
   400: 'Error page: invalid parameters are shown, never redirected.',
 };
-
-/** What confirming will end, in words. */
-function ending(browser: boolean, application: boolean): string {
-  if (browser && application) {
-    return 'This ends your sign-in on this browser and the application’s session.';
-  }
-  return browser
-    ? 'This ends your sign-in on this browser.'
-    : 'This ends the application’s session.';
-}
 
 /**
  * RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): the end-session endpoint, by GET or
@@ -153,10 +146,7 @@ export class EndSessionPagesController {
       if (location !== null) {
         return reply.redirect(location, 303);
       }
-      return sendPage(reply, 200, {
-        title: 'Signed out',
-        main: '<p role="status">You are signed out. You can close this page.</p>',
-      });
+      return sendPage(reply, 200, signedOutPage());
     });
   }
 
@@ -175,10 +165,7 @@ export class EndSessionPagesController {
         const location = this.endSessions.locationAfter(valid);
         return location !== null
           ? reply.redirect(location, 303)
-          : sendPage(reply, 200, {
-              title: 'Signed out',
-              main: '<p role="status">You are not signed in.</p>',
-            });
+          : sendPage(reply, 200, notSignedInPage());
       }
       // A cross-site POST carries no cookie (SameSite=Lax): the browser may well be signed in.
       const browserToo = signedIn !== null || alwaysConfirm;
@@ -192,25 +179,14 @@ export class EndSessionPagesController {
     browserToo: boolean,
     sealed: string,
   ): FastifyReply {
-    const asker = request.client
-      ? `<p><strong>${escapeHtml(request.client.name)}</strong> asks to sign you out.</p>`
-      : '';
+    const page = signOutPage({
+      clientName: request.client?.name ?? null,
+      endsBrowserSignIn: browserToo,
+      endsApplicationSession: request.hint !== null,
+      logout: sealed,
+    });
     const redirectOrigin = originOf(request.redirectUri);
-    return sendPage(
-      reply,
-      200,
-      {
-        title: 'Sign out?',
-        main: `${asker}
-<p>${ending(browserToo, request.hint !== null)}</p>
-<form method="post" action="/oauth/end_session/confirm">
-<input type="hidden" name="logout" value="${escapeHtml(sealed)}">
-<button type="submit">Sign out</button>
-</form>
-<p>If you did not ask to sign out, close this page.</p>`,
-      },
-      redirectOrigin ? [redirectOrigin] : [],
-    );
+    return sendPage(reply, 200, page, redirectOrigin ? [redirectOrigin] : []);
   }
 
   private async withPageErrors(
