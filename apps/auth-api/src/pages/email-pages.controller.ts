@@ -14,8 +14,11 @@ import { Public } from '@gatehouse/nest-auth';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { BrowserSignInReader } from './browser-sign-in.js';
-import { escapeHtml, sendErrorPage, sendPage } from './html.js';
+import { sendErrorPage, sendPage } from './html.js';
 import { ApiPageQuery, ApiPageResponses } from './page-docs.js';
+import { emailLinkDonePage } from './views/email-link-done.page.js';
+import { emailLinkPage } from './views/email-link.page.js';
+import { linkDoesNotWorkPage } from './views/link-does-not-work.page.js';
 
 type Form = Record<string, string | undefined>;
 
@@ -182,17 +185,10 @@ export class EmailPagesController {
 
   private sendQuestion(reply: FastifyReply, page: LinkPage, token: unknown): FastifyReply {
     if (typeof token !== 'string' || token.length === 0 || token.length > 128) {
-      return sendPage(reply, 400, this.problemPage(INVALID_LINK));
+      return sendPage(reply, 400, linkDoesNotWorkPage({ message: INVALID_LINK }));
     }
-    return sendPage(reply, 200, {
-      title: page.title,
-      main: `<p>${escapeHtml(page.question)}</p>
-<form method="post" action="${page.path}">
-<input type="hidden" name="token" value="${escapeHtml(token)}">
-<button type="submit">${escapeHtml(page.button)}</button>
-</form>`,
-      referrerPolicy: 'strict-origin',
-    });
+    const { title, question, path, button } = page;
+    return sendPage(reply, 200, emailLinkPage({ title, question, action: path, button, token }));
   }
 
   private async act(
@@ -208,10 +204,11 @@ export class EmailPagesController {
       await action();
     } catch (error) {
       if (error instanceof VerificationTokenInvalidError) {
-        return sendPage(reply, 400, this.problemPage(INVALID_LINK));
+        return sendPage(reply, 400, linkDoesNotWorkPage({ message: INVALID_LINK }));
       }
       if (error instanceof EmailTakenError) {
-        return sendPage(reply, 409, this.problemPage('Another account uses this address now.'));
+        const message = 'Another account uses this address now.';
+        return sendPage(reply, 409, linkDoesNotWorkPage({ message }));
       }
       throw error;
     }
@@ -219,18 +216,6 @@ export class EmailPagesController {
   }
 
   private sendDone(reply: FastifyReply, title: string, message: string): FastifyReply {
-    return sendPage(reply, 200, {
-      title,
-      main: `<p role="status">${escapeHtml(message)}</p>
-<p><a href="/signin">Sign in</a></p>`,
-    });
-  }
-
-  private problemPage(message: string) {
-    return {
-      title: 'This link does not work',
-      main: `<p class="error" role="alert">${escapeHtml(message)}</p>`,
-      referrerPolicy: 'strict-origin' as const,
-    };
+    return sendPage(reply, 200, emailLinkDonePage({ title, message }));
   }
 }
