@@ -15,31 +15,15 @@ import { isEmail } from 'class-validator';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { BrowserSignInReader } from './browser-sign-in.js';
-import { escapeHtml, sendErrorPage, sendPage } from './html.js';
+import { sendErrorPage, sendPage } from './html.js';
 import { ApiPageQuery, ApiPageResponses } from './page-docs.js';
+import { checkYourMailPage } from './views/check-your-mail.page.js';
+import { forgotPasswordPage } from './views/forgot-password.page.js';
+import { passwordChangedPage } from './views/password-changed.page.js';
+import { resetLinkDoesNotWorkPage } from './views/reset-link-does-not-work.page.js';
+import { resetPasswordPage } from './views/reset-password.page.js';
 
 type Form = Record<string, string | undefined>;
-
-const INVALID_LINK = `<p class="error" role="alert">This link is invalid or has expired: it works once, for a limited time, and only the newest one works.</p>
-<p><a href="/forgot-password">Ask for a new link</a></p>`;
-
-/**
- * An error message tied to its field (WCAG 3.3.1): announced (role=alert), and read with the field
- * (aria-describedby names it before the field's own hint).
- */
-function fieldError(
-  id: string,
-  message: string | null,
-  hint?: string,
-): { alert: string; attributes: string } {
-  const describedBy = [message ? id : null, hint].filter(Boolean).join(' ');
-  return {
-    alert: message ? `<p class="error" role="alert" id="${id}">${escapeHtml(message)}</p>` : '',
-    attributes:
-      (message ? ' aria-invalid="true"' : '') +
-      (describedBy ? ` aria-describedby="${describedBy}"` : ''),
-  };
-}
 
 /**
  * The forgot-password and reset-password pages (server-rendered, no script, the sign-in page's
@@ -96,12 +80,7 @@ export class PasswordResetPagesController {
       }
       throw error;
     }
-    return sendPage(reply, 200, {
-      title: 'Check your mail',
-      main: `<p role="status">If an account has this address, we have sent it a link to choose a new password. The link works for ${this.linkMinutes} minutes, once.</p>
-<p>No mail? Check your spam folder, or <a href="/forgot-password">ask again</a>.</p>
-<p><a href="/signin">Back to sign in</a></p>`,
-    });
+    return sendPage(reply, 200, checkYourMailPage({ linkMinutes: this.linkMinutes }));
   }
 
   @Get('reset-password')
@@ -146,12 +125,7 @@ export class PasswordResetPagesController {
     } catch (error) {
       return this.sendResetProblem(reply, token, error);
     }
-    return sendPage(reply, 200, {
-      title: 'Password changed',
-      referrerPolicy: 'strict-origin',
-      main: `<p role="status">Your password was changed, and every session of your account was signed out.</p>
-<p><a href="/signin">Sign in with your new password</a></p>`,
-    });
+    return sendPage(reply, 200, passwordChangedPage());
   }
 
   private async sendResetProblem(
@@ -176,18 +150,7 @@ export class PasswordResetPagesController {
   }
 
   private sendForgot(reply: FastifyReply, status: number, problem: string | null): FastifyReply {
-    const { alert, attributes } = fieldError('email-error', problem);
-    return sendPage(reply, status, {
-      title: 'Forgot your password?',
-      main: `<p>Enter the email address of your account, and we will mail it a link to choose a new password.</p>
-${alert}
-<form method="post" action="/forgot-password">
-<label for="email">Email</label>
-<input id="email" name="email" type="email" autocomplete="username" required autofocus${attributes}>
-<button type="submit">Send the link</button>
-</form>
-<p><a href="/signin">Back to sign in</a></p>`,
-    });
+    return sendPage(reply, status, forgotPasswordPage({ problem }));
   }
 
   private sendReset(
@@ -197,28 +160,10 @@ ${alert}
     email: string,
     problem: string | null,
   ): FastifyReply {
-    const { alert, attributes } = fieldError('password-error', problem, 'password-hint');
-    return sendPage(reply, status, {
-      title: 'Choose a new password',
-      referrerPolicy: 'strict-origin',
-      main: `<p>For <strong>${escapeHtml(email)}</strong>. Every session of the account will be signed out.</p>
-${alert}
-<form method="post" action="/reset-password">
-<input type="hidden" name="token" value="${escapeHtml(token)}">
-<input type="email" name="username" value="${escapeHtml(email)}" autocomplete="username" hidden>
-<label for="newPassword">New password</label>
-<p id="password-hint">At least 8 characters; a long phrase is best.</p>
-<input id="newPassword" name="newPassword" type="password" autocomplete="new-password" required autofocus${attributes}>
-<button type="submit">Set the new password</button>
-</form>`,
-    });
+    return sendPage(reply, status, resetPasswordPage({ token, email, problem }));
   }
 
   private sendInvalidLink(reply: FastifyReply): FastifyReply {
-    return sendPage(reply, 400, {
-      title: 'This link does not work',
-      referrerPolicy: 'strict-origin',
-      main: INVALID_LINK,
-    });
+    return sendPage(reply, 400, resetLinkDoesNotWorkPage());
   }
 }
