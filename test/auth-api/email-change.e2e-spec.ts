@@ -11,18 +11,13 @@ import {
   type TestUser,
   withCookie,
 } from '../support/http.js';
-import { linkToken } from '../support/mail-links.js';
+import { linkToken, VERIFICATION_LINK_INVALID } from '../support/mail-links.js';
 import { SmtpInbox } from '../support/smtp-inbox.js';
 import { givenAuthApi } from '../support/test-app.js';
 import { freshDatabaseUrl } from '../support/test-database.js';
 
 const ISSUER = 'http://localhost:3000';
 const ARRIVAL = { timeout: 20_000, interval: 100 };
-const INVALID_LINK = {
-  statusCode: 400,
-  error: 'VERIFICATION_TOKEN_INVALID',
-  message: 'This link is invalid or has expired. Ask for a new one.',
-};
 
 /**
  * Issue 18, email change end to end over real SMTP: the password again, a confirmation link to the
@@ -115,7 +110,7 @@ describe('POST /me/email', () => {
       payload: { token },
     });
     expect(again.statusCode).toBe(400);
-    expect(again.json()).toEqual(INVALID_LINK);
+    expect(again.json()).toEqual(VERIFICATION_LINK_INVALID);
     const audit = await app
       .get(DataSource)
       .query<{ action: string; details: Record<string, unknown> }[]>(
@@ -156,13 +151,13 @@ describe('POST /me/email', () => {
       payload: { token: confirm },
     });
     expect(confirmed.statusCode).toBe(400);
-    expect(confirmed.json()).toEqual(INVALID_LINK);
+    expect(confirmed.json()).toEqual(VERIFICATION_LINK_INVALID);
     const twice = await app.inject({
       method: 'POST',
       url: '/auth/email/change/cancel',
       payload: { token: cancel },
     });
-    expect(twice.json()).toEqual(INVALID_LINK);
+    expect(twice.json()).toEqual(VERIFICATION_LINK_INVALID);
     expect(await emailOf(user)).toEqual({ email: user.email, verifiedAt: null });
   });
 

@@ -12,18 +12,13 @@ import {
   withCookie,
 } from '../support/http.js';
 import { LogCapture } from '../support/log-capture.js';
-import { linkToken } from '../support/mail-links.js';
+import { linkToken, VERIFICATION_LINK_INVALID } from '../support/mail-links.js';
 import { SmtpInbox } from '../support/smtp-inbox.js';
 import { givenAuthApi } from '../support/test-app.js';
 import { freshDatabaseUrl } from '../support/test-database.js';
 
 const ISSUER = 'http://localhost:3000';
 const ARRIVAL = { timeout: 20_000, interval: 100 };
-const INVALID_LINK = {
-  statusCode: 400,
-  error: 'VERIFICATION_TOKEN_INVALID',
-  message: 'This link is invalid or has expired. Ask for a new one.',
-};
 
 /**
  * Issue 18, email verification end to end: registration mails a link over real SMTP (smtp-server in
@@ -148,7 +143,7 @@ describe('email verification', () => {
     const firstVerification = await verifiedAt(user);
     const again = await verify(token);
     expect(again.statusCode).toBe(400);
-    expect(again.json()).toEqual(INVALID_LINK);
+    expect(again.json()).toEqual(VERIFICATION_LINK_INVALID);
     expect(await verifiedAt(user)).toEqual(firstVerification);
   });
 
@@ -169,7 +164,7 @@ describe('email verification', () => {
     for (const token of [first, second, 'A'.repeat(43), 'not a token', '']) {
       const response = await verify(token);
       expect(response.statusCode).toBe(400);
-      expect(response.json()).toEqual(INVALID_LINK);
+      expect(response.json()).toEqual(VERIFICATION_LINK_INVALID);
     }
     const page = await app.inject({
       method: 'POST',

@@ -8,3 +8,10 @@ export function linkToken(message: ParsedMail | undefined, path: string): string
   expect(encoded, `a link to ${path} in the mail`).toBeDefined();
   return decodeURIComponent(encoded!);
 }
+
+/** What `POST /auth/email/verify` and the email-change links answer for a link that opens nothing. */
+export const VERIFICATION_LINK_INVALID = {
+  statusCode: 400,
+  error: 'VERIFICATION_TOKEN_INVALID',
+  message: 'This link is invalid or has expired. Ask for a new one.',
+};
