@@ -233,7 +233,10 @@ describe('example CLI: npm run example:device-login', () => {
     const cli = startCli();
     const userCode = await cli.userCode();
     expect(cli.output.stdout).toContain(`open ${issuer}/device and enter the code ${userCode}`);
-    expect(cli.output.stdout).toContain(`${issuer}/device?user_code=${userCode}`);
+    // The link with the code is the CLI's next line, which may arrive in a later chunk of stdout.
+    await vi.waitFor(() =>
+      expect(cli.output.stdout).toContain(`${issuer}/device?user_code=${userCode}`),
+    );
 
     // auth-api answered the duplicated first poll with slow_down: the CLI now waits 1 + 5 s.
     await expect
