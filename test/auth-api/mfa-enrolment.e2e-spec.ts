@@ -1,6 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { decodeBase32IgnorePadding } from '@oslojs/encoding';
-import { generateHOTP } from '@oslojs/otp';
 import { Clock } from '@gatehouse/identity';
 import type { LightMyRequestResponse } from 'fastify';
 import { DataSource } from 'typeorm';
@@ -16,8 +15,7 @@ import {
   TRUSTED_ORIGIN,
 } from '../support/http.js';
 import { givenAuthApi } from '../support/test-app.js';
-
-const STEP_MS = 30_000;
+import { middleOfCurrentStep, TOTP_STEP_MS as STEP_MS, totpCode } from '../support/totp.js';
 
 interface Enrolment {
   readonly id: string;
@@ -38,13 +36,12 @@ describe('/me/mfa: enrolling, listing and removing second factors', () => {
   afterEach(() => clockSpy?.mockRestore());
 
   function freezeClock(): void {
-    now = Math.floor(Date.now() / STEP_MS) * STEP_MS + STEP_MS / 2;
+    now = middleOfCurrentStep();
     clockSpy = vi.spyOn(app.get(Clock), 'now').mockImplementation(() => new Date(now));
   }
 
   function codeAt(secret: string, offset = 0): string {
-    const key = decodeBase32IgnorePadding(secret);
-    return generateHOTP(key, BigInt(Math.floor(now / STEP_MS) + offset), 6);
+    return totpCode(secret, now, offset);
   }
 
   function call(
