@@ -499,6 +499,14 @@ export const envSchema = {
     default: 'false',
     parse: boolean,
   }),
+  MFA_REQUIRED_ROLES: variable({
+    expectation: 'a comma-separated list of role names (letters, digits, . _ : -), or empty',
+    description:
+      'Users holding one of these roles must use a second factor at admin-api: without a confirmed factor every admin-api route answers 403 `MFA_ENROLMENT_REQUIRED` (enrol at auth-api `/me/mfa`); once enrolled, a session or token signed in with the password alone is answered 401 `INSUFFICIENT_USER_AUTHENTICATION` (RFC 9470) until they sign in again with their factor. Empty: no role needs one. `admin` is recommended in production.',
+    default: '',
+    parse: (raw) =>
+      parseList(raw, (entry) => (/^[A-Za-z0-9._:-]{1,64}$/.test(entry) ? entry : undefined)),
+  }),
   FIRST_PARTY_CLIENT_ID: variable({
     expectation: 'an identifier of letters, digits, dot, dash or underscore (at most 128)',
     description:

@@ -34,6 +34,17 @@ describe(loadConfig.name, () => {
     expect(config.bootstrapOperator).toBeUndefined();
   });
 
+  it('reads MFA_REQUIRED_ROLES as a list of role names, none by default', () => {
+    expect(loadConfig({}).mfa.requiredRoles).toEqual([]);
+    expect(loadConfig({ MFA_REQUIRED_ROLES: 'admin, support' }).mfa.requiredRoles).toEqual([
+      'admin',
+      'support',
+    ]);
+    expect(problemsOf({ MFA_REQUIRED_ROLES: 'admin,not a role' })).toEqual([
+      'MFA_REQUIRED_ROLES: expected a comma-separated list of role names (letters, digits, . _ : -), or empty',
+    ]);
+  });
+
   it('returns a frozen object', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config)).toBe(true);

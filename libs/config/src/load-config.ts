@@ -88,6 +88,10 @@ export interface GatehouseConfig {
     /** Only verified addresses may sign in. */
     readonly required: boolean;
   };
+  readonly mfa: {
+    /** Roles whose holders must sign in with a second factor to use admin-api (none: empty). */
+    readonly requiredRoles: readonly string[];
+  };
   readonly jobs: {
     /** 0: this instance runs no worker. */
     readonly concurrency: number;
@@ -298,6 +302,7 @@ export function loadConfig(raw: RawEnv = process.env): GatehouseConfig {
       windowSeconds: valid.EMAIL_VERIFICATION_WINDOW_SECONDS,
       required: valid.REQUIRE_VERIFIED_EMAIL,
     },
+    mfa: { requiredRoles: valid.MFA_REQUIRED_ROLES },
     jobs: {
       concurrency: valid.JOB_WORKER_CONCURRENCY,
       pollIntervalMs: valid.JOB_POLL_INTERVAL_MS,
