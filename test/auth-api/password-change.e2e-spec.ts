@@ -59,7 +59,7 @@ describe('POST /me/password', () => {
   }
 
   async function passwordHashOf(user: TestUser): Promise<string | undefined> {
-    return (await database.users.findById(user.id))?.passwordHash;
+    return (await database.users.findById(user.id))?.passwordHash ?? undefined;
   }
 
   async function expectAlive(session: CookieSession): Promise<void> {

@@ -6,6 +6,9 @@ import { Client } from './entities/client.entity.js';
 import { Consent } from './entities/consent.entity.js';
 import { DeviceAuthorization } from './entities/device-authorization.entity.js';
 import { EmailVerification } from './entities/email-verification.entity.js';
+import { FederatedIdentity } from './entities/federated-identity.entity.js';
+import { FederationState } from './entities/federation-state.entity.js';
+import { IdentityProvider } from './entities/identity-provider.entity.js';
 import { MfaChallenge } from './entities/mfa-challenge.entity.js';
 import { MfaFactor } from './entities/mfa-factor.entity.js';
 import { MfaRecoveryCode } from './entities/mfa-recovery-code.entity.js';
@@ -37,6 +40,9 @@ export const entities = [
   MfaFactor,
   MfaRecoveryCode,
   MfaChallenge,
+  IdentityProvider,
+  FederatedIdentity,
+  FederationState,
 ];
 
 export interface DatabaseOptions {

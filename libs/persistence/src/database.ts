@@ -8,6 +8,8 @@ import { ClientRepository } from './repositories/client.repository.js';
 import { ConsentRepository } from './repositories/consent.repository.js';
 import { DeviceAuthorizationRepository } from './repositories/device-authorization.repository.js';
 import { EmailVerificationRepository } from './repositories/email-verification.repository.js';
+import { FederationRepository } from './repositories/federation.repository.js';
+import { IdentityProviderRepository } from './repositories/identity-provider.repository.js';
 import { JobRepository } from './repositories/job.repository.js';
 import { MailMessageRepository } from './repositories/mail-message.repository.js';
 import { MfaRepository } from './repositories/mfa.repository.js';
@@ -36,6 +38,8 @@ export interface Repositories {
   readonly mailMessages: MailMessageRepository;
   readonly emailVerifications: EmailVerificationRepository;
   readonly mfa: MfaRepository;
+  readonly identityProviders: IdentityProviderRepository;
+  readonly federation: FederationRepository;
   /**
    * Runs `callback` once the unit of work has committed (at once outside a transaction), e.g. a
    * broadcast that must never announce a change that was rolled back. Failures are the callback's own.
@@ -68,6 +72,8 @@ function repositoriesFor(
     passwordResets: new PasswordResetRepository(manager),
     emailVerifications: new EmailVerificationRepository(manager),
     mfa: new MfaRepository(manager),
+    identityProviders: new IdentityProviderRepository(manager),
+    federation: new FederationRepository(manager),
   };
 }
 
@@ -92,6 +98,8 @@ export class Database implements Repositories {
   readonly mailMessages: MailMessageRepository;
   readonly emailVerifications: EmailVerificationRepository;
   readonly mfa: MfaRepository;
+  readonly identityProviders: IdentityProviderRepository;
+  readonly federation: FederationRepository;
   readonly afterCommit: AfterCommit = immediately;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
@@ -111,6 +119,8 @@ export class Database implements Repositories {
       passwordResets: this.passwordResets,
       emailVerifications: this.emailVerifications,
       mfa: this.mfa,
+      identityProviders: this.identityProviders,
+      federation: this.federation,
     } = repositoriesFor(dataSource.manager));
   }
 

@@ -10,6 +10,15 @@ export {
   EmailVerification,
   type EmailVerificationPurpose,
 } from './entities/email-verification.entity.js';
+export { FederatedIdentity } from './entities/federated-identity.entity.js';
+export { FederationState } from './entities/federation-state.entity.js';
+export {
+  type FederationLinking,
+  type FederationProvisioning,
+  IdentityProvider,
+  type IdentityProviderType,
+  type OidcProviderConfig,
+} from './entities/identity-provider.entity.js';
 export { MailMessage, type MailStatus } from './entities/mail-message.entity.js';
 export { MfaChallenge } from './entities/mfa-challenge.entity.js';
 export { MfaFactor, type MfaFactorKind } from './entities/mfa-factor.entity.js';
@@ -60,6 +69,14 @@ export type {
   NewEmailVerification,
   SpentEmailVerification,
 } from './repositories/email-verification.repository.js';
+export type {
+  FederatedIdentityRow,
+  NewFederationState,
+} from './repositories/federation.repository.js';
+export type {
+  IdentityProviderChanges,
+  NewIdentityProvider,
+} from './repositories/identity-provider.repository.js';
 export type { NewJob } from './repositories/job.repository.js';
 export type { MfaFactorRow, NewMfaFactor } from './repositories/mfa.repository.js';
 export type {

@@ -21,9 +21,9 @@ export class User {
   @Column({ type: 'varchar', length: 254 })
   email!: string;
 
-  /** argon2id PHC string. */
-  @Column({ type: 'text' })
-  passwordHash!: string;
+  /** argon2id PHC string; null for a user created by federation who never set a password. */
+  @Column({ type: 'text', nullable: true })
+  passwordHash!: string | null;
 
   @Column({ type: 'text', array: true, default: () => "'{}'" })
   roles!: string[];

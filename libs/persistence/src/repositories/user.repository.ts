@@ -20,7 +20,8 @@ export interface UserListRow extends User {
 
 export interface NewUser {
   readonly email: string;
-  readonly passwordHash: string;
+  /** Null: a user created by federation, who signs in upstream until they set a password. */
+  readonly passwordHash: string | null;
   readonly roles?: readonly string[];
 }
 
