@@ -117,3 +117,24 @@ export class VerificationUnavailableError extends GatehouseAuthError {
     );
   }
 }
+
+/**
+ * 401 (RFC 9470): the caller is who it says, but its sign-in is too old for the route
+ * (`@RequireFreshAuth`) or too weak (`@RequireMfa`). The guard answers `WWW-Authenticate: Bearer
+ * error="insufficient_user_authentication"` with `max_age` or `acr_values`: the client sends the user
+ * through `/oauth/authorize` with them (a browser user signs in again), then retries with the new
+ * token.
+ */
+export class InsufficientUserAuthenticationError extends GatehouseAuthError {
+  /**
+   * @param maxAgeSeconds the route's `@RequireFreshAuth(seconds)`, when the sign-in is too old.
+   * @param acrValues the classes that would do, when the sign-in is too weak.
+   */
+  constructor(
+    message: string,
+    readonly maxAgeSeconds: number | null,
+    readonly acrValues: readonly string[],
+  ) {
+    super(401, 'INSUFFICIENT_USER_AUTHENTICATION', message);
+  }
+}

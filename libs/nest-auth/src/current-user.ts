@@ -17,6 +17,15 @@ export interface CallerInit {
   readonly scopes: readonly string[];
   /** What the session introspector attached, if anything (see `SessionIntrospection`). */
   readonly details?: unknown;
+  /**
+   * When the user last proved who they are (the token's `auth_time`, the cookie session's sign-in);
+   * null for a service, or when the credential does not say.
+   */
+  readonly authenticatedAt?: Date | null;
+  /** How (RFC 8176 `amr`: `pwd`, `otp`, `mfa`, `hwk`, `swk`…); empty when not known. */
+  readonly amr?: readonly string[];
+  /** The authentication context class (`acr`: see `ACR`); null when not known. */
+  readonly acr?: string | null;
 }
 
 /**
@@ -32,6 +41,12 @@ export class Caller implements CallerInit {
   readonly roles: readonly string[];
   readonly scopes: readonly string[];
   readonly details: unknown;
+  /** When the user last signed in (`auth_time`): what `@RequireFreshAuth(seconds)` judges. */
+  readonly authenticatedAt: Date | null;
+  /** RFC 8176 methods of that sign-in; empty for a service or when not known. */
+  readonly amr: readonly string[];
+  /** Its authentication context class (`ACR`): what `@RequireMfa()` judges. */
+  readonly acr: string | null;
   private readonly capabilities: ReadonlySet<string>;
 
   constructor(init: CallerInit, capabilityMap: CapabilityMap) {
@@ -43,6 +58,9 @@ export class Caller implements CallerInit {
     this.roles = init.roles;
     this.scopes = init.scopes;
     this.details = init.details;
+    this.authenticatedAt = init.authenticatedAt ?? null;
+    this.amr = init.amr ?? [];
+    this.acr = init.acr ?? null;
     this.capabilities = capabilitiesOf(init.roles, capabilityMap);
   }
 

@@ -6,6 +6,7 @@ export {
   CsrfRejectedError,
   ForbiddenError,
   GatehouseAuthError,
+  InsufficientUserAuthenticationError,
   InvalidSessionError,
   InvalidTokenError,
   MissingCredentialsError,
@@ -43,6 +44,14 @@ export {
   RequireCapabilities,
   RequireScopes,
 } from './decorators/require-capabilities.decorator.js';
+export {
+  MFA_ACR_VALUES,
+  REQUIRED_ACR_KEY,
+  REQUIRED_FRESH_AUTH_KEY,
+  RequireFreshAuth,
+  RequireMfa,
+} from './decorators/require-step-up.decorator.js';
+export { ACR, acrSatisfies } from './step-up/acr.js';
 export {
   REQUIRE_TRUSTED_ORIGIN_KEY,
   RequireTrustedOrigin,

@@ -24,7 +24,7 @@ import type {
 import { BearerCallers } from './bearer-callers.js';
 import { bearerTokenOf } from './bearer-token.js';
 import { HttpExchange } from './http-exchange.js';
-import { RoutePolicies } from './route-policy.js';
+import { needsAuthorization, RoutePolicies } from './route-policy.js';
 import { RouteAuthorization } from './route-authorization.js';
 
 const SESSION_ERRORS = {
@@ -85,7 +85,7 @@ export class AuthenticationGuard implements CanActivate {
     }
     const authenticated = await this.authenticate(exchange);
     exchange.request[CALLER_KEY] = authenticated;
-    if (policy.scopes.length > 0 || policy.capabilities.length > 0) {
+    if (needsAuthorization(policy)) {
       exchange.request[CALLER_KEY] = await this.authorization.authorize(
         exchange,
         authenticated,
@@ -176,6 +176,9 @@ export class AuthenticationGuard implements CanActivate {
           roles: session.roles,
           scopes: this.cookieScopes,
           details: session.details,
+          authenticatedAt: session.authenticatedAt ?? null,
+          amr: session.amr ?? [],
+          acr: session.acr ?? null,
         },
         this.bearerCallers.capabilities,
       );

@@ -115,6 +115,10 @@ export class BearerCallers {
           clientId: claims.client_id,
           roles: claims.roles ?? [],
           scopes: (claims.scope ?? '').split(' ').filter(Boolean),
+          authenticatedAt:
+            typeof claims.auth_time === 'number' ? new Date(claims.auth_time * 1000) : null,
+          amr: Array.isArray(claims.amr) ? claims.amr : [],
+          acr: typeof claims.acr === 'string' ? claims.acr : null,
         },
         this.capabilities,
       );

@@ -17,6 +17,7 @@ import type { Caller } from '../current-user.js';
 import { CALLER_KEY } from '../decorators/current-user.decorator.js';
 import { bearerTokenOf } from '../guards/bearer-token.js';
 import type { GuardedRequest } from '../guards/http-exchange.js';
+import { needsAuthorization } from '../guards/route-policy.js';
 import {
   type AccessTokenClaims,
   type AccessTokenRules,
@@ -111,7 +112,7 @@ export class GatehouseJwtStrategy extends PassportStrategy(passport.Strategy, GA
       throw error;
     }
     request[CALLER_KEY] = caller;
-    if (policy.scopes.length > 0 || policy.capabilities.length > 0) {
+    if (needsAuthorization(policy)) {
       caller = await handoff.authorization.authorize(exchange, caller, policy);
       request[CALLER_KEY] = caller;
     }

@@ -13,6 +13,9 @@ interface IntrospectionBody {
   readonly sub?: string;
   readonly sid?: string;
   readonly roles?: string[];
+  readonly auth_time?: number;
+  readonly amr?: string[];
+  readonly acr?: string;
 }
 
 /**
@@ -38,7 +41,16 @@ export class HttpSessionIntrospector implements SessionIntrospector {
     const body = await this.endpoint.introspect<IntrospectionBody>(token, 'session_cookie');
     const answer: SessionIntrospection =
       body.active && body.sub && body.sid
-        ? { active: true, userId: body.sub, sessionId: body.sid, roles: body.roles ?? [] }
+        ? {
+            active: true,
+            userId: body.sub,
+            sessionId: body.sid,
+            roles: body.roles ?? [],
+            authenticatedAt:
+              typeof body.auth_time === 'number' ? new Date(body.auth_time * 1000) : null,
+            amr: Array.isArray(body.amr) ? body.amr : [],
+            acr: typeof body.acr === 'string' ? body.acr : null,
+          }
         : // auth-api does not say why; expired and revoked both mean "sign in again".
           { active: false, reason: 'unknown' };
     this.cache.set(token, answer);

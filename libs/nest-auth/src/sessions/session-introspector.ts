@@ -5,6 +5,11 @@ export type SessionIntrospection =
       readonly sessionId: string;
       readonly userId: string;
       readonly roles: readonly string[];
+      /** When the user signed in to this session (`Caller.authenticatedAt`), if known. */
+      readonly authenticatedAt?: Date | null;
+      /** How (RFC 8176 `amr`), and its class (`acr`), if known: `@RequireMfa()` judges `acr`. */
+      readonly amr?: readonly string[];
+      readonly acr?: string | null;
       /**
        * Whatever else the introspector knows and the app may want (`Caller.details`): auth-api attaches
        * the session row and its user, so `GET /me` needs no second query.

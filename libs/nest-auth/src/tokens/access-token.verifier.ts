@@ -18,6 +18,10 @@ export interface AccessTokenClaims extends JWTPayload {
   readonly roles?: string[];
   /** The session behind the token; absent for client-credentials tokens. */
   readonly sid?: string;
+  /** When and how the user signed in (OIDC `auth_time`, RFC 8176 `amr`), and its class (`acr`). */
+  readonly auth_time?: number;
+  readonly amr?: string[];
+  readonly acr?: string;
 }
 
 /** Options of `AccessTokenVerifier`: whose tokens it accepts, its keys, and its session checks. */
