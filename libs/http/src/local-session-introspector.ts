@@ -1,4 +1,4 @@
-import type { SessionService } from '@gatehouse/identity';
+import { acrOf, type SessionService } from '@gatehouse/identity';
 import type { Caller, SessionIntrospection, SessionIntrospector } from '@gatehouse/nest-auth';
 import type { CookieSessionWithUser } from '@gatehouse/persistence';
 
@@ -35,6 +35,9 @@ export class LocalSessionIntrospector implements SessionIntrospector {
         sessionId: row.id,
         userId: row.userId,
         roles: row.userRoles,
+        authenticatedAt: row.authTime ?? row.createdAt,
+        amr: row.amr ?? [],
+        acr: acrOf(row.amr),
         details: new ValidatedCookieSession(row),
       };
       this.answers.set(row, answer);

@@ -174,3 +174,11 @@ export {
   type EndSessionRequest,
   EndSessionService,
 } from './authorization/end-session.service.js';
+export {
+  ACR_MFA,
+  ACR_PASSWORD,
+  ACR_PHISHING_RESISTANT,
+  ACR_VALUES_SUPPORTED,
+  acrOf,
+  satisfiesAcrValues,
+} from './mfa/assurance.js';

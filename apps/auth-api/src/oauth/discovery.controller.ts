@@ -1,7 +1,12 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
-import { DEVICE_CODE_GRANT_TYPE, MFA_OTP_GRANT_TYPE, SigningKeyService } from '@gatehouse/identity';
+import {
+  ACR_VALUES_SUPPORTED,
+  DEVICE_CODE_GRANT_TYPE,
+  MFA_OTP_GRANT_TYPE,
+  SigningKeyService,
+} from '@gatehouse/identity';
 import { Public } from '@gatehouse/nest-auth';
 import type { JSONWebKeySet } from 'jose';
 
@@ -44,6 +49,7 @@ export class DiscoveryController {
       authorization_response_iss_parameter_supported: true,
       scopes_supported: ['openid', 'email'],
       subject_types_supported: ['public'],
+      acr_values_supported: ACR_VALUES_SUPPORTED,
       id_token_signing_alg_values_supported: [config.keys.algorithm],
       claims_supported: [
         'sub',
@@ -52,6 +58,8 @@ export class DiscoveryController {
         'exp',
         'iat',
         'auth_time',
+        'amr',
+        'acr',
         'nonce',
         'sid',
         'at_hash',

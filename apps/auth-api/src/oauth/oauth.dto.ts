@@ -129,6 +129,18 @@ export class IntrospectionResponseDto {
 
   @ApiPropertyOptional()
   iss?: string;
+
+  @ApiPropertyOptional({ description: 'When the user signed in (epoch seconds).' })
+  auth_time?: number;
+
+  @ApiPropertyOptional({ type: [String], description: 'How (RFC 8176), e.g. `pwd`, `otp`, `mfa`.' })
+  amr?: string[];
+
+  @ApiPropertyOptional({
+    description:
+      'The authentication context class: `urn:gatehouse:acr:pwd`, `urn:gatehouse:acr:mfa` or `phr`.',
+  })
+  acr?: string;
 }
 
 export class OAuthErrorResponseDto {

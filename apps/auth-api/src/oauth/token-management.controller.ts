@@ -8,6 +8,7 @@ import {
 } from '@nestjs/swagger';
 import { AcceptsFormBody, RequestClient } from '@gatehouse/http';
 import {
+  acrOf,
   type ClientContext,
   ClientService,
   type Introspection,
@@ -55,7 +56,7 @@ export class TokenManagementController {
   @ApiOperation({
     summary: 'Token introspection (RFC 7662), for confidential clients.',
     description:
-      'Access and refresh tokens. `{active: false}` for anything unknown, expired, used or revoked — an access token whose session was revoked is inactive at once. With `token_type_hint=session_cookie` (Gatehouse extension) the token is a `gh_session` cookie value: sibling apps on the same site validate browser sessions this way (`token_type: session_cookie`, `sub`, `sid`, `roles`, `exp`); introspecting a cookie never extends its session. Only a confidential client registered as a resource server (admin-api `resourceServer: true`) may introspect; any other client gets 401 `invalid_client`.',
+      'Access and refresh tokens. `{active: false}` for anything unknown, expired, used or revoked — an access token whose session was revoked is inactive at once. With `token_type_hint=session_cookie` (Gatehouse extension) the token is a `gh_session` cookie value: sibling apps on the same site validate browser sessions this way (`token_type: session_cookie`, `sub`, `sid`, `roles`, `exp`, `auth_time`, `amr`, `acr`); introspecting a cookie never extends its session. Only a confidential client registered as a resource server (admin-api `resourceServer: true`) may introspect; any other client gets 401 `invalid_client`.',
   })
   @AcceptsFormBody()
   @ApiBody({ type: TokenParamRequestDto })
@@ -103,7 +104,8 @@ export class TokenManagementController {
     if (result.status !== 'active') {
       return { active: false };
     }
-    const { id, userId, userRoles, absoluteExpiresAt, createdAt } = result.session;
+    const { id, userId, userRoles, absoluteExpiresAt, createdAt, authTime, amr } = result.session;
+    const acr = acrOf(amr);
     return {
       active: true,
       token_type: SESSION_COOKIE_HINT,
@@ -112,6 +114,9 @@ export class TokenManagementController {
       roles: userRoles,
       exp: Math.floor(absoluteExpiresAt.getTime() / 1000),
       iat: Math.floor(createdAt.getTime() / 1000),
+      auth_time: Math.floor((authTime ?? createdAt).getTime() / 1000),
+      ...(amr ? { amr } : {}),
+      ...(acr ? { acr } : {}),
     };
   }
 }
@@ -126,4 +131,7 @@ type SessionIntrospectionResponse =
       roles: string[];
       exp: number;
       iat: number;
+      auth_time: number;
+      amr?: string[];
+      acr?: string;
     };

@@ -55,6 +55,7 @@ const AUTHORIZATION_PARAMS: readonly (keyof AuthorizationParams)[] = [
   'nonce',
   'prompt',
   'max_age',
+  'acr_values',
 ];
 
 /**
@@ -147,6 +148,11 @@ export class AuthorizationPagesController {
     {
       name: 'max_age',
       description: 'Seconds since the last sign-in beyond which to sign in again.',
+    },
+    {
+      name: 'acr_values',
+      description:
+        'Space-separated classes, any of which will do: `urn:gatehouse:acr:pwd`, `urn:gatehouse:acr:mfa`, `phr`. A browser session whose sign-in reaches none of them signs in again (with its second step); a user without such a factor goes on with what they have (the token says `acr`). Unknown values are ignored.',
     },
     {
       name: 'resource',

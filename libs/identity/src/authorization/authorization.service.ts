@@ -5,6 +5,7 @@ import { type Client, Database } from '@gatehouse/persistence';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../clock.js';
 import { CLIENT_ID_SHAPE } from '../clients/client.service.js';
+import { ACR_VALUES_SUPPORTED, satisfiesAcrValues } from '../mfa/assurance.js';
 import { defaultScopeOf } from '../oauth/granted-scope.js';
 import { OAuthError } from '../oauth/oauth.errors.js';
 import { assertResourceShape, ResourceIndicators } from '../oauth/resource-indicators.js';
@@ -22,6 +23,8 @@ export interface AuthorizationParams {
   readonly nonce?: string;
   readonly prompt?: string;
   readonly max_age?: string;
+  /** OIDC Core §3.1.2.1: the authentication context classes wanted, space-separated. */
+  readonly acr_values?: string;
   /** RFC 8707 §2: may be repeated. */
   readonly resource?: readonly string[];
 }
@@ -38,6 +41,11 @@ export interface AuthorizationRequest {
   readonly nonce: string | null;
   readonly prompts: readonly Prompt[];
   readonly maxAgeSeconds: number | null;
+  /**
+   * The `acr_values` we know (others are ignored, OIDC Core §5.5.1.1: they are voluntary): a
+   * browser session whose sign-in satisfies none of them signs in again.
+   */
+  readonly acrValues: readonly string[];
   /** RFC 8707: the resource servers the tokens will be for (none: the default audience). */
   readonly resources: readonly string[];
 }
@@ -170,6 +178,12 @@ export class AuthorizationService {
       }
       maxAgeSeconds = Number(params.max_age);
     }
+    if (params.acr_values !== undefined && !OPAQUE_VALUE.test(params.acr_values)) {
+      throw fail('invalid_request', `acr_values must be 1 to ${OPAQUE_MAX} printable characters.`);
+    }
+    const acrValues = (params.acr_values ?? '')
+      .split(' ')
+      .filter((value) => ACR_VALUES_SUPPORTED.includes(value));
     const asked = [...new Set((params.scope ?? '').split(' ').filter(Boolean))];
     if (asked.some((scope) => !client.scopes.includes(scope))) {
       throw fail('invalid_scope', 'The requested scope is not registered for this client.');
@@ -190,13 +204,16 @@ export class AuthorizationService {
       nonce: params.nonce ?? null,
       prompts: prompts as Prompt[],
       maxAgeSeconds,
+      acrValues,
       resources,
     };
   }
 
   /**
    * The next step for a valid request. `signedInDuringRequest`: the user signed in after the
-   * request arrived (so `prompt=login` and `max_age` are satisfied); `consented`: the user approved
+   * request arrived (so `prompt=login`, `max_age` and `acr_values` are satisfied: a user who cannot
+   * reach the class asked for, having no such factor, goes on with what they have, and the resource
+   * server refuses the token, RFC 9470 §4); `consented`: the user approved
    * on the consent page of this request.
    */
   async next(
@@ -211,9 +228,14 @@ export class AuthorizationService {
       user !== null &&
       (request.maxAgeSeconds === 0 ||
         this.clock.now().getTime() - user.authTime.getTime() > request.maxAgeSeconds * 1000);
+    // The sign-in asks for the second step whenever the user has a factor: signing in again steps up.
+    const tooWeak =
+      request.acrValues.length > 0 &&
+      user !== null &&
+      !satisfiesAcrValues(user.amr, request.acrValues);
     const mustSignIn =
       user === null ||
-      (!flags.signedInDuringRequest && (request.prompts.includes('login') || tooOld));
+      (!flags.signedInDuringRequest && (request.prompts.includes('login') || tooOld || tooWeak));
     if (mustSignIn) {
       if (promptNone) {
         throw new AuthorizationRedirectError(request, 'login_required', 'The user must sign in.');

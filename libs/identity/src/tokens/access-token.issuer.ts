@@ -5,6 +5,7 @@ import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
 import { createLocalJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
 
 import { Clock } from '../clock.js';
+import { acrOf } from '../mfa/assurance.js';
 import { type MintedGrant, ResourceIndicators } from '../oauth/resource-indicators.js';
 import { signCompactJws } from '../signing-keys/jws.js';
 import { SigningKeyService } from '../signing-keys/signing-key.service.js';
@@ -34,6 +35,8 @@ export interface IdTokenSubject {
   readonly authTime: Date;
   /** The access token issued with it, for `at_hash` (§3.1.3.6). */
   readonly accessToken: string;
+  /** RFC 8176 methods of the sign-in: `amr`, and the `acr` derived from them. */
+  readonly amr?: readonly string[] | null;
   /** Claims of the granted scopes (`email`, …). */
   readonly claims: Readonly<Record<string, unknown>>;
 }
@@ -54,6 +57,22 @@ export interface AccessTokenClaims extends JWTPayload {
   /** First-party tokens only. */
   readonly roles?: string[];
   readonly sid?: string;
+  readonly auth_time?: number;
+  readonly amr?: string[];
+  /** Derived from `amr` (see `acrOf`). */
+  readonly acr?: string;
+}
+
+/** `amr` and the `acr` derived from it, for a token's claims; nothing when the methods are unknown. */
+function assuranceClaims(amr: readonly string[] | null | undefined): {
+  amr?: string[];
+  acr?: string;
+} {
+  if (!amr) {
+    return {};
+  }
+  const acr = acrOf(amr);
+  return { amr: [...amr], ...(acr ? { acr } : {}) };
 }
 
 const VERIFIABLE_ALGORITHMS = ['ES256', 'RS256', 'EdDSA'];
@@ -122,7 +141,7 @@ export class AccessTokenIssuer {
         scope: subject.minted.scope,
         ...(subject.roles !== null ? { roles: [...subject.roles] } : {}),
         ...(subject.sessionId ? { sid: subject.sessionId } : {}),
-        ...(subject.amr ? { amr: [...subject.amr] } : {}),
+        ...assuranceClaims(subject.amr),
         ...(subject.authTime ? { auth_time: Math.floor(subject.authTime.getTime() / 1000) } : {}),
         iss: this.config.issuer,
         sub: subject.subject,
@@ -144,6 +163,7 @@ export class AccessTokenIssuer {
       { alg, kid, typ: 'JWT' },
       {
         ...subject.claims,
+        ...assuranceClaims(subject.amr),
         auth_time: Math.floor(subject.authTime.getTime() / 1000),
         sid: subject.sessionId,
         at_hash: atHash(subject.accessToken, alg),

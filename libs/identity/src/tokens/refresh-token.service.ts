@@ -180,7 +180,8 @@ export class RefreshTokenService {
       nonce: openId.nonce,
       authTime: openId.authTime,
       accessToken: response.access_token,
-      claims: openId.amr ? { ...openId.claims, amr: [...openId.amr] } : openId.claims,
+      claims: openId.claims,
+      amr: openId.amr ?? null,
     });
     return { ...response, id_token: idToken };
   }

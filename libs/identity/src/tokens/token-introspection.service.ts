@@ -26,6 +26,10 @@ export type Introspection =
       readonly sid?: string;
       readonly aud?: string | string[];
       readonly jti?: string;
+      /** When and how the user signed in, and its class (as in the access token). */
+      readonly auth_time?: number;
+      readonly amr?: string[];
+      readonly acr?: string;
     };
 
 const INACTIVE: Introspection = { active: false };
@@ -143,6 +147,9 @@ export class TokenIntrospectionService {
       ...(claims.sid ? { sid: claims.sid } : {}),
       ...(claims.aud ? { aud: claims.aud } : {}),
       jti: claims.jti,
+      ...(claims.auth_time !== undefined ? { auth_time: claims.auth_time } : {}),
+      ...(claims.amr ? { amr: claims.amr } : {}),
+      ...(claims.acr ? { acr: claims.acr } : {}),
     };
   }
 
