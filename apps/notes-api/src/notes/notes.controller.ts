@@ -21,7 +21,14 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { CurrentUser, Public, RequireCapabilities, RequireScopes } from '@gatehouse/nest-auth';
+import {
+  CurrentUser,
+  Public,
+  RequireCapabilities,
+  RequireFreshAuth,
+  RequireMfa,
+  RequireScopes,
+} from '@gatehouse/nest-auth';
 import { IsString, MaxLength, MinLength } from 'class-validator';
 
 import { type Note, NotesRepository } from './notes.repository.js';
@@ -41,6 +48,39 @@ export class WhoamiResponseDto {
   @ApiProperty({ enum: ['user', 'service'] })
   kind!: string;
 }
+
+export class AssuranceResponseDto extends WhoamiResponseDto {
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'When the user last signed in (`auth_time`).',
+  })
+  authenticatedAt!: string | null;
+
+  @ApiProperty({ type: [String], description: 'How (RFC 8176 `amr`): `pwd`, `otp`, `mfa`…' })
+  amr!: readonly string[];
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description: 'The class of that sign-in (`acr`): `urn:gatehouse:acr:pwd`, `…:mfa` or `phr`.',
+  })
+  acr!: string | null;
+}
+
+function assuranceOf(user: CurrentUser): AssuranceResponseDto {
+  return {
+    id: user.id,
+    kind: user.kind,
+    authenticatedAt: user.authenticatedAt?.toISOString() ?? null,
+    amr: user.amr,
+    acr: user.acr,
+  };
+}
+
+/** How recent a sign-in `GET /whoami/assurance` needs, as a sensitive route of an app would. */
+export const FRESH_AUTH_SECONDS = 300;
 
 export const NOTES_API_INSTANCE_ID = Symbol('NOTES_API_INSTANCE_ID');
 
@@ -96,6 +136,46 @@ export class NotesController {
   })
   whoamiThroughPassport(@CurrentUser() user: CurrentUser): WhoamiResponseDto {
     return { id: user.id, kind: user.kind };
+  }
+
+  /**
+   * A route that needs a recent sign-in (as changing something sensitive would): the caller's sign-in
+   * as the guard sees it.
+   */
+  @Get('whoami/assurance')
+  @RequireFreshAuth(FRESH_AUTH_SECONDS)
+  @ApiOperation({
+    summary: 'When and how you signed in; needs a sign-in within the last 5 minutes.',
+    description:
+      'An older sign-in gets 401 `INSUFFICIENT_USER_AUTHENTICATION` with `WWW-Authenticate: Bearer error="insufficient_user_authentication", max_age="300"`: send the user through `/oauth/authorize?max_age=0` and retry with the new token.',
+  })
+  @ApiOkResponse({ type: AssuranceResponseDto })
+  assurance(@CurrentUser() user: CurrentUser): AssuranceResponseDto {
+    return assuranceOf(user);
+  }
+
+  /** The same through Passport (`AuthGuard('gatehouse')`): the step-up check is the same code. */
+  @Get('whoami/passport/assurance')
+  @UseGuards(AuthGuard('gatehouse'))
+  @RequireFreshAuth(FRESH_AUTH_SECONDS)
+  @ApiOperation({
+    summary: "GET /whoami/assurance through AuthGuard('gatehouse'); bearer tokens only",
+  })
+  @ApiOkResponse({ type: AssuranceResponseDto })
+  assuranceThroughPassport(@CurrentUser() user: CurrentUser): AssuranceResponseDto {
+    return assuranceOf(user);
+  }
+
+  /** Every note of the caller at once: worth a second factor. */
+  @Get('notes/export')
+  @RequireMfa()
+  @ApiOperation({
+    summary: 'All your notes at once; needs a sign-in with a second factor.',
+    description:
+      'A password-only sign-in gets 401 `INSUFFICIENT_USER_AUTHENTICATION` with `WWW-Authenticate: Bearer error="insufficient_user_authentication", acr_values="urn:gatehouse:acr:mfa phr"`: send the user through `/oauth/authorize?acr_values=urn:gatehouse:acr:mfa` and retry with the new token.',
+  })
+  exportNotes(@CurrentUser() user: CurrentUser): Promise<Note[]> {
+    return this.notes.listForOwner(user.userId());
   }
 
   @Post('notes')
