@@ -304,6 +304,25 @@ describe('authorization boundaries: reserved scopes, audiences and resource serv
         url: '/me/mfa/recovery-codes',
         body: { password: user.password },
       },
+      { operation: 'POST /me/mfa/passkeys/options', url: '/me/mfa/passkeys/options' },
+      {
+        operation: 'POST /me/mfa/passkeys',
+        url: '/me/mfa/passkeys',
+        body: {
+          response: {
+            id: 'AA',
+            rawId: 'AA',
+            type: 'public-key',
+            clientExtensionResults: {},
+            response: { clientDataJSON: 'AA', attestationObject: 'AA' },
+          },
+        },
+      },
+      {
+        operation: 'PATCH /me/mfa/passkeys/{id}',
+        url: `/me/mfa/passkeys/${randomUUID()}`,
+        body: { name: 'Renamed' },
+      },
     ];
   }
 
@@ -312,7 +331,8 @@ describe('authorization boundaries: reserved scopes, audiences and resource serv
       `SELECT u.password_hash, u.email, s.id, s.revoked_at,
          (SELECT count(*) FROM email_verifications e WHERE e.user_id = u.id) AS links,
          (SELECT count(*) FROM mfa_factors f WHERE f.user_id = u.id) AS factors,
-         (SELECT count(*) FROM mfa_recovery_codes r WHERE r.user_id = u.id) AS recovery_codes
+         (SELECT count(*) FROM mfa_recovery_codes r WHERE r.user_id = u.id) AS recovery_codes,
+         (SELECT count(*) FROM webauthn_challenges c WHERE c.user_id = u.id) AS passkey_challenges
        FROM users u JOIN sessions s ON s.user_id = u.id
        WHERE u.id = $1 ORDER BY s.id`,
       [user.id],

@@ -104,6 +104,19 @@ export class MfaTokenInvalidError extends IdentityError {
   }
 }
 
+/**
+ * A passkey ceremony that does not verify: unknown credential, tampered or replayed response, another
+ * origin, a counter gone backwards, an expired challenge or a disabled account, all alike (no hint of
+ * whether a credential exists). 400 when adding a passkey, 401 when signing in with one.
+ */
+export class PasskeyInvalidError extends IdentityError {
+  readonly code = 'PASSKEY_INVALID';
+
+  constructor(readonly status: 400 | 401 = 401) {
+    super('The passkey could not be verified.');
+  }
+}
+
 /** Another user's factor answers exactly like an unknown one. */
 export class MfaFactorNotFoundError extends IdentityError {
   readonly status = 404;

@@ -24,6 +24,8 @@ import { MailDelivery } from './mail/mail-delivery.js';
 import { MailTransport } from './mail/mail-transport.js';
 import { MailService } from './mail/mail.service.js';
 import { MfaService } from './mfa/mfa.service.js';
+import { PasskeyCeremonies } from './mfa/passkey-ceremonies.js';
+import { PasskeyService } from './mfa/passkey.service.js';
 import { ResourceIndicators } from './oauth/resource-indicators.js';
 import { PasswordResetService } from './password-resets/password-reset.service.js';
 import { AccessTokenIssuer } from './tokens/access-token.issuer.js';
@@ -43,7 +45,9 @@ const services = [
   SessionCache,
   RevocationPublisher,
   RevocationService,
+  PasskeyCeremonies,
   MfaService,
+  PasskeyService,
   PasswordAuthenticator,
   UserService,
   SessionService,

@@ -29,6 +29,7 @@ export {
   MfaCodeInvalidError,
   MfaFactorNotFoundError,
   MfaTokenInvalidError,
+  PasskeyInvalidError,
   RateLimitedError,
   ReauthenticationFailedError,
   ResetTokenInvalidError,
@@ -115,10 +116,17 @@ export {
   type FactorSummary,
   MfaService,
   type Reauthentication,
+  type SecondFactorMethod,
   type SecondFactorProof,
   type SignIn,
   type TotpEnrolment,
 } from './mfa/mfa.service.js';
+export {
+  type PasskeySummary,
+  PasskeyService,
+  type RegisteredPasskey,
+} from './mfa/passkey.service.js';
+export { PasskeyCeremonies, type WebAuthnResponse } from './mfa/passkey-ceremonies.js';
 export { RECOVERY_CODE_COUNT } from './mfa/recovery-codes.js';
 export { normalizeEmail } from './users/email.js';
 export {

@@ -19,6 +19,8 @@ import { Revocation } from './entities/revocation.entity.js';
 import { Session } from './entities/session.entity.js';
 import { SigningKey } from './entities/signing-key.entity.js';
 import { User } from './entities/user.entity.js';
+import { WebAuthnChallenge } from './entities/webauthn-challenge.entity.js';
+import { WebAuthnCredential } from './entities/webauthn-credential.entity.js';
 import { migrations } from './migrations/index.js';
 import { SnakeCaseNamingStrategy } from './snake-case.naming-strategy.js';
 
@@ -40,6 +42,8 @@ export const entities = [
   MfaFactor,
   MfaRecoveryCode,
   MfaChallenge,
+  WebAuthnCredential,
+  WebAuthnChallenge,
   IdentityProvider,
   FederatedIdentity,
   FederationState,

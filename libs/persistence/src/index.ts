@@ -29,6 +29,11 @@ export { Revocation } from './entities/revocation.entity.js';
 export { Session, type SessionKind } from './entities/session.entity.js';
 export { SigningKey, type SigningKeyStatus } from './entities/signing-key.entity.js';
 export { User } from './entities/user.entity.js';
+export { WebAuthnChallenge, type WebAuthnPurpose } from './entities/webauthn-challenge.entity.js';
+export {
+  type PasskeyDeviceType,
+  WebAuthnCredential,
+} from './entities/webauthn-credential.entity.js';
 export { type DatabaseOptions, dataSourceOptions, entities } from './data-source-options.js';
 export { Database, type Repositories } from './database.js';
 export { isDatabaseUnavailableError, isUniqueViolation } from './database-errors.js';
@@ -78,7 +83,12 @@ export type {
   NewIdentityProvider,
 } from './repositories/identity-provider.repository.js';
 export type { NewJob } from './repositories/job.repository.js';
-export type { MfaFactorRow, NewMfaFactor } from './repositories/mfa.repository.js';
+export type {
+  MfaFactorRow,
+  NewMfaFactor,
+  NewPasskey,
+  PasskeyRow,
+} from './repositories/mfa.repository.js';
 export type {
   NewPasswordReset,
   PasswordResetTarget,

@@ -27,6 +27,8 @@ const TABLES = [
   'sessions',
   'signing_keys',
   'users',
+  'webauthn_challenges',
+  'webauthn_credentials',
 ];
 
 const open = (url: string) => new DataSource(dataSourceOptions({ url, poolSize: 4 })).initialize();

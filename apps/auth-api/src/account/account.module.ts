@@ -8,6 +8,7 @@ import { EmailLinksController } from './email-links.controller.js';
 import { MeController } from './me.controller.js';
 import { MfaController } from './mfa.controller.js';
 import { MyEmailController } from './my-email.controller.js';
+import { PasskeysController } from './passkeys.controller.js';
 
 @Module({
   imports: [IdentityModule],
@@ -16,6 +17,7 @@ import { MyEmailController } from './my-email.controller.js';
     MeController,
     MyEmailController,
     MfaController,
+    PasskeysController,
     EmailLinksController,
     EmailPagesController,
   ],

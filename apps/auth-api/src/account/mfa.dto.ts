@@ -44,7 +44,7 @@ export class MfaFactorResponseDto {
   @ApiProperty({ format: 'uuid' })
   id!: string;
 
-  @ApiProperty({ enum: ['totp'] })
+  @ApiProperty({ enum: ['totp', 'passkey'] })
   kind!: string;
 
   @ApiProperty({ format: 'date-time' })
@@ -52,6 +52,14 @@ export class MfaFactorResponseDto {
 
   @ApiProperty({ type: String, format: 'date-time', nullable: true })
   lastUsedAt!: string | null;
+
+  @ApiPropertyOptional({ example: 'Laptop', description: 'Passkeys only: the name given to it.' })
+  name?: string;
+
+  @ApiPropertyOptional({
+    description: 'Passkeys only: the authenticator says the key is backed up (a synced passkey).',
+  })
+  backedUp?: boolean;
 }
 
 export function toFactorResponse(factor: FactorSummary): MfaFactorResponseDto {
@@ -60,6 +68,7 @@ export function toFactorResponse(factor: FactorSummary): MfaFactorResponseDto {
     kind: factor.kind,
     createdAt: factor.createdAt.toISOString(),
     lastUsedAt: factor.lastUsedAt?.toISOString() ?? null,
+    ...(factor.kind === 'passkey' ? { name: factor.name, backedUp: factor.backedUp } : {}),
   };
 }
 

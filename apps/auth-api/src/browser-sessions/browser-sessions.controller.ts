@@ -26,6 +26,7 @@ import { CurrentUser, Public, RequireTrustedOrigin } from '@gatehouse/nest-auth'
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { toUserResponse } from '../account/account.dto.js';
+import { asAuthenticationResponse } from '../account/passkeys.dto.js';
 import {
   LoginMfaRequestDto,
   LoginRequestDto,
@@ -93,7 +94,7 @@ export class BrowserSessionsController {
   ): Promise<LoginResponseDto | MfaRequiredResponseDto> {
     const outcome = await this.authenticator.authenticate({ ...body, ip: client.ip });
     if (outcome.status === 'mfa-required') {
-      return mfaRequired(outcome.mfaToken);
+      return mfaRequired(outcome.mfaToken, outcome.methods);
     }
     return this.startSession(outcome.signIn, client, request, reply);
   }
@@ -103,9 +104,10 @@ export class BrowserSessionsController {
   @Post('login/mfa')
   @HttpCode(200)
   @ApiOperation({
-    summary: 'Second step of a sign-in: a TOTP code or a recovery code; sets the session cookie.',
+    summary:
+      'Second step of a sign-in: a TOTP code, a recovery code or a passkey; sets the session cookie.',
     description:
-      'With the `mfaToken` of `POST /auth/login` (single use, 5 minutes) and either `code` or `recoveryCode`. A wrong code leaves the token usable until it expires; five wrong codes per user in 15 minutes answer 429. Same cookie and origin rules as `POST /auth/login`.',
+      'With the `mfaToken` of `POST /auth/login` (single use, 5 minutes) and one of `code`, `recoveryCode` or `assertion` (a passkey, with the options of `POST /auth/login/mfa/passkey-options`; amr `pwd`, `hwk` or `swk`, `mfa`). A wrong code or assertion leaves the token usable until it expires; five failures per user in 15 minutes answer 429. Same cookie and origin rules as `POST /auth/login`.',
   })
   @ApiOkResponse({
     type: LoginResponseDto,
@@ -113,12 +115,12 @@ export class BrowserSessionsController {
   })
   @ApiBadRequestResponse({
     type: ErrorResponseDto,
-    description: '`VALIDATION_FAILED` (neither or both of `code` and `recoveryCode`).',
+    description: '`VALIDATION_FAILED` (not exactly one of `code`, `recoveryCode` and `assertion`).',
   })
   @ApiUnauthorizedResponse({
     type: ErrorResponseDto,
     description:
-      '`MFA_CODE_INVALID` (wrong, replayed or used code), `MFA_TOKEN_INVALID` (unknown, expired or used token).',
+      '`MFA_CODE_INVALID` (wrong, replayed or used code), `PASSKEY_INVALID` (an assertion that does not verify), `MFA_TOKEN_INVALID` (unknown, expired or used token).',
   })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: '`CSRF_REJECTED`.' })
   @ApiTooManyRequestsResponse({
@@ -131,13 +133,18 @@ export class BrowserSessionsController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<LoginResponseDto> {
-    if ((body.code === undefined) === (body.recoveryCode === undefined)) {
+    const given = [body.code, body.recoveryCode, body.assertion].filter((v) => v !== undefined);
+    if (given.length !== 1) {
       throw new ValidationFailedError([
-        { field: 'code', messages: ['send either code or recoveryCode'] },
+        { field: 'code', messages: ['send one of code, recoveryCode and assertion'] },
       ]);
     }
     const proof =
-      body.code !== undefined ? { code: body.code } : { recoveryCode: body.recoveryCode! };
+      body.code !== undefined
+        ? { code: body.code }
+        : body.assertion !== undefined
+          ? { assertion: asAuthenticationResponse(body.assertion) }
+          : { recoveryCode: body.recoveryCode! };
     const signIn = await this.mfa.complete(body.mfaToken, proof, client.ip);
     return this.startSession(signIn, client, request, reply);
   }

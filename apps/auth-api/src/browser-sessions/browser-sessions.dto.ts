@@ -1,10 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { PASSWORD_MAX_LENGTH } from '@gatehouse/identity';
+import { PASSWORD_MAX_LENGTH, type SecondFactorMethod } from '@gatehouse/identity';
 import type { SessionKind, SessionSummary } from '@gatehouse/persistence';
-import { Transform } from 'class-transformer';
-import { IsEmail, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { Transform, Type } from 'class-transformer';
+import {
+  IsEmail,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
 
 import { UserResponseDto } from '../account/account.dto.js';
+import { AuthenticationCredentialDto } from '../account/passkeys.dto.js';
 
 export class LoginRequestDto {
   @ApiProperty({ example: 'ada@example.com', maxLength: 254 })
@@ -95,7 +104,11 @@ export class MfaRequiredResponseDto {
   @ApiProperty({ enum: [true] })
   mfaRequired!: true;
 
-  @ApiProperty({ example: ['totp', 'recovery_code'] })
+  @ApiProperty({
+    example: ['totp', 'passkey', 'recovery_code'],
+    description:
+      'What completes the second step: `totp` and `passkey` when the user has one, and always `recovery_code`.',
+  })
   methods!: string[];
 
   @ApiProperty({
@@ -105,8 +118,11 @@ export class MfaRequiredResponseDto {
   mfaToken!: string;
 }
 
-export function mfaRequired(mfaToken: string): MfaRequiredResponseDto {
-  return { mfaRequired: true, methods: ['totp', 'recovery_code'], mfaToken };
+export function mfaRequired(
+  mfaToken: string,
+  methods: readonly SecondFactorMethod[],
+): MfaRequiredResponseDto {
+  return { mfaRequired: true, methods: [...methods], mfaToken };
 }
 
 export class LoginMfaRequestDto {
@@ -130,6 +146,34 @@ export class LoginMfaRequestDto {
   @IsString()
   @MaxLength(64)
   recoveryCode?: string;
+
+  @ApiPropertyOptional({
+    type: AuthenticationCredentialDto,
+    description:
+      'A passkey instead of `code`: what `navigator.credentials.get()` answered to the options of `POST /auth/login/mfa/passkey-options`, as `PublicKeyCredential.toJSON()` serialises it.',
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => AuthenticationCredentialDto)
+  assertion?: AuthenticationCredentialDto;
+}
+
+export class PasskeySignInRequestDto {
+  @ApiProperty({
+    type: AuthenticationCredentialDto,
+    description:
+      'What `navigator.credentials.get()` answered to the options of `POST /auth/passkey/options`, as `PublicKeyCredential.toJSON()` serialises it.',
+  })
+  @ValidateNested()
+  @Type(() => AuthenticationCredentialDto)
+  response!: AuthenticationCredentialDto;
+}
+
+export class MfaPasskeyOptionsRequestDto {
+  @ApiProperty({ description: 'From the `POST /auth/login` answer.', maxLength: 128 })
+  @IsString()
+  @MaxLength(128)
+  mfaToken!: string;
 }
 
 export class RevokeOthersResponseDto {

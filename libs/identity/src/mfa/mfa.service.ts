@@ -1,6 +1,10 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
 import { Injectable } from '@nestjs/common';
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+} from '@simplewebauthn/server';
 import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
 import {
   Database,
@@ -16,12 +20,14 @@ import {
   MfaCodeInvalidError,
   MfaFactorNotFoundError,
   MfaTokenInvalidError,
+  PasskeyInvalidError,
   ReauthenticationFailedError,
 } from '../identity.errors.js';
 import { MailService } from '../mail/mail.service.js';
 import { LoginLimiter } from '../rate-limits/login-limiter.js';
 import { deriveKey, open, seal } from '../signing-keys/key-encryption.js';
 import { PasswordHasher } from '../users/password-hasher.js';
+import { PasskeyCeremonies } from './passkey-ceremonies.js';
 import { generateRecoveryCodes, hashRecoveryCode } from './recovery-codes.js';
 import { base32Secret, generateTotpSecret, matchingStep, totpUri } from './totp.js';
 
@@ -30,8 +36,11 @@ const CHALLENGE_TTL_SECONDS = 300;
 /** An enrolment not confirmed within this time was never a factor. */
 const UNCONFIRMED_TTL_SECONDS = 900;
 
-/** RFC 8176 authentication method references. */
-export type AuthenticationMethod = 'pwd' | 'otp' | 'mfa';
+/**
+ * RFC 8176 authentication method references: `hwk`/`swk` a passkey (hardware-bound or synced key),
+ * `user` its authenticator's user verification.
+ */
+export type AuthenticationMethod = 'pwd' | 'otp' | 'mfa' | 'hwk' | 'swk' | 'user' | 'fed';
 
 /** A user who has proved who they are, and how (what a session records). */
 export interface SignIn {
@@ -39,10 +48,18 @@ export interface SignIn {
   readonly amr: readonly AuthenticationMethod[];
 }
 
-/** The second factor of a sign-in: a TOTP code or one of the recovery codes. */
+/** The second factor of a sign-in: a TOTP code, one of the recovery codes, or a passkey's assertion. */
 export type SecondFactorProof =
-  | { readonly code: string; readonly recoveryCode?: undefined }
-  | { readonly recoveryCode: string; readonly code?: undefined };
+  | { readonly code: string; readonly recoveryCode?: undefined; readonly assertion?: undefined }
+  | { readonly recoveryCode: string; readonly code?: undefined; readonly assertion?: undefined }
+  | {
+      readonly assertion: AuthenticationResponseJSON;
+      readonly code?: undefined;
+      readonly recoveryCode?: undefined;
+    };
+
+/** The ways a user can complete the second step (`methods` of the `mfaRequired` answer). */
+export type SecondFactorMethod = 'totp' | 'passkey' | 'recovery_code';
 
 /** To remove a factor: the current password, or a current TOTP code. */
 export type Reauthentication =
@@ -58,12 +75,23 @@ export interface TotpEnrolment {
 
 export interface FactorSummary {
   readonly id: string;
-  readonly kind: MfaFactorKind;
+  readonly kind: MfaFactorKind | 'passkey';
   readonly createdAt: Date;
   readonly lastUsedAt: Date | null;
+  /** Passkeys only: the name the user gave it. */
+  readonly name?: string;
+  /** Passkeys only: whether the authenticator says the key is backed up (synced). */
+  readonly backedUp?: boolean;
 }
 
 const PASSWORD_ONLY: readonly AuthenticationMethod[] = ['pwd'];
+
+function methodOf(proof: SecondFactorProof): SecondFactorMethod {
+  if (proof.assertion !== undefined) {
+    return 'passkey';
+  }
+  return proof.code !== undefined ? 'totp' : 'recovery_code';
+}
 
 function hashToken(token: string): Buffer {
   return createHash('sha256').update(token).digest();
@@ -88,6 +116,7 @@ export class MfaService {
     private readonly audit: AuditService,
     private readonly mail: MailService,
     private readonly passwords: PasswordHasher,
+    private readonly passkeys: PasskeyCeremonies,
   ) {
     if (!config.keys.encryptionKey) {
       throw new Error('KEY_ENCRYPTION_KEY is not set: TOTP secrets cannot be stored or read.');
@@ -100,8 +129,12 @@ export class MfaService {
    * After a correct password: the methods of a user without a factor, or a single-use token for the
    * second step (only its SHA-256 is stored) when the user has a confirmed one.
    */
-  async afterPassword(user: User): Promise<{ readonly mfaToken: string } | null> {
-    if (!(await this.database.mfa.hasConfirmed(user.id))) {
+  async afterPassword(user: User): Promise<{
+    readonly mfaToken: string;
+    readonly methods: readonly SecondFactorMethod[];
+  } | null> {
+    const kinds = await this.database.mfa.confirmedKinds(user.id);
+    if (kinds.length === 0) {
       return null;
     }
     const token = randomBytes(32).toString('base64url');
@@ -112,7 +145,18 @@ export class MfaService {
       now,
       new Date(now.getTime() + CHALLENGE_TTL_SECONDS * 1000),
     );
-    return { mfaToken: token };
+    const methods = (['totp', 'passkey'] as const).filter((kind) => kinds.includes(kind));
+    return { mfaToken: token, methods: [...methods, 'recovery_code'] };
+  }
+
+  /** Options of a passkey ceremony for the second step of this live sign-in (the user's passkeys). */
+  async passkeyOptions(mfaToken: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    const userId = await this.database.mfa.findChallenge(hashToken(mfaToken), this.clock.now());
+    const passkeys = userId ? await this.database.mfa.listPasskeys(userId) : [];
+    if (!userId || passkeys.length === 0) {
+      throw new MfaTokenInvalidError();
+    }
+    return this.passkeys.authenticationOptions('second_factor', userId, passkeys);
   }
 
   /** The methods of a password sign-in of a user without a factor. */
@@ -148,13 +192,13 @@ export class MfaService {
         return { user, amr };
       })
       .catch(async (error: unknown) => {
-        if (error instanceof MfaCodeInvalidError) {
+        if (error instanceof MfaCodeInvalidError || error instanceof PasskeyInvalidError) {
           await this.audit.record(this.database, {
             actor: 'anonymous',
             action: 'login.mfa_failed',
             subject: `user:${userId}`,
             ip,
-            details: { method: proof.code !== undefined ? 'totp' : 'recovery_code' },
+            details: { method: methodOf(proof) },
           });
         }
         throw error;
@@ -226,14 +270,26 @@ export class MfaService {
     return codes;
   }
 
+  /** TOTP factors, then passkeys, each oldest first. */
   async list(userId: string): Promise<FactorSummary[]> {
     const factors = await this.database.mfa.listConfirmed(userId);
-    return factors.map(({ id, kind, createdAt, lastUsedAt }) => ({
-      id,
-      kind,
-      createdAt,
-      lastUsedAt,
-    }));
+    const passkeys = await this.database.mfa.listPasskeys(userId);
+    return [
+      ...factors.map(({ id, kind, createdAt, lastUsedAt }) => ({
+        id,
+        kind,
+        createdAt,
+        lastUsedAt,
+      })),
+      ...passkeys.map(({ id, name, createdAt, lastUsedAt, backedUp }) => ({
+        id,
+        kind: 'passkey' as const,
+        name,
+        createdAt,
+        lastUsedAt,
+        backedUp,
+      })),
+    ];
   }
 
   /** Removes a factor; with the last one the recovery codes go too (they would be a lone factor). */
@@ -245,7 +301,10 @@ export class MfaService {
   ): Promise<void> {
     await this.reauthenticate(userId, proof);
     await this.database.transaction(async (repositories) => {
-      if (!(await repositories.mfa.deleteFactor(userId, factorId))) {
+      const removed =
+        (await repositories.mfa.deleteFactor(userId, factorId)) ||
+        (await repositories.mfa.deletePasskey(userId, factorId));
+      if (!removed) {
         throw new MfaFactorNotFoundError();
       }
       if (!(await repositories.mfa.hasConfirmed(userId))) {
@@ -285,6 +344,27 @@ export class MfaService {
     });
   }
 
+  /**
+   * Whether the user has a second factor: whatever `hasConfirmed` counts. `MFA_REQUIRED_ROLES` is
+   * judged by it (`MfaAdministrationService.requireMfa`).
+   */
+  isEnrolled(userId: string): Promise<boolean> {
+    return this.database.mfa.hasConfirmed(userId);
+  }
+
+  /**
+   * Removes every second factor of the user, with the recovery codes and any pending second step, in
+   * the caller's transaction (an operator's reset). A new kind of factor must be removed here too, so
+   * that a reset leaves none behind. Answers how many confirmed factors and unused recovery codes
+   * there were.
+   */
+  resetFactors(
+    repositories: Repositories,
+    userId: string,
+  ): Promise<{ readonly factors: number; readonly recoveryCodes: number }> {
+    return repositories.mfa.deleteAllTotpForUser(userId);
+  }
+
   private async reauthenticate(userId: string, proof: Reauthentication): Promise<void> {
     await this.limiter.takeMfaAttempt(userId);
     const user = await this.database.users.findById(userId);
@@ -310,6 +390,15 @@ export class MfaService {
   ): Promise<readonly AuthenticationMethod[] | null> {
     if (proof.code !== undefined) {
       return this.acceptTotp(repositories, user.id, proof.code, now);
+    }
+    if (proof.assertion !== undefined) {
+      const { passkey } = await this.passkeys.verifyAssertion(
+        repositories,
+        proof.assertion,
+        'second_factor',
+        user.id,
+      );
+      return ['pwd', passkey.deviceType === 'multiDevice' ? 'swk' : 'hwk', 'mfa'];
     }
     if (
       !(await repositories.mfa.useRecoveryCode(user.id, hashRecoveryCode(proof.recoveryCode), now))

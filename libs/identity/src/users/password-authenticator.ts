@@ -8,7 +8,7 @@ import {
   InvalidCredentialsError,
   ServiceBusyError,
 } from '../identity.errors.js';
-import { MfaService, type SignIn } from '../mfa/mfa.service.js';
+import { MfaService, type SecondFactorMethod, type SignIn } from '../mfa/mfa.service.js';
 import { LoginLimiter } from '../rate-limits/login-limiter.js';
 import { normalizeEmail } from './email.js';
 import { PasswordHasher } from './password-hasher.js';
@@ -26,7 +26,11 @@ export interface PasswordAttempt {
  */
 export type PasswordOutcome =
   | { readonly status: 'signed-in'; readonly signIn: SignIn }
-  | { readonly status: 'mfa-required'; readonly mfaToken: string };
+  | {
+      readonly status: 'mfa-required';
+      readonly mfaToken: string;
+      readonly methods: readonly SecondFactorMethod[];
+    };
 
 type FailureReason = 'unknown_email' | 'wrong_password' | 'user_disabled';
 
@@ -50,7 +54,7 @@ export class PasswordAuthenticator {
     const user = await this.checkPassword(attempt);
     const challenge = await this.mfa.afterPassword(user);
     return challenge
-      ? { status: 'mfa-required', mfaToken: challenge.mfaToken }
+      ? { status: 'mfa-required', mfaToken: challenge.mfaToken, methods: challenge.methods }
       : { status: 'signed-in', signIn: this.mfa.passwordOnly(user) };
   }
 

@@ -11,6 +11,7 @@ import { PasswordResets1764800000000 } from './1764800000000-password-resets.js'
 import { EmailVerification1764900000000 } from './1764900000000-email-verification.js';
 import { Mfa1765000000000 } from './1765000000000-mfa.js';
 import { SignInMethods1765100000000 } from './1765100000000-sign-in-methods.js';
+import { Passkeys1765200000000 } from './1765200000000-passkeys.js';
 import { Federation1765500000000 } from './1765500000000-federation.js';
 
 /** Every migration, in order. Imported as classes: globs do not survive bundling. */
@@ -28,5 +29,6 @@ export const migrations = [
   EmailVerification1764900000000,
   Mfa1765000000000,
   SignInMethods1765100000000,
+  Passkeys1765200000000,
   Federation1765500000000,
 ];

@@ -1,6 +1,8 @@
 import type { EntityManager } from 'typeorm';
 
 import type { MfaFactorKind } from '../entities/mfa-factor.entity.js';
+import type { WebAuthnPurpose } from '../entities/webauthn-challenge.entity.js';
+import type { PasskeyDeviceType } from '../entities/webauthn-credential.entity.js';
 import { select, updateReturning } from './returning.js';
 
 export interface NewMfaFactor {
@@ -22,10 +24,45 @@ export interface MfaFactorRow {
   readonly lastUsedAt: Date | null;
 }
 
+export interface NewPasskey {
+  readonly userId: string;
+  readonly credentialId: Buffer;
+  readonly publicKey: Buffer;
+  readonly signCount: number;
+  readonly transports: readonly string[];
+  readonly deviceType: PasskeyDeviceType;
+  readonly backedUp: boolean;
+  readonly name: string;
+  readonly createdAt: Date;
+}
+
+/** A passkey: its public key and the signature counter it last reported. */
+export interface PasskeyRow {
+  readonly id: string;
+  readonly userId: string;
+  readonly credentialId: Buffer;
+  readonly publicKey: Buffer;
+  readonly signCount: number;
+  readonly transports: string[];
+  readonly deviceType: PasskeyDeviceType;
+  readonly backedUp: boolean;
+  readonly name: string;
+  readonly createdAt: Date;
+  readonly lastUsedAt: Date | null;
+}
+
+const PASSKEY = `p.id, p.user_id AS "userId", p.credential_id AS "credentialId",
+  p.public_key AS "publicKey", p.sign_count::float8 AS "signCount", p.transports,
+  p.device_type AS "deviceType", p.backed_up AS "backedUp", p.name, p.created_at AS "createdAt",
+  p.last_used_at AS "lastUsedAt"`;
+
 const FACTOR = `f.id, f.user_id AS "userId", f.kind, f.secret_sealed AS "secretSealed",
   f.created_at AS "createdAt", f.confirmed_at AS "confirmedAt", f.last_used_at AS "lastUsedAt"`;
 
-/** Factors, recovery codes and pending second steps of users (all of `mfa_*`). */
+/**
+ * Factors, recovery codes and pending second steps of users (all of `mfa_*`), and passkeys with their
+ * pending ceremonies (`webauthn_*`).
+ */
 export class MfaRepository {
   constructor(private readonly manager: EntityManager) {}
 
@@ -61,13 +98,142 @@ export class MfaRepository {
     );
   }
 
+  /** Whether the user has a second factor: a confirmed TOTP factor or a passkey. */
   async hasConfirmed(userId: string): Promise<boolean> {
     const rows = await select<{ one: number }>(
       this.manager,
-      `SELECT 1 AS one FROM mfa_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL LIMIT 1`,
+      `SELECT 1 AS one FROM mfa_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL
+       UNION ALL SELECT 1 FROM webauthn_credentials WHERE user_id = $1 LIMIT 1`,
       [userId],
     );
     return rows.length > 0;
+  }
+
+  /** Which kinds of factor the user has (`totp`, `passkey`), for the second step's `methods`. */
+  async confirmedKinds(userId: string): Promise<string[]> {
+    const rows = await select<{ kind: string }>(
+      this.manager,
+      `SELECT DISTINCT kind FROM mfa_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL
+       UNION SELECT 'passkey' FROM webauthn_credentials WHERE user_id = $1`,
+      [userId],
+    );
+    return rows.map((row) => row.kind).sort();
+  }
+
+  /** Inserts a passkey; null when its credential id is registered already (to anyone). */
+  async createPasskey(passkey: NewPasskey): Promise<PasskeyRow | null> {
+    const rows = await select<PasskeyRow>(
+      this.manager,
+      `WITH p AS (
+         INSERT INTO webauthn_credentials (user_id, credential_id, public_key, sign_count, transports,
+           device_type, backed_up, name, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (credential_id) DO NOTHING RETURNING *)
+       SELECT ${PASSKEY} FROM p`,
+      [
+        passkey.userId,
+        passkey.credentialId,
+        passkey.publicKey,
+        passkey.signCount,
+        passkey.transports,
+        passkey.deviceType,
+        passkey.backedUp,
+        passkey.name,
+        passkey.createdAt,
+      ],
+    );
+    return rows[0] ?? null;
+  }
+
+  listPasskeys(userId: string): Promise<PasskeyRow[]> {
+    return select<PasskeyRow>(
+      this.manager,
+      `SELECT ${PASSKEY} FROM webauthn_credentials p WHERE p.user_id = $1 ORDER BY p.created_at, p.id`,
+      [userId],
+    );
+  }
+
+  async findPasskeyByCredentialId(credentialId: Buffer): Promise<PasskeyRow | null> {
+    const rows = await select<PasskeyRow>(
+      this.manager,
+      `SELECT ${PASSKEY} FROM webauthn_credentials p WHERE p.credential_id = $1`,
+      [credentialId],
+    );
+    return rows[0] ?? null;
+  }
+
+  async renamePasskey(userId: string, id: string, name: string): Promise<PasskeyRow | null> {
+    const rows = await updateReturning<PasskeyRow>(
+      this.manager,
+      `UPDATE webauthn_credentials p SET name = $3 WHERE p.id = $1 AND p.user_id = $2
+       RETURNING ${PASSKEY}`,
+      [id, userId, name],
+    );
+    return rows[0] ?? null;
+  }
+
+  async deletePasskey(userId: string, id: string): Promise<boolean> {
+    const rows = await updateReturning<{ id: string }>(
+      this.manager,
+      'DELETE FROM webauthn_credentials WHERE id = $1 AND user_id = $2 RETURNING id',
+      [id, userId],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Records a use: the new counter only if it moved on from the one `previous` was read with (or both
+   * are 0: authenticators without a counter), so of two concurrent uses of one assertion, or a cloned
+   * authenticator racing the original, at most one gets `true`.
+   */
+  async recordPasskeyUse(
+    id: string,
+    previous: number,
+    signCount: number,
+    backedUp: boolean,
+    now: Date,
+  ): Promise<boolean> {
+    const rows = await updateReturning<{ id: string }>(
+      this.manager,
+      `UPDATE webauthn_credentials SET sign_count = $3, backed_up = $4, last_used_at = $5
+       WHERE id = $1 AND sign_count = $2 AND ($3 > $2 OR ($3 = 0 AND $2 = 0)) RETURNING id`,
+      [id, previous, signCount, backedUp, now],
+    );
+    return rows.length > 0;
+  }
+
+  /** A WebAuthn ceremony begins; expired ones (anyone's) are swept on the way. */
+  async createWebAuthnChallenge(
+    challengeHash: Buffer,
+    purpose: WebAuthnPurpose,
+    userId: string | null,
+    createdAt: Date,
+    expiresAt: Date,
+  ): Promise<void> {
+    await this.manager.query('DELETE FROM webauthn_challenges WHERE expires_at <= $1', [createdAt]);
+    await this.manager.query(
+      `INSERT INTO webauthn_challenges (challenge_hash, purpose, user_id, created_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5)`,
+      [challengeHash, purpose, userId, createdAt, expiresAt],
+    );
+  }
+
+  /**
+   * Deletes a live challenge of this purpose: of concurrent uses exactly one finds it. Answers whether
+   * it was there and the user it was bound to (null for a passwordless sign-in's).
+   */
+  async spendWebAuthnChallenge(
+    challengeHash: Buffer,
+    purpose: WebAuthnPurpose,
+    now: Date,
+  ): Promise<{ readonly userId: string | null } | null> {
+    const rows = await updateReturning<{ userId: string | null }>(
+      this.manager,
+      `DELETE FROM webauthn_challenges WHERE challenge_hash = $1 AND purpose = $2 AND expires_at > $3
+       RETURNING user_id AS "userId"`,
+      [challengeHash, purpose, now],
+    );
+    return rows[0] ?? null;
   }
 
   /**
@@ -172,5 +338,28 @@ export class MfaRepository {
       [tokenHash, now],
     );
     return rows[0]?.userId ?? null;
+  }
+
+  /**
+   * Every TOTP factor (confirmed or not), recovery code and pending second step of the user, in one
+   * statement; answers how many factors and unused recovery codes there were.
+   */
+  async deleteAllTotpForUser(
+    userId: string,
+  ): Promise<{ readonly factors: number; readonly recoveryCodes: number }> {
+    const rows = await select<{ factors: number; recoveryCodes: number }>(
+      this.manager,
+      `WITH factors AS (
+         DELETE FROM mfa_factors WHERE user_id = $1 RETURNING confirmed_at),
+       codes AS (
+         DELETE FROM mfa_recovery_codes WHERE user_id = $1 RETURNING used_at),
+       challenges AS (
+         DELETE FROM mfa_challenges WHERE user_id = $1 RETURNING 1)
+       SELECT (SELECT count(*)::int FROM factors WHERE confirmed_at IS NOT NULL) AS factors,
+         (SELECT count(*)::int FROM codes WHERE used_at IS NULL) AS "recoveryCodes",
+         (SELECT count(*)::int FROM challenges) AS challenges`,
+      [userId],
+    );
+    return { factors: rows[0]?.factors ?? 0, recoveryCodes: rows[0]?.recoveryCodes ?? 0 };
   }
 }
