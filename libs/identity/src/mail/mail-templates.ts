@@ -5,6 +5,7 @@ import {
 } from './templates/email-change-requested.template.js';
 import { emailVerification } from './templates/email-verification.template.js';
 import type { MailContext, MailTemplate, RenderedMail } from './templates/mail-template.js';
+import { mfaReset, type MfaResetParams } from './templates/mfa-reset.template.js';
 import {
   passwordChanged,
   type PasswordChangedParams,
@@ -27,6 +28,7 @@ export interface MailKinds {
   'email-change-confirmation': { params: TokenMailParams; secret: TokenMailSecret };
   'email-change-requested': { params: EmailChangeRequestedParams; secret: TokenMailSecret };
   'recovery-code-used': { params: RecoveryCodeUsedParams; secret: null };
+  'mfa-reset': { params: MfaResetParams; secret: null };
 }
 
 export type MailTemplateName = keyof MailKinds;
@@ -54,6 +56,7 @@ const TEMPLATES: {
   'email-change-confirmation': emailChangeConfirmation,
   'email-change-requested': emailChangeRequested,
   'recovery-code-used': recoveryCodeUsed,
+  'mfa-reset': mfaReset,
 };
 
 export function isMailTemplateName(name: string): name is MailTemplateName {

@@ -346,7 +346,7 @@ export class MfaService {
 
   /**
    * Whether the user has a second factor: whatever `hasConfirmed` counts. `MFA_REQUIRED_ROLES` is
-   * judged by it (`MfaAdministrationService.requireMfa`).
+   * judged by it (`MfaPolicy`).
    */
   isEnrolled(userId: string): Promise<boolean> {
     return this.database.mfa.hasConfirmed(userId);

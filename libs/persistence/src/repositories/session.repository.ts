@@ -15,6 +15,7 @@ export type RevocationReason =
   | 'token_revoked'
   | 'admin'
   | 'user_disabled'
+  | 'mfa_reset'
   | 'client_deleted'
   | 'client_narrowed'
   | 'authorization_code_reuse';
