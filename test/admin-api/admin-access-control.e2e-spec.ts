@@ -233,6 +233,20 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
         target: () => ({ url: `/admin/users/${someone.id}/enable` }),
       },
       {
+        method: 'GET',
+        path: '/admin/users/:id/mfa',
+        capability: 'users:manage',
+        status: 200,
+        target: () => ({ url: `/admin/users/${someone.id}/mfa` }),
+      },
+      {
+        method: 'DELETE',
+        path: '/admin/users/:id/mfa',
+        capability: 'users:manage',
+        status: 200,
+        target: async () => ({ url: `/admin/users/${(await victim()).user.id}/mfa` }),
+      },
+      {
         method: 'POST',
         path: '/admin/clients',
         capability: 'clients:manage',
@@ -342,6 +356,8 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
       'PUT /admin/users/:id/roles users:manage',
       'POST /admin/users/:id/disable users:manage',
       'POST /admin/users/:id/enable users:manage',
+      'GET /admin/users/:id/mfa users:manage',
+      'DELETE /admin/users/:id/mfa users:manage',
       'POST /admin/clients clients:manage',
       'GET /admin/clients clients:manage',
       'GET /admin/clients/:id clients:manage',
@@ -463,7 +479,7 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
   it('refuses a cookie-authenticated admin write without a trusted Origin: 403 CSRF_REJECTED', async () => {
     const session = callers['admin (cookie)']!('GET');
     const writes = routes.filter((route) => WRITES.has(route.method));
-    expect(writes).toHaveLength(11);
+    expect(writes).toHaveLength(12);
     for (const route of writes) {
       for (const origin of [EVIL_ORIGIN, null]) {
         const target = await route.target();

@@ -402,6 +402,8 @@ describe('authorization boundaries: reserved scopes, audiences and resource serv
         operation: 'POST /admin/users/{id}/password-reset',
         url: `/admin/users/${victim.id}/password-reset`,
       },
+      { operation: 'GET /admin/users/{id}/mfa', url: `/admin/users/${victim.id}/mfa` },
+      { operation: 'DELETE /admin/users/{id}/mfa', url: `/admin/users/${victim.id}/mfa` },
       {
         operation: 'POST /admin/clients',
         url: '/admin/clients',

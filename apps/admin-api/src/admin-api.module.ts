@@ -7,8 +7,10 @@ import { AdminAuditController } from './audit-events/admin-audit.controller.js';
 import { AdminClientsController } from './clients/admin-clients.controller.js';
 import { FirstOperator } from './first-operator.js';
 import { AdminMailController } from './mail/admin-mail.controller.js';
+import { MfaPolicyModule } from './mfa-policy.guard.js';
 import { AdminSessionsController } from './sessions/admin-sessions.controller.js';
 import { AdminKeysController } from './signing-keys/admin-keys.controller.js';
+import { AdminUserMfaController } from './users/admin-user-mfa.controller.js';
 import { AdminUsersController } from './users/admin-users.controller.js';
 
 @Module({})
@@ -26,10 +28,13 @@ export class AdminApiModule {
           cookieScopes: [ADMIN_SCOPE],
         }),
         IdentityModule,
+        // After localAuthentication: its guard resolves the caller this one judges.
+        MfaPolicyModule.forRoot(),
       ],
       controllers: [
         AdminSessionsController,
         AdminUsersController,
+        AdminUserMfaController,
         AdminClientsController,
         AdminKeysController,
         AdminAuditController,

@@ -137,6 +137,54 @@ export class ReauthenticationFailedError extends IdentityError {
   }
 }
 
+/**
+ * `MFA_REQUIRED_ROLES`: a user holding such a role has no second factor yet, so admin-api serves them
+ * nothing until they enrol one at auth-api.
+ */
+export class MfaEnrolmentRequiredError extends IdentityError {
+  readonly status = 403;
+  readonly code = 'MFA_ENROLMENT_REQUIRED';
+
+  constructor() {
+    super(
+      'Your role requires a second factor. Enrol one at auth-api /me/mfa (an authenticator app), then sign in again with it.',
+    );
+  }
+}
+
+/**
+ * `MFA_REQUIRED_ROLES`: the user has a second factor, but this session or token was signed in without
+ * it (a password alone, or before the factor was enrolled). RFC 9470: 401 with an
+ * `insufficient_user_authentication` challenge naming the class that would do; signing in again asks
+ * for the factor.
+ */
+export class MfaSignInRequiredError extends IdentityError {
+  readonly status = 401;
+  readonly code = 'INSUFFICIENT_USER_AUTHENTICATION';
+
+  constructor(private readonly acrValues: string) {
+    super('Your role requires a sign-in with your second factor. Sign in again, then retry.');
+  }
+
+  override get headers(): Readonly<Record<string, string>> {
+    return {
+      'WWW-Authenticate': `Bearer realm="gatehouse", error="insufficient_user_authentication", error_description="A sign-in with a second factor is required", acr_values="${this.acrValues}"`,
+    };
+  }
+}
+
+/** An operator's own factors are theirs to manage at auth-api `/me/mfa` (with their password). */
+export class OwnFactorsResetError extends IdentityError {
+  readonly status = 403;
+  readonly code = 'MFA_RESET_OWN_FACTORS';
+
+  constructor() {
+    super(
+      'Operators cannot reset their own factors here: manage them at auth-api /me/mfa, or ask another operator.',
+    );
+  }
+}
+
 export class SessionNotFoundError extends IdentityError {
   readonly status = 404;
   readonly code = 'SESSION_NOT_FOUND';

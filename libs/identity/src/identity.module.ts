@@ -36,6 +36,8 @@ import { PasswordAuthenticator } from './users/password-authenticator.js';
 import { PasswordHasher } from './users/password-hasher.js';
 import { UserAdministrationService } from './users/user-administration.service.js';
 import { UserService } from './users/user.service.js';
+import { MfaAdministrationService } from './mfa/mfa-administration.service.js';
+import { MfaPolicy } from './mfa/mfa-policy.js';
 
 const services = [
   Clock,
@@ -74,6 +76,8 @@ const services = [
   EmailLinks,
   EmailVerificationService,
   EmailChangeService,
+  MfaAdministrationService,
+  MfaPolicy,
 ];
 
 /** The product's rules. Needs `PersistenceModule` and `ConfigModule` (global) in the importing app. */

@@ -27,8 +27,11 @@ export {
   MailNotFoundError,
   MailNotRetryableError,
   MfaCodeInvalidError,
+  MfaEnrolmentRequiredError,
   MfaFactorNotFoundError,
+  MfaSignInRequiredError,
   MfaTokenInvalidError,
+  OwnFactorsResetError,
   PasskeyInvalidError,
   RateLimitedError,
   ReauthenticationFailedError,
@@ -41,6 +44,12 @@ export {
   VerificationTokenInvalidError,
 } from './identity.errors.js';
 export { MailAdministrationService } from './mail/mail-administration.service.js';
+export {
+  MfaAdministrationService,
+  type OperatorFactorReset,
+  type UserFactors,
+} from './mfa/mfa-administration.service.js';
+export { MfaPolicy, type MfaPolicySubject } from './mfa/mfa-policy.js';
 export { MailDelivery } from './mail/mail-delivery.js';
 export {
   type MailKinds,

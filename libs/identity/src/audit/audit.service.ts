@@ -37,6 +37,7 @@ export type AuditAction =
   | 'oauth.consent_granted'
   | 'oauth.device_approved'
   | 'oauth.device_denied'
+  | 'mfa.reset_by_operator'
   | 'admin.session_revoked'
   | 'admin.user_sessions_revoked'
   | 'admin.user_roles_set'
