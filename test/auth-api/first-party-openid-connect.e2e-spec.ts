@@ -110,6 +110,7 @@ describe('the first-party client speaks OpenID Connect', () => {
       exp: expect.any(Number),
       auth_time: expect.any(Number),
       amr: ['pwd'],
+      acr: 'urn:gatehouse:acr:pwd',
       sid: decodeJwt(tokens.access_token)['sid'],
       at_hash: expect.any(String),
       email: user.email,

@@ -176,6 +176,9 @@ describe('auth-api with openid-client', () => {
       sid: expect.stringMatching(UUID),
       aud: 'gatehouse',
       jti: claims.jti,
+      auth_time: claims['auth_time'],
+      amr: ['pwd'],
+      acr: 'urn:gatehouse:acr:pwd',
     });
     expect(introspection.sid).toBe(claims['sid']);
   });

@@ -212,6 +212,9 @@ describe('token introspection and revocation', () => {
         sid: sessionId,
         aud: AUDIENCE,
         jti: decodeJwt(tokens.access_token).jti,
+        auth_time: iat,
+        amr: ['pwd'],
+        acr: 'urn:gatehouse:acr:pwd',
       });
       expect(decodeJwt(tokens.access_token).jti).toMatch(UUID);
     });
