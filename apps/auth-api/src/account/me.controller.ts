@@ -23,11 +23,12 @@ import {
   UserService,
 } from '@gatehouse/identity';
 import { RouteSchema } from '@nestjs/platform-fastify';
-import { CurrentUser, RequireScopes } from '@gatehouse/nest-auth';
+import { CurrentUser, RequireFreshAuth, RequireScopes } from '@gatehouse/nest-auth';
 import type { CookieSessionWithUser } from '@gatehouse/persistence';
 
 import { SessionResponseDto, toSessionResponse } from '../browser-sessions/browser-sessions.dto.js';
 import { ChangePasswordRequestDto, toUserResponse, UserResponseDto } from './account.dto.js';
+import { SENSITIVE_CHANGE_MAX_AGE_SECONDS, SIGN_IN_AGAIN } from './sensitive-changes.js';
 
 export class MeResponseDto {
   @ApiProperty({ type: UserResponseDto })
@@ -164,9 +165,10 @@ export class MeController {
   @Post('password')
   @HttpCode(204)
   @ApiCsrfChecked()
+  @RequireFreshAuth(SENSITIVE_CHANGE_MAX_AGE_SECONDS)
   @ApiOperation({
     summary: 'Change the password; every other session of the account ends.',
-    description: 'Wrong current passwords count against the login limits.',
+    description: `Wrong current passwords count against the login limits. ${SIGN_IN_AGAIN}`,
   })
   @ApiNoContentResponse({ description: 'Changed; this session stays signed in.' })
   @ApiBadRequestResponse({

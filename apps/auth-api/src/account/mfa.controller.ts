@@ -24,7 +24,7 @@ import {
   UserService,
   ValidationFailedError,
 } from '@gatehouse/identity';
-import { CurrentUser, RequireScopes } from '@gatehouse/nest-auth';
+import { CurrentUser, RequireFreshAuth, RequireScopes } from '@gatehouse/nest-auth';
 import QRCode from 'qrcode';
 
 import {
@@ -36,13 +36,14 @@ import {
   TotpConfirmRequestDto,
   TotpEnrolmentResponseDto,
 } from './mfa.dto.js';
+import { SENSITIVE_CHANGE_MAX_AGE_SECONDS, SIGN_IN_AGAIN } from './sensitive-changes.js';
 
 const ATTEMPTS =
   '`RATE_LIMITED` with `Retry-After`: more than 5 wrong codes or passwords for the user in 15 minutes.';
 
 /**
  * The caller's second factors (cookie, or a first-party `account` token): enrol a TOTP app, confirm
- * it, list, remove, and regenerate the recovery codes.
+ * it, list, remove, and regenerate the recovery codes. Every change needs a recent sign-in.
  */
 @ApiTags('account')
 @ApiAuthenticated()
@@ -63,11 +64,11 @@ export class MfaController {
 
   @Post('totp')
   @ApiCsrfChecked()
+  @RequireFreshAuth(SENSITIVE_CHANGE_MAX_AGE_SECONDS)
   @Header('cache-control', 'no-store')
   @ApiOperation({
     summary: 'Start enrolling an authenticator app (TOTP, RFC 6238).',
-    description:
-      'Answers the secret, its `otpauth://` URI and a QR code of it; the factor counts once `POST /me/mfa/totp/{id}/confirm` confirms it with a code, and is dropped if not confirmed within 15 minutes.',
+    description: `Answers the secret, its \`otpauth://\` URI and a QR code of it; the factor counts once \`POST /me/mfa/totp/{id}/confirm\` confirms it with a code, and is dropped if not confirmed within 15 minutes. ${SIGN_IN_AGAIN}`,
   })
   @ApiCreatedResponse({ type: TotpEnrolmentResponseDto })
   async enrolTotp(@CurrentUser() caller: CurrentUser): Promise<TotpEnrolmentResponseDto> {
@@ -80,9 +81,11 @@ export class MfaController {
   @Post('totp/:id/confirm')
   @HttpCode(200)
   @ApiCsrfChecked()
+  @RequireFreshAuth(SENSITIVE_CHANGE_MAX_AGE_SECONDS)
   @Header('cache-control', 'no-store')
   @ApiOperation({
     summary: 'Confirm an enrolment with a code of the app; the first factor brings recovery codes.',
+    description: SIGN_IN_AGAIN,
   })
   @ApiOkResponse({ type: RecoveryCodesResponseDto })
   @ApiBadRequestResponse({
@@ -112,10 +115,10 @@ export class MfaController {
   @Delete(':id')
   @HttpCode(204)
   @ApiCsrfChecked()
+  @RequireFreshAuth(SENSITIVE_CHANGE_MAX_AGE_SECONDS)
   @ApiOperation({
     summary: 'Remove a factor; needs the current password or a current code.',
-    description:
-      'Removing the last factor also deletes the recovery codes: the account signs in with the password alone again.',
+    description: `Removing the last factor also deletes the recovery codes: the account signs in with the password alone again. ${SIGN_IN_AGAIN}`,
   })
   @ApiNoContentResponse({ description: 'Removed (`mfa.factor_removed`).' })
   @ApiBadRequestResponse({
@@ -147,9 +150,11 @@ export class MfaController {
   @Post('recovery-codes')
   @HttpCode(200)
   @ApiCsrfChecked()
+  @RequireFreshAuth(SENSITIVE_CHANGE_MAX_AGE_SECONDS)
   @Header('cache-control', 'no-store')
   @ApiOperation({
     summary: 'Ten new recovery codes; the previous set stops working. Needs the password.',
+    description: SIGN_IN_AGAIN,
   })
   @ApiOkResponse({ type: RecoveryCodesResponseDto })
   @ApiForbiddenResponse({

@@ -15,9 +15,10 @@ import {
   EmailChangeService,
   EmailVerificationService,
 } from '@gatehouse/identity';
-import { CurrentUser, RequireScopes } from '@gatehouse/nest-auth';
+import { CurrentUser, RequireFreshAuth, RequireScopes } from '@gatehouse/nest-auth';
 
 import { EmailChangeRequestDto } from './email.dto.js';
+import { SENSITIVE_CHANGE_MAX_AGE_SECONDS, SIGN_IN_AGAIN } from './sensitive-changes.js';
 
 const MAIL_BUDGET =
   '`RATE_LIMITED` with `Retry-After`: `EMAIL_VERIFICATION_MAILS_PER_USER` links per `EMAIL_VERIFICATION_WINDOW_SECONDS`, verification and email change together.';
@@ -50,10 +51,10 @@ export class MyEmailController {
   @Post()
   @HttpCode(202)
   @ApiCsrfChecked()
+  @RequireFreshAuth(SENSITIVE_CHANGE_MAX_AGE_SECONDS)
   @ApiOperation({
     summary: 'Change the address: it applies once the new address confirms.',
-    description:
-      'Needs the current password (wrong ones count against the login limits). A confirmation link goes to the new address and a notice with a cancel link to the current one. The answer is the same whether or not another account has the new address (a taken address gets no link).',
+    description: `Needs the current password (wrong ones count against the login limits). A confirmation link goes to the new address and a notice with a cancel link to the current one. The answer is the same whether or not another account has the new address (a taken address gets no link). ${SIGN_IN_AGAIN}`,
   })
   @ApiAcceptedResponse({ description: 'The mails are queued.' })
   @ApiBadRequestResponse({
