@@ -50,7 +50,7 @@ export class AdminUserMfaController {
   @ApiOperation({
     summary: 'Reset: remove every second factor and recovery code, and end every session.',
     description:
-      "For a user who lost their authenticator and recovery codes. In one transaction: the factors, recovery codes and pending second steps are deleted, every session of the user ends (sibling apps learn it through the revocation feed), `mfa.reset_by_operator` is audited with the operator and the counts, and the user is mailed (template `mfa-reset`). The user then signs in with the password alone and may enrol again. Operators manage their own factors at auth-api `/me/mfa` (it asks for the password): resetting one's own here is refused with 403 `MFA_RESET_OWN_FACTORS`. A user with no factor is answered the same way, with zero counts.",
+      "For a user who lost their authenticator and recovery codes. In one transaction: the factors (authenticator apps and passkeys), recovery codes and pending second steps are deleted, every session of the user ends (sibling apps learn it through the revocation feed), `mfa.reset_by_operator` is audited with the operator and the counts, and the user is mailed (template `mfa-reset`). The user then signs in with the password alone and may enrol again. Operators manage their own factors at auth-api `/me/mfa` (it asks for the password): resetting one's own here is refused with 403 `MFA_RESET_OWN_FACTORS`. A user with no factor is answered the same way, with zero counts.",
   })
   @ApiOkResponse({ type: FactorResetDto })
   @ApiForbiddenResponse({

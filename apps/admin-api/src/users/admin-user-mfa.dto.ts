@@ -1,12 +1,22 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { OperatorFactorReset, UserFactors } from '@gatehouse/identity';
 
 export class UserFactorDto {
   @ApiProperty({ format: 'uuid', example: '3f2b8c1e-7a4d-4f0e-9b6a-1c2d3e4f5a6b' })
   id!: string;
 
-  @ApiProperty({ example: 'totp', description: '`totp` (an authenticator app).' })
+  @ApiProperty({
+    enum: ['totp', 'passkey'],
+    example: 'totp',
+    description: '`totp` (an authenticator app) or `passkey`.',
+  })
   kind!: string;
+
+  @ApiPropertyOptional({
+    example: 'YubiKey',
+    description: 'Passkeys only: the name the user gave it.',
+  })
+  name?: string;
 
   @ApiProperty({ format: 'date-time', example: '2025-01-01T10:00:00.000Z' })
   createdAt!: string;
@@ -16,7 +26,7 @@ export class UserFactorDto {
     nullable: true,
     type: String,
     example: '2025-01-02T08:30:00.000Z',
-    description: 'The last accepted code.',
+    description: 'The last accepted code or passkey assertion.',
   })
   lastUsedAt!: string | null;
 }
@@ -33,7 +43,7 @@ export class UserFactorsDto {
 }
 
 export class FactorResetDto {
-  @ApiProperty({ example: 1, description: 'Confirmed factors removed.' })
+  @ApiProperty({ example: 1, description: 'Factors removed (authenticator apps and passkeys).' })
   factorsRemoved!: number;
 
   @ApiProperty({ example: 9, description: 'Unused recovery codes removed.' })
@@ -60,6 +70,7 @@ export function toUserFactors(view: UserFactors): UserFactorsDto {
     factors: view.factors.map((factor) => ({
       id: factor.id,
       kind: factor.kind,
+      ...(factor.name !== undefined ? { name: factor.name } : {}),
       createdAt: factor.createdAt.toISOString(),
       lastUsedAt: factor.lastUsedAt?.toISOString() ?? null,
     })),

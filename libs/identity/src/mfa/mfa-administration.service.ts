@@ -18,7 +18,7 @@ export interface UserFactors {
 
 /** What an operator's reset did (`DELETE /admin/users/:id/mfa`). */
 export interface OperatorFactorReset {
-  /** Confirmed factors removed (an enrolment never confirmed goes too, uncounted). */
+  /** Factors removed: confirmed TOTP factors and passkeys (an unconfirmed enrolment goes too, uncounted). */
   readonly factorsRemoved: number;
   /** Unused recovery codes removed. */
   readonly recoveryCodesRemoved: number;

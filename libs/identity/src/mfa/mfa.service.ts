@@ -353,16 +353,16 @@ export class MfaService {
   }
 
   /**
-   * Removes every second factor of the user, with the recovery codes and any pending second step, in
-   * the caller's transaction (an operator's reset). A new kind of factor must be removed here too, so
-   * that a reset leaves none behind. Answers how many confirmed factors and unused recovery codes
-   * there were.
+   * Removes every second factor of the user (TOTP factors and passkeys), with the recovery codes and
+   * any pending second step or passkey ceremony, in the caller's transaction (an operator's reset). A
+   * new kind of factor must be removed here too, so that a reset leaves none behind. Answers how many
+   * factors and unused recovery codes there were.
    */
   resetFactors(
     repositories: Repositories,
     userId: string,
   ): Promise<{ readonly factors: number; readonly recoveryCodes: number }> {
-    return repositories.mfa.deleteAllTotpForUser(userId);
+    return repositories.mfa.deleteAllFactorsForUser(userId);
   }
 
   private async reauthenticate(userId: string, proof: Reauthentication): Promise<void> {

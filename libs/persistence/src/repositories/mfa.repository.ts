@@ -341,23 +341,29 @@ export class MfaRepository {
   }
 
   /**
-   * Every TOTP factor (confirmed or not), recovery code and pending second step of the user, in one
-   * statement; answers how many factors and unused recovery codes there were.
+   * Every second factor of the user (TOTP factors, confirmed or not, and passkeys), the recovery codes,
+   * pending second steps and passkey ceremonies, in one statement; answers how many factors (confirmed
+   * TOTP factors and passkeys) and unused recovery codes there were.
    */
-  async deleteAllTotpForUser(
+  async deleteAllFactorsForUser(
     userId: string,
   ): Promise<{ readonly factors: number; readonly recoveryCodes: number }> {
     const rows = await select<{ factors: number; recoveryCodes: number }>(
       this.manager,
-      `WITH factors AS (
+      `WITH totp AS (
          DELETE FROM mfa_factors WHERE user_id = $1 RETURNING confirmed_at),
+       passkeys AS (
+         DELETE FROM webauthn_credentials WHERE user_id = $1 RETURNING 1),
        codes AS (
          DELETE FROM mfa_recovery_codes WHERE user_id = $1 RETURNING used_at),
        challenges AS (
-         DELETE FROM mfa_challenges WHERE user_id = $1 RETURNING 1)
-       SELECT (SELECT count(*)::int FROM factors WHERE confirmed_at IS NOT NULL) AS factors,
+         DELETE FROM mfa_challenges WHERE user_id = $1 RETURNING 1),
+       ceremonies AS (
+         DELETE FROM webauthn_challenges WHERE user_id = $1 RETURNING 1)
+       SELECT (SELECT count(*)::int FROM totp WHERE confirmed_at IS NOT NULL)
+           + (SELECT count(*)::int FROM passkeys) AS factors,
          (SELECT count(*)::int FROM codes WHERE used_at IS NULL) AS "recoveryCodes",
-         (SELECT count(*)::int FROM challenges) AS challenges`,
+         (SELECT count(*)::int FROM challenges) + (SELECT count(*)::int FROM ceremonies) AS pending`,
       [userId],
     );
     return { factors: rows[0]?.factors ?? 0, recoveryCodes: rows[0]?.recoveryCodes ?? 0 };
