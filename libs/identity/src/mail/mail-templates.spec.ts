@@ -34,6 +34,14 @@ describe(renderMail.name, () => {
     expect(mail.text).toContain('https://auth.example.com/verify-email?token=t');
   });
 
+  it("tells the owner of an operator's factor reset, with the time and where to recover", () => {
+    const mail = renderMail('mfa-reset', context, { resetAt: '2025-01-01T10:00:00.000Z' }, null);
+    expect(mail.subject).toBe('The second factors of your Gatehouse account were reset');
+    expect(mail.text).toContain('on 2025-01-01 10:00 UTC');
+    expect(mail.text).toContain('https://auth.example.com/forgot-password');
+    expect(mail.html).toContain('href="https://auth.example.com/forgot-password"');
+  });
+
   it('escapes every value it puts into HTML', () => {
     const mail = renderMail(
       'password-changed',
