@@ -6,13 +6,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import {
-  ApiAuthenticated,
-  ApiCsrfChecked,
-  ErrorResponseDto,
-  RequestClient,
-  uuidParam,
-} from '@gatehouse/http';
+import { ApiAuthenticated, ErrorResponseDto, RequestClient, uuidParam } from '@gatehouse/http';
 import { ADMIN_SCOPE, type ClientContext, MfaAdministrationService } from '@gatehouse/identity';
 import { CurrentUser, RequireCapabilities, RequireScopes } from '@gatehouse/nest-auth';
 
@@ -46,7 +40,6 @@ export class AdminUserMfaController {
 
   @Delete(':id/mfa')
   @HttpCode(200)
-  @ApiCsrfChecked()
   @ApiOperation({
     summary: 'Reset: remove every second factor and recovery code, and end every session.',
     description:
@@ -55,7 +48,8 @@ export class AdminUserMfaController {
   @ApiOkResponse({ type: FactorResetDto })
   @ApiForbiddenResponse({
     type: ErrorResponseDto,
-    description: '`MFA_RESET_OWN_FACTORS`: the operator named themselves.',
+    description:
+      '`MFA_RESET_OWN_FACTORS`: the operator named themselves. `CSRF_REJECTED`: a cookie-authenticated write whose `Origin` (or `Referer`) is not in `TRUSTED_ORIGINS` (bearer requests are exempt). `FORBIDDEN`: a service token, or a missing capability.',
   })
   async reset(
     @Param('id', uuidParam()) id: string,
