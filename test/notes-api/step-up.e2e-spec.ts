@@ -1,6 +1,4 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { decodeBase32IgnorePadding } from '@oslojs/encoding';
-import { generateHOTP } from '@oslojs/otp';
 import {
   ACR_VALUES_SUPPORTED,
   ClientService,
@@ -30,10 +28,10 @@ import {
   TRUSTED_ORIGIN,
 } from '../support/http.js';
 import { givenListeningAuthApi, givenNotesApi } from '../support/test-app.js';
+import { middleOfCurrentStep, TOTP_STEP_MS as STEP_MS, totpCode } from '../support/totp.js';
 
 const REDIRECT_URI = 'https://notes.example/callback';
 const MFA = 'urn:gatehouse:acr:mfa';
-const STEP_MS = 30_000;
 const TEN_MINUTES = "interval '10 minutes'";
 
 interface Tokens {
@@ -254,11 +252,10 @@ describe('step-up at a sibling app (RFC 9470)', () => {
     let now: number;
     function freezeClock(): void {
       // The middle of a time step: a code is valid for exactly this step ±1.
-      now = Math.floor(Date.now() / STEP_MS) * STEP_MS + STEP_MS / 2;
+      now = middleOfCurrentStep();
       clockSpy = vi.spyOn(auth.get(Clock), 'now').mockImplementation(() => new Date(now));
     }
-    const codeAt = (secret: Uint8Array) =>
-      generateHOTP(secret, BigInt(Math.floor(now / STEP_MS)), 6);
+    const codeAt = (secret: string) => totpCode(secret, now);
 
     it('refuses a password-only token, and accepts one after acr_values with a TOTP code', async () => {
       freezeClock();
@@ -276,7 +273,7 @@ describe('step-up at a sibling app (RFC 9470)', () => {
 
       const mfa = auth.get(MfaService);
       const enrolment = await mfa.enrolTotp(await auth.get(UserService).get(user.id));
-      const secret = decodeBase32IgnorePadding(enrolment.secret);
+      const { secret } = enrolment;
       await mfa.confirmTotp(user.id, enrolment.id, codeAt(secret), null);
       now += STEP_MS;
 
