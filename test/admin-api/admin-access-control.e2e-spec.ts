@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { LightMyRequestResponse } from 'fastify';
-import { ClientService, MailService } from '@gatehouse/identity';
+import { ClientService, IdentityProviderService, MailService } from '@gatehouse/identity';
 import { Database } from '@gatehouse/persistence';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -121,6 +121,20 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
       .get(ClientService)
       .create({ name: `svc-${randomUUID()}`, grantTypes: ['client_credentials'] });
     return client.id;
+  }
+
+  /** An upstream identity provider: what the provider routes act on. */
+  async function someProvider(): Promise<string> {
+    const provider = await auth.get(IdentityProviderService).create(
+      {
+        slug: `idp-${randomUUID().slice(0, 8)}`,
+        displayName: 'Probe',
+        issuer: 'https://sso.example.com',
+        clientId: 'gatehouse',
+      },
+      'system',
+    );
+    return provider.id;
   }
 
   /** A user with a live cookie session: what the destructive routes act on. */
@@ -329,6 +343,53 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
         status: 200,
         target: async () => ({ url: `/admin/mail/${await deadMail()}/retry` }),
       },
+      {
+        method: 'POST',
+        path: '/admin/identity-providers',
+        capability: 'providers:manage',
+        status: 201,
+        target: () => ({
+          url: '/admin/identity-providers',
+          payload: {
+            type: 'oidc',
+            slug: `idp-${randomUUID().slice(0, 8)}`,
+            displayName: 'Probe',
+            issuer: 'https://sso.example.com',
+            clientId: 'gatehouse',
+          },
+        }),
+      },
+      {
+        method: 'GET',
+        path: '/admin/identity-providers',
+        capability: 'providers:manage',
+        status: 200,
+        target: () => ({ url: '/admin/identity-providers' }),
+      },
+      {
+        method: 'GET',
+        path: '/admin/identity-providers/:id',
+        capability: 'providers:manage',
+        status: 200,
+        target: async () => ({ url: `/admin/identity-providers/${await someProvider()}` }),
+      },
+      {
+        method: 'PATCH',
+        path: '/admin/identity-providers/:id',
+        capability: 'providers:manage',
+        status: 200,
+        target: async () => ({
+          url: `/admin/identity-providers/${await someProvider()}`,
+          payload: { displayName: 'Renamed' },
+        }),
+      },
+      {
+        method: 'DELETE',
+        path: '/admin/identity-providers/:id',
+        capability: 'providers:manage',
+        status: 204,
+        target: async () => ({ url: `/admin/identity-providers/${await someProvider()}` }),
+      },
     ];
   });
   afterAll(async () => {
@@ -369,6 +430,11 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
       'GET /admin/audit-events audit:read',
       'GET /admin/mail mail:read',
       'POST /admin/mail/:id/retry mail:manage',
+      'POST /admin/identity-providers providers:manage',
+      'GET /admin/identity-providers providers:manage',
+      'GET /admin/identity-providers/:id providers:manage',
+      'PATCH /admin/identity-providers/:id providers:manage',
+      'DELETE /admin/identity-providers/:id providers:manage',
     ]);
   });
 
@@ -479,7 +545,7 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
   it('refuses a cookie-authenticated admin write without a trusted Origin: 403 CSRF_REJECTED', async () => {
     const session = callers['admin (cookie)']!('GET');
     const writes = routes.filter((route) => WRITES.has(route.method));
-    expect(writes).toHaveLength(12);
+    expect(writes).toHaveLength(15);
     for (const route of writes) {
       for (const origin of [EVIL_ORIGIN, null]) {
         const target = await route.target();

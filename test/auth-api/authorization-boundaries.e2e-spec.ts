@@ -304,6 +304,8 @@ describe('authorization boundaries: reserved scopes, audiences and resource serv
         url: '/me/mfa/recovery-codes',
         body: { password: user.password },
       },
+      { operation: 'GET /me/identities', url: '/me/identities' },
+      { operation: 'DELETE /me/identities/{id}', url: `/me/identities/${randomUUID()}` },
       { operation: 'POST /me/mfa/passkeys/options', url: '/me/mfa/passkeys/options' },
       {
         operation: 'POST /me/mfa/passkeys',
@@ -427,6 +429,31 @@ describe('authorization boundaries: reserved scopes, audiences and resource serv
       { operation: 'GET /admin/mail', url: '/admin/mail?limit=5' },
       // Refused before the mail is looked up: any id serves.
       { operation: 'POST /admin/mail/{id}/retry', url: `/admin/mail/${randomUUID()}/retry` },
+      {
+        operation: 'POST /admin/identity-providers',
+        url: '/admin/identity-providers',
+        body: {
+          type: 'oidc',
+          slug: 'must-not-exist',
+          displayName: 'Probe',
+          issuer: 'https://sso.example.com',
+          clientId: 'gatehouse',
+        },
+      },
+      { operation: 'GET /admin/identity-providers', url: '/admin/identity-providers' },
+      {
+        operation: 'GET /admin/identity-providers/{id}',
+        url: `/admin/identity-providers/${randomUUID()}`,
+      },
+      {
+        operation: 'PATCH /admin/identity-providers/{id}',
+        url: `/admin/identity-providers/${randomUUID()}`,
+        body: { displayName: 'Renamed' },
+      },
+      {
+        operation: 'DELETE /admin/identity-providers/{id}',
+        url: `/admin/identity-providers/${randomUUID()}`,
+      },
     ];
   }
 
@@ -447,7 +474,10 @@ describe('authorization boundaries: reserved scopes, audiences and resource serv
       [targets.clientId, targets.probeClientName],
     );
     const keys = await db.query<unknown[]>('SELECT kid, status FROM signing_keys ORDER BY kid');
-    return { victim, disabled, clients, keys };
+    const providers = await db.query<unknown[]>(
+      'SELECT slug FROM identity_providers ORDER BY slug',
+    );
+    return { victim, disabled, clients, keys, providers };
   }
 
   const methodOf = (route: RouteCall) => route.operation.split(' ')[0] as Method;

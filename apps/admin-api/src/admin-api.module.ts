@@ -6,6 +6,7 @@ import { ADMIN_SCOPE, IdentityModule } from '@gatehouse/identity';
 import { AdminAuditController } from './audit-events/admin-audit.controller.js';
 import { AdminClientsController } from './clients/admin-clients.controller.js';
 import { FirstOperator } from './first-operator.js';
+import { AdminIdentityProvidersController } from './identity-providers/admin-identity-providers.controller.js';
 import { AdminMailController } from './mail/admin-mail.controller.js';
 import { MfaPolicyModule } from './mfa-policy.guard.js';
 import { AdminSessionsController } from './sessions/admin-sessions.controller.js';
@@ -39,6 +40,7 @@ export class AdminApiModule {
         AdminKeysController,
         AdminAuditController,
         AdminMailController,
+        AdminIdentityProvidersController,
       ],
       providers: [FirstOperator],
     };

@@ -6,6 +6,7 @@ import { ACCOUNT_SCOPE } from '@gatehouse/identity';
 import { AccountModule } from './account/account.module.js';
 import { AuthApiErrorFilter } from './auth-api-error.filter.js';
 import { BrowserSessionsModule } from './browser-sessions/browser-sessions.module.js';
+import { FederationModule } from './federation/federation.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { OAuthModule } from './oauth/oauth.module.js';
 import { PasswordResetModule } from './password-reset/password-reset.module.js';
@@ -31,6 +32,7 @@ export class AuthApiModule {
         OAuthModule,
         PasswordResetModule,
         JobsModule,
+        FederationModule,
       ],
     };
   }

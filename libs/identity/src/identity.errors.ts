@@ -307,3 +307,78 @@ export class BootstrapOperatorConflictError extends Error {
     );
   }
 }
+
+export class IdentityProviderNotFoundError extends IdentityError {
+  readonly status = 404;
+  readonly code = 'IDENTITY_PROVIDER_NOT_FOUND';
+
+  constructor() {
+    super('No such identity provider.');
+  }
+}
+
+export class IdentityProviderSlugTakenError extends IdentityError {
+  readonly status = 409;
+  readonly code = 'IDENTITY_PROVIDER_SLUG_TAKEN';
+
+  constructor() {
+    super('Another identity provider has this slug.');
+  }
+}
+
+export class FederatedIdentityNotFoundError extends IdentityError {
+  readonly status = 404;
+  readonly code = 'FEDERATED_IDENTITY_NOT_FOUND';
+
+  constructor() {
+    super('No such linked identity.');
+  }
+}
+
+/** Unlinking would leave the account without a password and without another linked identity. */
+export class LastSignInMethodError extends IdentityError {
+  readonly status = 409;
+  readonly code = 'LAST_SIGN_IN_METHOD';
+
+  constructor() {
+    super('This is your only way to sign in. Set a password or link another provider first.');
+  }
+}
+
+/** Why a federated sign-in was refused: in the audit log only, never shown to the browser. */
+export type FederationRefusal =
+  | 'provider_unknown'
+  | 'state_invalid'
+  | 'upstream_error'
+  | 'token_invalid'
+  | 'subject_missing'
+  | 'email_missing'
+  | 'email_domain_not_allowed'
+  | 'account_exists_not_linkable'
+  | 'provisioning_disabled'
+  | 'user_disabled'
+  | 'link_session_invalid'
+  | 'identity_linked_to_another_user';
+
+/**
+ * A federated sign-in that ends without a session. The reason goes to the audit log; the browser sees
+ * one message whatever it was (no upstream detail, no hint whether an account exists).
+ */
+export class FederationRefusedError extends IdentityError {
+  readonly status = 403;
+  readonly code = 'FEDERATION_REFUSED';
+
+  constructor(readonly reason: FederationRefusal) {
+    super('The sign-in with this provider did not succeed. Try again or sign in another way.');
+  }
+}
+
+/** The upstream provider could not be reached or discovered. */
+export class FederationUnavailableError extends IdentityError {
+  readonly status = 502;
+  readonly code = 'FEDERATION_UNAVAILABLE';
+
+  constructor() {
+    super('The identity provider is not available right now. Try again later.');
+  }
+}

@@ -11,6 +11,9 @@ import { Clock } from './clock.js';
 import { EmailChangeService } from './email-verification/email-change.service.js';
 import { EmailLinks } from './email-verification/email-links.js';
 import { EmailVerificationService } from './email-verification/email-verification.service.js';
+import { FederationService } from './federation/federation.service.js';
+import { IdentityProviderService } from './federation/identity-provider.service.js';
+import { OidcRelyingParty } from './federation/oidc-relying-party.js';
 import { LoginLimiter } from './rate-limits/login-limiter.js';
 import { RevocationPublisher } from './revocations/revocation-publisher.js';
 import { RevocationService } from './revocations/revocation.service.js';
@@ -76,6 +79,9 @@ const services = [
   EmailLinks,
   EmailVerificationService,
   EmailChangeService,
+  IdentityProviderService,
+  OidcRelyingParty,
+  FederationService,
   MfaAdministrationService,
   MfaPolicy,
 ];

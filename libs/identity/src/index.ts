@@ -13,6 +13,29 @@ export {
   EmailChangeService,
 } from './email-verification/email-change.service.js';
 export { EmailVerificationService } from './email-verification/email-verification.service.js';
+export {
+  FEDERATION_STATE_TTL_SECONDS,
+  type FederationNext,
+  type FederationOutcome,
+  FederationService,
+  type LinkedIdentity,
+} from './federation/federation.service.js';
+export {
+  type IdentityProviderView,
+  IdentityProviderService,
+  type OidcProviderChanges,
+  type OidcProviderInput,
+} from './federation/identity-provider.service.js';
+export { OidcRelyingParty } from './federation/oidc-relying-party.js';
+export {
+  FederatedIdentityNotFoundError,
+  type FederationRefusal,
+  FederationRefusedError,
+  FederationUnavailableError,
+  IdentityProviderNotFoundError,
+  IdentityProviderSlugTakenError,
+  LastSignInMethodError,
+} from './identity.errors.js';
 export { IdentityModule } from './identity.module.js';
 export {
   BootstrapOperatorConflictError,

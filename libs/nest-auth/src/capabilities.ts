@@ -17,6 +17,7 @@ export const DEFAULT_CAPABILITIES: CapabilityMap = {
     'audit:read',
     'mail:read',
     'mail:manage',
+    'providers:manage',
   ],
   support: ['sessions:read', 'sessions:revoke', 'audit:read', 'mail:read'],
 };

@@ -9,6 +9,7 @@ import {
   AuthorizationService,
   type ClientContext,
   EmailNotVerifiedError,
+  FederationService,
   InteractionSealer,
   InvalidCredentialsError,
   MAX_RESOURCES,
@@ -97,6 +98,7 @@ export class AuthorizationPagesController {
     private readonly authenticator: PasswordAuthenticator,
     private readonly browser: BrowserSignInReader,
     private readonly mfa: MfaService,
+    private readonly federation: FederationService,
   ) {}
 
   @Get('assets/gatehouse.css')
@@ -238,7 +240,7 @@ export class AuthorizationPagesController {
     @Query('interaction') sealed: string | undefined,
     @Query('device') device: string | undefined,
     @Res() reply: FastifyReply,
-  ): FastifyReply {
+  ): Promise<FastifyReply> {
     return this.sendSignIn(
       reply,
       { sealed, device: typeof device === 'string' ? device : undefined },
@@ -459,14 +461,20 @@ export class AuthorizationPagesController {
   }
 
   /** The sign-in form; `next` is where it goes on: an authorization request or the device page. */
-  private sendSignIn(
+  private async sendSignIn(
     reply: FastifyReply,
     next: SignInNext,
     problem: string | null,
     status: number,
-  ): FastifyReply {
+  ): Promise<FastifyReply> {
     const { formTargets, ...where } = this.signInTargets(next);
-    return sendPage(reply, status, signInPage({ problem, ...where }), formTargets);
+    const federatedProviders = await this.federation.listEnabledProviders();
+    return sendPage(
+      reply,
+      status,
+      signInPage({ problem, ...where, federatedProviders }),
+      formTargets,
+    );
   }
 
   private sendUnverified(reply: FastifyReply, error: EmailNotVerifiedError): FastifyReply {

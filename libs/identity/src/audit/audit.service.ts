@@ -51,7 +51,14 @@ export type AuditAction =
   | 'admin.keys_rotated'
   | 'admin.mail_retried'
   | 'admin.password_reset_sent'
-  | 'admin.user_email_verified';
+  | 'admin.user_email_verified'
+  | 'admin.identity_provider_created'
+  | 'admin.identity_provider_updated'
+  | 'admin.identity_provider_deleted'
+  | 'federation.signed_in'
+  | 'federation.linked'
+  | 'federation.unlinked'
+  | 'federation.refused';
 
 export interface AuditEntry extends NewAuditEvent {
   readonly action: AuditAction;

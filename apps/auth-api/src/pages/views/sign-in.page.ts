@@ -1,4 +1,5 @@
 import { escapeHtml, type Page } from '../html.js';
+import { type FederatedProviderLink, federatedSignInLinks } from './federated-sign-in.js';
 
 export interface SignInView {
   readonly problem: string | null;
@@ -6,10 +7,17 @@ export interface SignInView {
   readonly interaction: string | undefined;
   /** The device page's code typed so far ('' for none yet), when the sign-in is for the device page. */
   readonly deviceCode: string | undefined;
+  /** "Continue with …" links, one per enabled upstream identity provider. */
+  readonly federatedProviders?: readonly FederatedProviderLink[];
 }
 
 /** The sign-in form; the hidden fields say where it goes on: an authorization request or the device page. */
-export function signInPage({ problem, interaction, deviceCode }: SignInView): Page {
+export function signInPage({
+  problem,
+  interaction,
+  deviceCode,
+  federatedProviders = [],
+}: SignInView): Page {
   return {
     title: 'Sign in',
     main: `${problem ? `<p class="error" role="alert">${escapeHtml(problem)}</p>` : ''}
@@ -22,6 +30,7 @@ ${deviceCode !== undefined ? `<input type="hidden" name="device" value="${escape
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
 </form>
+${federatedSignInLinks(federatedProviders, interaction, deviceCode)}
 <p><a href="/forgot-password">Forgot password?</a></p>`,
   };
 }
