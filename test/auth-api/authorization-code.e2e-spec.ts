@@ -291,7 +291,7 @@ describe('authorization code flow with openid-client as the relying party', () =
       signInPage = expectSignInRedirect(await browser.get(authorization.url));
     });
 
-    it('serves a script-free sign-in form under a CSP that forbids scripts and framing', async () => {
+    it('serves the sign-in form under a CSP that allows only our own script (the passkey ceremony) and forbids framing', async () => {
       const response = await browser.get(signInPage);
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toBe('text/html; charset=utf-8');
@@ -304,9 +304,14 @@ describe('authorization code flow with openid-client as the relying party', () =
           "form-action 'self' https://rp.example",
         ]),
       );
-      expect(csp).not.toContain('script-src');
+      expect(csp.split('; ')).toEqual(
+        expect.arrayContaining(["script-src 'self'", "connect-src 'self'"]),
+      );
+      expect(csp).not.toContain('unsafe');
       const html = await response.text();
-      expect(html).not.toMatch(/<script/i);
+      const passkeyScript = '<script src="/assets/passkey.js" defer></script>';
+      expect(html).toContain(passkeyScript);
+      expect(html.replace(passkeyScript, '')).not.toMatch(/<script/i);
       expect(html).toContain('<form method="post" action="/signin">');
       expect(html).toContain('name="email"');
       expect(html).toContain('name="password"');

@@ -15,7 +15,7 @@ import {
   uuidParam,
 } from '@gatehouse/http';
 import { ACCOUNT_SCOPE, type ClientContext, PasskeyService } from '@gatehouse/identity';
-import { CurrentUser, RequireScopes } from '@gatehouse/nest-auth';
+import { CurrentUser, RequireFreshAuth, RequireScopes } from '@gatehouse/nest-auth';
 
 import {
   asRegistrationResponse,
@@ -26,6 +26,7 @@ import {
   PublicKeyCredentialOptionsDto,
   toPasskeyResponse,
 } from './passkeys.dto.js';
+import { SENSITIVE_CHANGE_MAX_AGE_SECONDS, SIGN_IN_AGAIN } from './sensitive-changes.js';
 
 /**
  * The caller's passkeys (cookie, or a first-party `account` token): the two steps of adding one, and
@@ -40,12 +41,12 @@ export class PasskeysController {
 
   @Post('options')
   @HttpCode(200)
+  @RequireFreshAuth(SENSITIVE_CHANGE_MAX_AGE_SECONDS)
   @ApiCsrfChecked()
   @Header('cache-control', 'no-store')
   @ApiOperation({
     summary: 'Start adding a passkey: options for `navigator.credentials.create()`.',
-    description:
-      'PublicKeyCredentialCreationOptionsJSON: relying party = the host name of `ISSUER`, a discoverable credential (residentKey required), user verification preferred, no attestation, the existing passkeys excluded. The challenge is single use and valid 5 minutes.',
+    description: `PublicKeyCredentialCreationOptionsJSON: relying party = the host name of \`ISSUER\`, a discoverable credential (residentKey required), user verification preferred, no attestation, the existing passkeys excluded. The challenge is single use and valid 5 minutes. ${SIGN_IN_AGAIN}`,
   })
   @ApiOkResponse({ type: PublicKeyCredentialOptionsDto })
   async options(@CurrentUser() caller: CurrentUser): Promise<object> {
@@ -53,12 +54,12 @@ export class PasskeysController {
   }
 
   @Post()
+  @RequireFreshAuth(SENSITIVE_CHANGE_MAX_AGE_SECONDS)
   @ApiCsrfChecked()
   @Header('cache-control', 'no-store')
   @ApiOperation({
     summary: 'Finish adding a passkey with the credential the authenticator made.',
-    description:
-      'Verified against the challenge of `POST /me/mfa/passkeys/options` (spent either way), the origin of `ISSUER` and its host name as RP ID. The passkey is at once a second factor and a passwordless sign-in; the first factor of an account comes with ten recovery codes (`mfa.passkey_registered`).',
+    description: `Verified against the challenge of \`POST /me/mfa/passkeys/options\` (spent either way), the origin of \`ISSUER\` and its host name as RP ID. The passkey is at once a second factor and a passwordless sign-in; the first factor of an account comes with ten recovery codes (\`mfa.passkey_registered\`). ${SIGN_IN_AGAIN}`,
   })
   @ApiCreatedResponse({ type: PasskeyRegisteredResponseDto })
   @ApiBadRequestResponse({

@@ -17,6 +17,8 @@ import {
   MfaService,
   MfaTokenInvalidError,
   normalizeUserCode,
+  PasskeyInvalidError,
+  PasskeyService,
   formatUserCode,
   PasswordAuthenticator,
   RateLimitedError,
@@ -30,6 +32,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { setSessionCookie } from '../browser-sessions/session-cookie.js';
 import { BrowserSignInReader } from './browser-sign-in.js';
 import { originOf, sendErrorPage, sendPage, STYLESHEET } from './html.js';
+import { passkeyCredential } from './passkey-credential.js';
+import { PASSKEY_SCRIPT } from './passkey-script.js';
 import { ApiPageQuery, ApiPageResponses } from './page-docs.js';
 import { confirmYourEmailPage } from './views/confirm-your-email.page.js';
 import { consentPage } from './views/consent.page.js';
@@ -99,6 +103,7 @@ export class AuthorizationPagesController {
     private readonly browser: BrowserSignInReader,
     private readonly mfa: MfaService,
     private readonly federation: FederationService,
+    private readonly passkeys: PasskeyService,
   ) {}
 
   @Get('assets/gatehouse.css')
@@ -107,6 +112,14 @@ export class AuthorizationPagesController {
   @ApiExcludeEndpoint()
   stylesheet(): string {
     return STYLESHEET;
+  }
+
+  @Get('assets/passkey.js')
+  @Header('content-type', 'text/javascript; charset=utf-8')
+  @Header('cache-control', 'public, max-age=3600')
+  @ApiExcludeEndpoint()
+  passkeyScript(): string {
+    return PASSKEY_SCRIPT;
   }
 
   @Get('oauth/authorize')
@@ -293,7 +306,47 @@ export class AuthorizationPagesController {
     return this.continueSignedIn(reply, next);
   }
 
-  /** The second step of the sign-in page: a TOTP code, or a recovery code, for the mfa token. */
+  /**
+   * "Sign in with a passkey" on the sign-in page: the assertion `/assets/passkey.js` posts, then on
+   * exactly like a password sign-in (the authorization request or the device page).
+   */
+  @Post('signin/passkey')
+  @AcceptsFormBody()
+  @ApiExcludeEndpoint()
+  async signInWithPasskey(
+    @Body() form: Form,
+    @RequestClient() client: ClientContext,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<FastifyReply> {
+    const device = form['device'];
+    const next = {
+      sealed: form['interaction'],
+      device: typeof device === 'string' ? device : undefined,
+    };
+    if (!this.browser.fromOwnPage(request)) {
+      return sendErrorPage(reply, 403, 'This form must be sent from the sign-in page.');
+    }
+    try {
+      const credential = passkeyCredential(form['credential']);
+      if (!credential) {
+        throw new PasskeyInvalidError();
+      }
+      const signIn = await this.passkeys.signIn(credential, client.ip);
+      await this.startSession(signIn, client, request, reply);
+    } catch (error) {
+      if (error instanceof PasskeyInvalidError) {
+        return this.sendSignIn(reply, next, 'The passkey could not be verified.', 401);
+      }
+      throw error;
+    }
+    return this.continueSignedIn(reply, next);
+  }
+
+  /**
+   * The second step of the sign-in page: a TOTP code, a recovery code, or a passkey's assertion
+   * (posted by `/assets/passkey.js`), for the mfa token.
+   */
   @Post('signin/mfa')
   @AcceptsFormBody()
   @ApiExcludeEndpoint()
@@ -313,13 +366,26 @@ export class AuthorizationPagesController {
     }
     const mfaToken = form['mfa_token'] ?? '';
     const recoveryCode = form['recovery_code']?.trim();
-    const proof = recoveryCode ? { recoveryCode } : { code: form['code']?.trim() ?? '' };
+    const passkey = form['credential'] !== undefined;
     try {
+      const assertion = passkey ? passkeyCredential(form['credential']) : null;
+      if (passkey && !assertion) {
+        throw new PasskeyInvalidError();
+      }
+      const proof = assertion
+        ? { assertion }
+        : recoveryCode
+          ? { recoveryCode }
+          : { code: form['code']?.trim() ?? '' };
       const signIn = await this.mfa.complete(mfaToken, proof, client.ip);
       await this.startSession(signIn, client, request, reply);
     } catch (error) {
       if (error instanceof MfaCodeInvalidError) {
         const problem = 'The code is incorrect or was already used.';
+        return this.sendSecondStep(reply, next, mfaToken, problem, 401);
+      }
+      if (error instanceof PasskeyInvalidError) {
+        const problem = 'The passkey could not be verified.';
         return this.sendSecondStep(reply, next, mfaToken, problem, 401);
       }
       if (error instanceof MfaTokenInvalidError) {
@@ -444,18 +510,20 @@ export class AuthorizationPagesController {
     };
   }
 
-  private sendSecondStep(
+  /** The second step; "Use a passkey" when the user has one. */
+  private async sendSecondStep(
     reply: FastifyReply,
     next: SignInNext,
     mfaToken: string,
     problem: string | null,
     status: number,
-  ): FastifyReply {
+  ): Promise<FastifyReply> {
     const { formTargets, ...where } = this.signInTargets(next);
+    const passkey = (await this.mfa.methodsFor(mfaToken)).includes('passkey');
     return sendPage(
       reply,
       status,
-      signInSecondStepPage({ problem, mfaToken, ...where }),
+      signInSecondStepPage({ problem, mfaToken, passkey, ...where }),
       formTargets,
     );
   }

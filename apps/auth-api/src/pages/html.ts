@@ -15,11 +15,16 @@ export function escapeHtml(value: string): string {
 /**
  * No script, no frames, no plugins; styles only from our own stylesheet; forms may post to us and,
  * where a page ends in a redirect to a client, to that client's origin (browsers apply form-action
- * to the redirects that follow a form submission).
+ * to the redirects that follow a form submission). A page that runs a WebAuthn ceremony may load
+ * scripts from our own origin (`/assets`) and call our own JSON endpoints; still nothing inline.
  */
-export function pageSecurityPolicy(formTargets: readonly string[] = []): string {
+export function pageSecurityPolicy(
+  formTargets: readonly string[] = [],
+  { scripts = false }: { readonly scripts?: boolean } = {},
+): string {
   return [
     "default-src 'none'",
+    ...(scripts ? ["script-src 'self'", "connect-src 'self'"] : []),
     "style-src 'self'",
     "img-src 'self'",
     `form-action 'self'${formTargets.map((origin) => ` ${origin}`).join('')}`,
@@ -42,9 +47,16 @@ export interface Page {
   /** Trusted markup: build it with `escapeHtml` for every value. */
   readonly main: string;
   readonly referrerPolicy?: PageReferrerPolicy;
+  /** Scripts of our own `/assets` the page loads (deferred); none by default. */
+  readonly scripts?: readonly string[];
 }
 
-export function renderPage({ title, main, referrerPolicy = 'same-origin' }: Page): string {
+export function renderPage({
+  title,
+  main,
+  referrerPolicy = 'same-origin',
+  scripts = [],
+}: Page): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -53,7 +65,7 @@ export function renderPage({ title, main, referrerPolicy = 'same-origin' }: Page
 <meta name="referrer" content="${referrerPolicy}">
 <title>${escapeHtml(title)} · Gatehouse</title>
 <link rel="stylesheet" href="/assets/gatehouse.css">
-</head>
+${scripts.map((src) => `<script src="${escapeHtml(src)}" defer></script>\n`).join('')}</head>
 <body>
 <main>
 <h1>${escapeHtml(title)}</h1>
@@ -88,7 +100,10 @@ export function sendPage(
   return reply
     .status(status)
     .header('content-type', 'text/html; charset=utf-8')
-    .header('content-security-policy', pageSecurityPolicy(formTargets))
+    .header(
+      'content-security-policy',
+      pageSecurityPolicy(formTargets, { scripts: (page.scripts ?? []).length > 0 }),
+    )
     .header('referrer-policy', page.referrerPolicy ?? 'same-origin')
     .header('cache-control', 'no-store')
     .send(renderPage(page));

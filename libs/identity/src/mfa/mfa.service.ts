@@ -149,6 +149,17 @@ export class MfaService {
     return { mfaToken: token, methods: [...methods, 'recovery_code'] };
   }
 
+  /** What completes this live second step (nothing for an unknown or expired token). */
+  async methodsFor(mfaToken: string): Promise<readonly SecondFactorMethod[]> {
+    const userId = await this.database.mfa.findChallenge(hashToken(mfaToken), this.clock.now());
+    if (!userId) {
+      return [];
+    }
+    const kinds = await this.database.mfa.confirmedKinds(userId);
+    const methods = (['totp', 'passkey'] as const).filter((kind) => kinds.includes(kind));
+    return [...methods, 'recovery_code'];
+  }
+
   /** Options of a passkey ceremony for the second step of this live sign-in (the user's passkeys). */
   async passkeyOptions(mfaToken: string): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const userId = await this.database.mfa.findChallenge(hashToken(mfaToken), this.clock.now());

@@ -1,4 +1,5 @@
 import { escapeHtml, type Page } from '../html.js';
+import { PASSKEY_SCRIPT_PATH, passkeyForm } from './passkey-form.js';
 
 export interface SignInSecondStepView {
   readonly problem: string | null;
@@ -7,6 +8,8 @@ export interface SignInSecondStepView {
   readonly interaction: string | undefined;
   /** The device page's code typed so far ('' for none yet), when the sign-in is for the device page. */
   readonly deviceCode: string | undefined;
+  /** The user has a passkey: offer "Use a passkey" (run by `/assets/passkey.js`). */
+  readonly passkey?: boolean;
 }
 
 /**
@@ -18,9 +21,11 @@ export function signInSecondStepPage({
   mfaToken,
   interaction,
   deviceCode,
+  passkey = false,
 }: SignInSecondStepView): Page {
   return {
     title: 'Enter your code',
+    ...(passkey ? { scripts: [PASSKEY_SCRIPT_PATH] } : {}),
     main: `${problem ? `<p class="error" role="alert">${escapeHtml(problem)}</p>` : ''}
 <form method="post" action="/signin/mfa">
 <input type="hidden" name="mfa_token" value="${escapeHtml(mfaToken)}">
@@ -34,6 +39,7 @@ ${deviceCode !== undefined ? `<input type="hidden" name="device" value="${escape
 <input id="recovery_code" name="recovery_code" type="text" autocomplete="off" maxlength="64">
 </details>
 <button type="submit">Continue</button>
-</form>`,
+</form>
+${passkey ? passkeyForm({ kind: 'second-step', action: '/signin/mfa', label: 'Use a passkey', interaction, deviceCode, mfaToken }) : ''}`,
   };
 }

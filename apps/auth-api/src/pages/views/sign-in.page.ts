@@ -1,5 +1,6 @@
 import { escapeHtml, type Page } from '../html.js';
 import { type FederatedProviderLink, federatedSignInLinks } from './federated-sign-in.js';
+import { PASSKEY_SCRIPT_PATH, passkeyForm } from './passkey-form.js';
 
 export interface SignInView {
   readonly problem: string | null;
@@ -11,7 +12,11 @@ export interface SignInView {
   readonly federatedProviders?: readonly FederatedProviderLink[];
 }
 
-/** The sign-in form; the hidden fields say where it goes on: an authorization request or the device page. */
+/**
+ * The sign-in form; the hidden fields say where it goes on: an authorization request or the device
+ * page. Below it, "Sign in with a passkey" (shown by `/assets/passkey.js` where WebAuthn works)
+ * posts the passkey's assertion with the same hidden fields to `/signin/passkey`.
+ */
 export function signInPage({
   problem,
   interaction,
@@ -20,6 +25,7 @@ export function signInPage({
 }: SignInView): Page {
   return {
     title: 'Sign in',
+    scripts: [PASSKEY_SCRIPT_PATH],
     main: `${problem ? `<p class="error" role="alert">${escapeHtml(problem)}</p>` : ''}
 <form method="post" action="/signin">
 ${interaction !== undefined ? `<input type="hidden" name="interaction" value="${escapeHtml(interaction)}">` : ''}
@@ -30,6 +36,7 @@ ${deviceCode !== undefined ? `<input type="hidden" name="device" value="${escape
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
 </form>
+${passkeyForm({ kind: 'sign-in', action: '/signin/passkey', label: 'Sign in with a passkey', interaction, deviceCode })}
 ${federatedSignInLinks(federatedProviders, interaction, deviceCode)}
 <p><a href="/forgot-password">Forgot password?</a></p>`,
   };
