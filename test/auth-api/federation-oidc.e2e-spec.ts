@@ -50,7 +50,7 @@ describe('federation with an upstream OpenID Provider', () => {
   let upstream: UpstreamOp;
   let fake: FakeOp;
   /** Each provider of the file gets its own slug; the upstream knows their callbacks in advance. */
-  const slugs = Array.from({ length: 24 }, () => `up-${randomUUID().slice(0, 8)}`);
+  const slugs = Array.from({ length: 32 }, () => `up-${randomUUID().slice(0, 8)}`);
   let nextSlug = 0;
 
   beforeAll(async () => {
@@ -192,6 +192,47 @@ describe('federation with an upstream OpenID Provider', () => {
       expect(again.callback.statusCode).toBe(200);
       const users = await db.query('SELECT id FROM users WHERE email = $1', [who.email]);
       expect(users).toHaveLength(1);
+    });
+
+    it('answers a passwordless user changing the password like a wrong current password (400), nothing changed', async () => {
+      const { slug } = await givenProvider();
+      const who = account();
+      const cookie = sessionCookie((await federate(slug, who)).callback);
+      const response = await withCookie(auth, { cookie }, 'POST', '/me/password', {
+        currentPassword: 'whatever it might be',
+        newPassword: 'a brand new passphrase for me',
+      });
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toMatchObject({ error: 'VALIDATION_FAILED' });
+      const [row] = await db.query<{ hash: string | null }[]>(
+        'SELECT password_hash AS hash FROM users WHERE email = $1',
+        [who.email],
+      );
+      expect(row!.hash).toBeNull();
+    });
+
+    it('ends on return_to when given (a path of our own origin only)', async () => {
+      const { slug } = await givenProvider();
+      const own = await federate(slug, account(), { query: '?return_to=%2Fme%2Fsessions%3Fx%3D1' });
+      expect(own.callback.statusCode).toBe(303);
+      expect(own.callback.headers.location).toBe('/me/sessions?x=1');
+      for (const elsewhere of ['https://evil.example/x', '//evil.example/x', '/\\evil.example']) {
+        const { callback } = await federate(slug, account(), {
+          query: `?return_to=${encodeURIComponent(elsewhere)}`,
+        });
+        expect(callback.statusCode, elsewhere).toBe(200);
+        expect(callback.body).toContain('You are signed in');
+      }
+    });
+
+    it('refuses a first sign-in from an email domain the provider does not allow', async () => {
+      const { slug } = await givenProvider({ allowedEmailDomains: ['corp.example'] });
+      const outsider = account();
+      expect((await federate(slug, outsider)).callback.statusCode).toBe(403);
+      expect(await userIdOf(outsider.email!)).toBeUndefined();
+      const insider = account({ email: `someone-${randomUUID()}@corp.example` });
+      expect((await federate(slug, insider)).callback.statusCode).toBe(200);
+      expect(await refusals(slug)).toEqual(['email_domain_not_allowed']);
     });
 
     it('never signs a passwordless user in with a password, with the same answer as a wrong one', async () => {
