@@ -483,4 +483,62 @@ describe('passkeys (WebAuthn) through the API', () => {
       expect(both.json()).toMatchObject({ error: 'VALIDATION_FAILED' });
     });
   });
+
+  describe('rate limits of the anonymous routes', () => {
+    let limited: NestFastifyApplication;
+
+    beforeAll(async () => {
+      limited = await givenAuthApi({ ISSUER: ISSUER_ORIGIN, LOGIN_MAX_ATTEMPTS_PER_IP: '3' });
+    });
+    afterAll(() => limited?.close());
+
+    function fromIp(ip: string, url: string, payload?: object): Promise<LightMyRequestResponse> {
+      return limited.inject({
+        method: 'POST',
+        url,
+        remoteAddress: ip,
+        headers: { origin: TRUSTED_ORIGIN },
+        ...(payload ? { payload } : {}),
+      });
+    }
+
+    it('answers 429 with Retry-After once an IP started 60 passwordless sign-ins in 15 minutes', async () => {
+      const ip = '198.51.100.7';
+      for (let started = 0; started < 60; started += 1) {
+        expect((await fromIp(ip, '/auth/passkey/options')).statusCode).toBe(200);
+      }
+      const refused = await fromIp(ip, '/auth/passkey/options');
+      expect(refused.statusCode).toBe(429);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+      expect(refused.json()).toMatchObject({ error: 'RATE_LIMITED' });
+      // Another address is not held back.
+      expect((await fromIp('198.51.100.8', '/auth/passkey/options')).statusCode).toBe(200);
+    });
+
+    it('counts failed passwordless sign-ins against the IP budget of failed sign-ins', async () => {
+      const ip = '198.51.100.9';
+      // A credential the platform never stored: every assertion of it fails.
+      const stranger = new SoftAuthenticator(ISSUER_ORIGIN);
+      const session = await givenCookieSession(limited, await givenUser(limited));
+      const creation = await limited.inject({
+        method: 'POST',
+        url: '/me/mfa/passkeys/options',
+        headers: { origin: TRUSTED_ORIGIN, cookie: session.cookie },
+      });
+      stranger.register(creation.json<PublicKeyCredentialCreationOptionsJSON>());
+      for (let attempt = 0; attempt < 3; attempt += 1) {
+        const options = (await fromIp(ip, '/auth/passkey/options')).json();
+        const refused = await fromIp(ip, '/auth/passkey', {
+          response: stranger.authenticate(options as PublicKeyCredentialRequestOptionsJSON),
+        });
+        expect(refused.statusCode).toBe(401);
+      }
+      const options = (await fromIp(ip, '/auth/passkey/options')).json();
+      const limitedAttempt = await fromIp(ip, '/auth/passkey', {
+        response: stranger.authenticate(options as PublicKeyCredentialRequestOptionsJSON),
+      });
+      expect(limitedAttempt.statusCode).toBe(429);
+      expect(limitedAttempt.json()).toMatchObject({ error: 'RATE_LIMITED' });
+    });
+  });
 });

@@ -5,6 +5,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
@@ -60,8 +61,13 @@ export class PasskeySignInController {
       'PublicKeyCredentialRequestOptionsJSON with no `allowCredentials` (the authenticator offers its discoverable passkeys for the host name of `ISSUER`) and user verification required. The challenge is single use and valid 5 minutes.',
   })
   @ApiOkResponse({ type: PublicKeyCredentialOptionsDto })
-  signInOptions(): Promise<object> {
-    return this.passkeys.signInOptions();
+  @ApiTooManyRequestsResponse({
+    type: ErrorResponseDto,
+    description:
+      '`RATE_LIMITED` with `Retry-After`: more than 60 sign-ins started from the IP in 15 minutes.',
+  })
+  signInOptions(@RequestClient() client: ClientContext): Promise<object> {
+    return this.passkeys.signInOptions(client.ip);
   }
 
   @RequireTrustedOrigin()
@@ -83,6 +89,11 @@ export class PasskeySignInController {
       '`PASSKEY_INVALID`, the same for an unknown credential, a bad signature, another origin, an expired or used challenge, a counter gone backwards and a disabled account.',
   })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: '`CSRF_REJECTED`.' })
+  @ApiTooManyRequestsResponse({
+    type: ErrorResponseDto,
+    description:
+      '`RATE_LIMITED` with `Retry-After`: the IP spent its budget of failed sign-ins (`LOGIN_MAX_ATTEMPTS_PER_IP`, shared with passwords).',
+  })
   async signIn(
     @Body() body: PasskeySignInRequestDto,
     @RequestClient() client: ClientContext,

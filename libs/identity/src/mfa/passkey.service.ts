@@ -10,6 +10,7 @@ import type {
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../clock.js';
 import { MfaFactorNotFoundError, PasskeyInvalidError } from '../identity.errors.js';
+import { LoginLimiter } from '../rate-limits/login-limiter.js';
 import { UserService } from '../users/user.service.js';
 import type { AuthenticationMethod, SignIn } from './mfa.service.js';
 import { PasskeyCeremonies } from './passkey-ceremonies.js';
@@ -58,6 +59,7 @@ export class PasskeyService {
     private readonly ceremonies: PasskeyCeremonies,
     private readonly audit: AuditService,
     private readonly users: UserService,
+    private readonly limiter: LoginLimiter,
   ) {}
 
   async registrationOptions(userId: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
@@ -131,18 +133,25 @@ export class PasskeyService {
     });
   }
 
-  /** Options of a passwordless sign-in: nobody is named, the authenticator offers its passkeys. */
-  signInOptions(): Promise<PublicKeyCredentialRequestOptionsJSON> {
+  /**
+   * Options of a passwordless sign-in: nobody is named, the authenticator offers its passkeys. Each
+   * stores a challenge, so they count against the IP's budget (429 past it).
+   */
+  async signInOptions(ip: string | null): Promise<PublicKeyCredentialRequestOptionsJSON> {
+    await this.limiter.takePasskeyCeremony(ip);
     return this.ceremonies.authenticationOptions('sign_in', null);
   }
 
   /**
    * A passwordless sign-in. Every refusal (unknown credential, bad signature, foreign origin, counter
    * gone backwards, disabled account) is the same PasskeyInvalidError; the reason is audited only.
+   * Attempts count against the IP's budget of failed sign-ins, as password attempts do; a passkey
+   * that verifies gives its point back.
    */
   async signIn(response: AuthenticationResponseJSON, ip: string | null): Promise<SignIn> {
+    await this.limiter.takeForIp(ip);
     try {
-      return await this.database.transaction(async (repositories) => {
+      const signIn = await this.database.transaction(async (repositories) => {
         const { passkey } = await this.ceremonies.verifyAssertion(
           repositories,
           response,
@@ -156,6 +165,8 @@ export class PasskeyService {
         const amr: readonly AuthenticationMethod[] = [passkeyMethod(passkey), 'user', 'mfa'];
         return { user, amr };
       });
+      await this.limiter.ipSucceeded(ip);
+      return signIn;
     } catch (error) {
       if (error instanceof PasskeyInvalidError) {
         await this.audit.record(this.database, {

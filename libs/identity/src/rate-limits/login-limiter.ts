@@ -31,6 +31,11 @@ const MFA_ATTEMPTS_PER_USER = 5;
  * ten minutes, so an unbounded stream from one address would fill the table (and the code space).
  */
 const DEVICE_REQUESTS_PER_IP = 60;
+/**
+ * Passwordless passkey sign-ins started per IP in the same window: each one stores a challenge for
+ * five minutes, and nobody is named yet, so the address is the only key there is.
+ */
+const PASSKEY_CEREMONIES_PER_IP = 60;
 
 /** Emails become a hash in the counter key: the store never holds who was attacked in clear. */
 function accountKey(email: string): string {
@@ -55,6 +60,7 @@ export class LoginLimiter implements OnModuleDestroy {
   private readonly userCodesPerIp: RateLimiterAbstract;
   private readonly deviceRequestsPerIp: RateLimiterAbstract;
   private readonly mfaPerUser: RateLimiterAbstract;
+  private readonly passkeyCeremoniesPerIp: RateLimiterAbstract;
   private readonly registrationsPerIp: RateLimiterAbstract;
   private readonly resetRequestsPerAddress: RateLimiterAbstract;
   private readonly resetRequestsPerIp: RateLimiterAbstract;
@@ -81,6 +87,11 @@ export class LoginLimiter implements OnModuleDestroy {
       USER_CODE_WINDOW_SECONDS,
     );
     this.mfaPerUser = this.limiter('mfa:user', MFA_ATTEMPTS_PER_USER, USER_CODE_WINDOW_SECONDS);
+    this.passkeyCeremoniesPerIp = this.limiter(
+      'passkey-ceremony:ip',
+      PASSKEY_CEREMONIES_PER_IP,
+      USER_CODE_WINDOW_SECONDS,
+    );
     this.registrationsPerIp = this.limiter(
       'registration:ip',
       config.registrationLimits.attemptsPerIp,
@@ -132,6 +143,11 @@ export class LoginLimiter implements OnModuleDestroy {
       this.userCodesPerUser.reward(userId, 1),
       this.userCodesPerIp.reward(ip ?? 'unknown', 1),
     ]);
+  }
+
+  /** One passwordless passkey sign-in started (a stored challenge), or 429 past the IP's budget. */
+  takePasskeyCeremony(ip: string | null): Promise<void> {
+    return this.consume(this.passkeyCeremoniesPerIp, ip ?? 'unknown');
   }
 
   /** One second-factor attempt of a user, or 429 once the budget is spent. */
