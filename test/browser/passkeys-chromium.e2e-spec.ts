@@ -237,7 +237,10 @@ describe.runIf(browserTestsEnabled())('passkeys in headless Chromium', () => {
     const user = await givenUserWithPasskey(page);
 
     await passwordSignIn(page, user, (url) => url.pathname === '/signin');
-    expect(await page.title()).toBe('Enter your code · Gatehouse');
+    // A passkey is the user's only factor: no authenticator-app field, a recovery code as fallback.
+    expect(await page.title()).toBe('Confirm it is you · Gatehouse');
+    expect(await page.locator('input[name="code"]').count()).toBe(0);
+    expect(await page.locator('input[name="recovery_code"]').count()).toBe(1);
     expect(await sessionCookies()).toEqual([]);
     await submitForm(page, 'Use a passkey', (url) => url.pathname === '/signin/mfa');
     expect(await page.title()).toBe('Signed in · Gatehouse');

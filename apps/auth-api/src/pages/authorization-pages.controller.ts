@@ -510,7 +510,7 @@ export class AuthorizationPagesController {
     };
   }
 
-  /** The second step; "Use a passkey" when the user has one. */
+  /** The second step: the app's code when the user has one, "Use a passkey" when they have one. */
   private async sendSecondStep(
     reply: FastifyReply,
     next: SignInNext,
@@ -519,11 +519,14 @@ export class AuthorizationPagesController {
     status: number,
   ): Promise<FastifyReply> {
     const { formTargets, ...where } = this.signInTargets(next);
-    const passkey = (await this.mfa.methodsFor(mfaToken)).includes('passkey');
+    const methods = await this.mfa.methodsFor(mfaToken);
+    const passkey = methods.includes('passkey');
+    // An expired token knows no methods: the form stays as it was (its post answers the expiry).
+    const totp = methods.includes('totp') || !passkey;
     return sendPage(
       reply,
       status,
-      signInSecondStepPage({ problem, mfaToken, passkey, ...where }),
+      signInSecondStepPage({ problem, mfaToken, totp, passkey, ...where }),
       formTargets,
     );
   }
