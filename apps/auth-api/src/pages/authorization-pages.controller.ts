@@ -338,6 +338,9 @@ export class AuthorizationPagesController {
       if (error instanceof PasskeyInvalidError) {
         return this.sendSignIn(reply, next, 'The passkey could not be verified.', 401);
       }
+      if (error instanceof RateLimitedError) {
+        return this.sendSignIn(reply, next, 'Too many attempts. Try again later.', 429);
+      }
       throw error;
     }
     return this.continueSignedIn(reply, next);
