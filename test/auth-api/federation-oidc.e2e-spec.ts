@@ -5,13 +5,14 @@ import type { LightMyRequestResponse } from 'fastify';
 import {
   ClientService,
   IdentityProviderService,
+  MfaService,
   type OidcProviderInput,
 } from '@gatehouse/identity';
 import { decodeJwt } from 'jose';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { authorizationUrl } from '../support/code-flow.js';
+import { authorizationUrl, hiddenMfaToken } from '../support/code-flow.js';
 import { uniqueEmail } from '../support/factories.js';
 import { type FakeOp, givenFakeOp, type IdTokenFlaw } from '../support/fake-op.js';
 import {
@@ -24,6 +25,7 @@ import {
   withCookie,
 } from '../support/http.js';
 import { givenAdminApi, givenAuthApi } from '../support/test-app.js';
+import { totpCode } from '../support/totp.js';
 import {
   givenUpstreamOp,
   throughUpstream,
@@ -306,6 +308,39 @@ describe('federation with an upstream OpenID Provider', () => {
       expect(tokens.statusCode).toBe(200);
       const idToken = decodeJwt(tokens.json<{ id_token: string }>().id_token);
       expect(idToken['amr']).toEqual(['fed']);
+    });
+
+    it("asks for the user's own second factor after the upstream; the session's amr says fed and mfa", async () => {
+      const { slug } = await givenProvider({ trustEmailVerified: true, linking: 'verified-email' });
+      const user = await givenUser(auth);
+      const mfa = auth.get(MfaService);
+      const enrolment = await mfa.enrolTotp({ id: user.id, email: user.email });
+      const [recoveryCode] = await mfa.confirmTotp(
+        user.id,
+        enrolment.id,
+        totpCode(enrolment.secret, Date.now()),
+        null,
+      );
+      const { callback } = await federate(slug, account({ email: user.email }));
+      expect(callback.statusCode).toBe(200);
+      expect(callback.body).toContain('Enter your code');
+      expect(cookieValue(callback, 'gh_session')).toBeUndefined();
+      const mfaToken = hiddenMfaToken(callback.body)!;
+
+      const done = await auth.inject({
+        method: 'POST',
+        url: '/signin/mfa',
+        headers: { origin: ISSUER },
+        payload: { mfa_token: mfaToken, recovery_code: recoveryCode },
+      });
+      expect(done.statusCode).toBe(200);
+      expect(done.body).toContain('You are signed in');
+      sessionCookie(done);
+      const [row] = await db.query<{ amr: string[] }[]>(
+        'SELECT amr FROM sessions WHERE user_id = $1',
+        [user.id],
+      );
+      expect(row!.amr).toEqual(['fed', 'mfa']);
     });
 
     it('refuses a disabled user, audited, without a session', async () => {

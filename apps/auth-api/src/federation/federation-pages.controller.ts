@@ -11,6 +11,7 @@ import {
   FederationService,
   formatUserCode,
   InteractionSealer,
+  MfaService,
   normalizeUserCode,
   SessionService,
 } from '@gatehouse/identity';
@@ -19,10 +20,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { setSessionCookie } from '../browser-sessions/session-cookie.js';
 import { BrowserSignInReader } from '../pages/browser-sign-in.js';
-import { sendErrorPage, sendPage } from '../pages/html.js';
+import { originOf, sendErrorPage, sendPage } from '../pages/html.js';
 import { ApiPageQuery, ApiPageResponses } from '../pages/page-docs.js';
 import { federationRefusedPage } from '../pages/views/federation-refused.page.js';
 import { identityLinkedPage } from '../pages/views/identity-linked.page.js';
+import { signInSecondStepPage } from '../pages/views/sign-in-second-step.page.js';
 import { signedInPage } from '../pages/views/signed-in.page.js';
 
 /** OWASP: not readable by scripts, HTTPS only, sent on the upstream's top-level redirect back (Lax). */
@@ -55,6 +57,7 @@ export class FederationPagesController {
     private readonly interactions: InteractionSealer,
     private readonly sessions: SessionService,
     private readonly browser: BrowserSignInReader,
+    private readonly mfa: MfaService,
   ) {
     this.stateCookie = config.issuer.startsWith('https:')
       ? '__Secure-gh_federation'
@@ -159,6 +162,11 @@ export class FederationPagesController {
     void reply.clearCookie(this.stateCookie, STATE_COOKIE_ATTRIBUTES);
     switch (outcome.status) {
       case 'signed-in': {
+        // A user with a second factor gives it here too, as after a password (amr `fed`, …).
+        const challenge = await this.mfa.afterPassword(outcome.signIn.user, 'fed');
+        if (challenge) {
+          return this.sendSecondStep(reply, outcome.next, challenge);
+        }
         const started = await this.sessions.startCookieSession(
           outcome.signIn,
           client,
@@ -195,6 +203,31 @@ export class FederationPagesController {
       return reply.redirect(next.returnTo, 303);
     }
     return sendPage(reply, 200, signedInPage());
+  }
+
+  /**
+   * The sign-in page's second step, posted to `/signin/mfa`, which goes on to the authorization
+   * request or the device page (a `return_to` is not carried through it).
+   */
+  private sendSecondStep(
+    reply: FastifyReply,
+    next: FederationNext,
+    challenge: { readonly mfaToken: string; readonly methods: readonly string[] },
+  ): FastifyReply {
+    const interaction = this.interactions.resume(next.interaction ?? undefined);
+    const redirectOrigin = originOf(interaction?.params.redirect_uri);
+    return sendPage(
+      reply,
+      200,
+      signInSecondStepPage({
+        problem: null,
+        mfaToken: challenge.mfaToken,
+        interaction: interaction ? next.interaction! : undefined,
+        deviceCode: next.device ?? undefined,
+        passkey: challenge.methods.includes('passkey'),
+      }),
+      redirectOrigin ? [redirectOrigin] : [],
+    );
   }
 
   /** Back to the client with an error when a request is pending, else our error page. */

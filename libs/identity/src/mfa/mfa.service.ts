@@ -86,6 +86,22 @@ export interface FactorSummary {
 
 const PASSWORD_ONLY: readonly AuthenticationMethod[] = ['pwd'];
 
+/** How the user proved who they are before the second step: a password, or an upstream provider. */
+export type FirstFactor = 'pwd' | 'fed';
+
+/** Second-step tokens after a federated sign-in start with this (base64url has no dot). */
+const FEDERATED_TOKEN_PREFIX = 'fed.';
+
+/** The second step's methods with the first factor the token was issued after. */
+function withFirstFactor(
+  mfaToken: string,
+  amr: readonly AuthenticationMethod[],
+): readonly AuthenticationMethod[] {
+  return mfaToken.startsWith(FEDERATED_TOKEN_PREFIX)
+    ? amr.map((method) => (method === 'pwd' ? 'fed' : method))
+    : amr;
+}
+
 function methodOf(proof: SecondFactorProof): SecondFactorMethod {
   if (proof.assertion !== undefined) {
     return 'passkey';
@@ -127,9 +143,14 @@ export class MfaService {
 
   /**
    * After a correct password: the methods of a user without a factor, or a single-use token for the
-   * second step (only its SHA-256 is stored) when the user has a confirmed one.
+   * second step (only its SHA-256 is stored) when the user has a confirmed one. After a federated
+   * sign-in (`fed`) the token says so in its prefix, which its hash binds: the completed sign-in's
+   * amr then starts with `fed`, not `pwd`.
    */
-  async afterPassword(user: User): Promise<{
+  async afterPassword(
+    user: User,
+    firstFactor: FirstFactor = 'pwd',
+  ): Promise<{
     readonly mfaToken: string;
     readonly methods: readonly SecondFactorMethod[];
   } | null> {
@@ -137,7 +158,7 @@ export class MfaService {
     if (kinds.length === 0) {
       return null;
     }
-    const token = randomBytes(32).toString('base64url');
+    const token = `${firstFactor === 'fed' ? FEDERATED_TOKEN_PREFIX : ''}${randomBytes(32).toString('base64url')}`;
     const now = this.clock.now();
     await this.database.mfa.createChallenge(
       hashToken(token),
@@ -200,7 +221,7 @@ export class MfaService {
         if (!amr) {
           throw new MfaCodeInvalidError();
         }
-        return { user, amr };
+        return { user, amr: withFirstFactor(mfaToken, amr) };
       })
       .catch(async (error: unknown) => {
         if (error instanceof MfaCodeInvalidError || error instanceof PasskeyInvalidError) {
