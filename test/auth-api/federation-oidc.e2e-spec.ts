@@ -24,6 +24,7 @@ import {
   TRUSTED_ORIGIN,
   withCookie,
 } from '../support/http.js';
+import { SoftAuthenticator } from '../support/soft-authenticator.js';
 import { givenAdminApi, givenAuthApi } from '../support/test-app.js';
 import { totpCode } from '../support/totp.js';
 import {
@@ -633,6 +634,29 @@ describe('federation with an upstream OpenID Provider', () => {
         `/me/identities/${randomUUID()}`,
       );
       expect(unknown.statusCode).toBe(404);
+    });
+
+    it('lets a passwordless user with a passkey unlink their only provider (the passkey signs in)', async () => {
+      const { slug } = await givenProvider();
+      const cookie = sessionCookie((await federate(slug, account())).callback);
+      const authenticator = new SoftAuthenticator(ISSUER);
+      const options = await withCookie(auth, { cookie }, 'POST', '/me/mfa/passkeys/options');
+      expect(options.statusCode).toBe(200);
+      const registered = await withCookie(auth, { cookie }, 'POST', '/me/mfa/passkeys', {
+        response: authenticator.register(options.json()),
+      });
+      expect(registered.statusCode).toBe(201);
+
+      const [identity] = (await withCookie(auth, { cookie }, 'GET', '/me/identities')).json<
+        { id: string }[]
+      >();
+      const removed = await withCookie(
+        auth,
+        { cookie },
+        'DELETE',
+        `/me/identities/${identity!.id}`,
+      );
+      expect(removed.statusCode).toBe(204);
     });
 
     it('lets a user with a password unlink their only provider', async () => {

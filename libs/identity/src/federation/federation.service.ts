@@ -243,7 +243,7 @@ export class FederationService {
     }));
   }
 
-  /** Unlinks, unless it is the user's last way to sign in (no password, no other identity). */
+  /** Unlinks, unless it is the user's last way to sign in (no password, passkey or other identity). */
   async unlink(userId: string, id: string, ip: string | null): Promise<void> {
     await this.database.transaction(async (repositories) => {
       const user = await repositories.users.lockById(userId);
@@ -255,7 +255,12 @@ export class FederationService {
       if (!identity) {
         throw new FederatedIdentityNotFoundError();
       }
-      if (user.passwordHash === null && identities.length <= 1) {
+      // A passkey is a sign-in method of its own (passwordless), so it keeps the account reachable.
+      if (
+        user.passwordHash === null &&
+        identities.length <= 1 &&
+        (await repositories.mfa.listPasskeys(userId)).length === 0
+      ) {
         throw new LastSignInMethodError();
       }
       await repositories.federation.unlink(userId, id);
