@@ -103,9 +103,11 @@ export {
 } from './password-resets/password-reset.service.js';
 export { LoginLimiter } from './rate-limits/login-limiter.js';
 export {
+  type EndedSessions,
   REVOCATION_FEED_SECONDS,
   type RevocationListener,
   RevocationService,
+  type SessionEndHook,
   type SessionRevocation,
 } from './revocations/revocation.service.js';
 export {

@@ -22,6 +22,23 @@ export interface SessionRevocation {
   readonly note?: string | null;
 }
 
+/**
+ * Told of sessions that end, INSIDE the transaction that ends them (before the commit): what it
+ * writes (a queued logout token, a webhook event) commits or rolls back with the revocation itself.
+ * Every way a session ends early goes through here: logout, RP-initiated logout, a user's or an
+ * operator's revocation, refresh-token reuse, a disabled user, a password change or reset, a factor
+ * reset, a client deleted or narrowed.
+ */
+export interface SessionEndHook {
+  sessionsEnded(repositories: Repositories, ended: EndedSessions): Promise<void>;
+}
+
+export interface EndedSessions {
+  /** The sessions this transaction revoked (never empty when a hook is called). */
+  readonly ids: readonly string[];
+  readonly revocation: SessionRevocation;
+}
+
 /** Told in-process, right after the commit, of what this process revoked (its own guard's list). */
 export interface RevocationListener {
   sessionsRevoked(sessionIds: readonly string[], untilMs: number): void;
@@ -36,6 +53,7 @@ export interface RevocationListener {
 @Injectable()
 export class RevocationService {
   private readonly listeners = new Set<RevocationListener>();
+  private readonly endHooks: SessionEndHook[] = [];
 
   constructor(
     private readonly publisher: RevocationPublisher,
@@ -52,13 +70,21 @@ export class RevocationService {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * `hook` runs inside every transaction that ends sessions, in registration order (register once,
+   * at module init). A hook that throws rolls the revocation back: hooks only enqueue work.
+   */
+  onSessionsEnded(hook: SessionEndHook): void {
+    this.endHooks.push(hook);
+  }
+
   async revokeSessions(
     repositories: Repositories,
     ids: readonly string[],
     revocation: SessionRevocation,
   ): Promise<string[]> {
     const revoked = await repositories.sessions.revoke(ids, revocation);
-    await this.recordInFeed(repositories, revoked, revocation.at);
+    await this.recordInFeed(repositories, revoked, revocation);
     return revoked;
   }
 
@@ -70,7 +96,7 @@ export class RevocationService {
     keep: string | null = null,
   ): Promise<string[]> {
     const revoked = await repositories.sessions.revokeAllForUser(userId, revocation, keep);
-    await this.recordInFeed(repositories, revoked, revocation.at);
+    await this.recordInFeed(repositories, revoked, revocation);
     return revoked;
   }
 
@@ -81,7 +107,7 @@ export class RevocationService {
     revocation: SessionRevocation,
   ): Promise<string[]> {
     const revoked = await repositories.sessions.revokeAllForClient(clientId, revocation);
-    await this.recordInFeed(repositories, revoked, revocation.at);
+    await this.recordInFeed(repositories, revoked, revocation);
     return revoked;
   }
 
@@ -124,11 +150,20 @@ export class RevocationService {
    * The durable row (backfill after a reconnect) and the broadcast (instant), in one transaction; this
    * process's session cache forgets the sessions as soon as the transaction commits.
    */
-  private async recordInFeed(repositories: Repositories, ids: string[], at: Date): Promise<void> {
-    const until = new Date(at.getTime() + REVOCATION_FEED_SECONDS * 1000);
+  private async recordInFeed(
+    repositories: Repositories,
+    ids: string[],
+    revocation: SessionRevocation,
+  ): Promise<void> {
+    const until = new Date(revocation.at.getTime() + REVOCATION_FEED_SECONDS * 1000);
     const payloads = ids.map((sid) => JSON.stringify({ sid, until: until.getTime() }));
-    await repositories.revocations.appendSessions(ids, at, until);
+    await repositories.revocations.appendSessions(ids, revocation.at, until);
     await repositories.revocations.notify(REVOCATION_CHANNEL, payloads);
+    if (ids.length > 0) {
+      for (const hook of this.endHooks) {
+        await hook.sessionsEnded(repositories, { ids, revocation });
+      }
+    }
     if (payloads.length > 0) {
       repositories.afterCommit(() => {
         this.cache.evictSessions(ids);
