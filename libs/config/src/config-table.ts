@@ -4,6 +4,9 @@ function documentedDefault(spec: EnvVariable<unknown>): string {
   if (spec.computedDefault !== undefined) {
     return spec.computedDefault;
   }
+  if (spec.default === '') {
+    return '(empty)';
+  }
   return spec.default !== undefined ? `\`${spec.default}\`` : '—';
 }
 
