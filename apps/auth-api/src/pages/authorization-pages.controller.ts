@@ -49,6 +49,11 @@ interface SignInNext {
   readonly device: string | undefined;
 }
 
+/** Where a sign-in form's post goes on: the authorization request it carries, or the device page. */
+function signInNextOf(sealed: string | undefined, device: unknown): SignInNext {
+  return { sealed, device: typeof device === 'string' ? device : undefined };
+}
+
 const AUTHORIZATION_PARAMS: readonly (keyof AuthorizationParams)[] = [
   'client_id',
   'redirect_uri',
@@ -254,12 +259,7 @@ export class AuthorizationPagesController {
     @Query('device') device: string | undefined,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
-    return this.sendSignIn(
-      reply,
-      { sealed, device: typeof device === 'string' ? device : undefined },
-      null,
-      200,
-    );
+    return this.sendSignIn(reply, signInNextOf(sealed, device), null, 200);
   }
 
   @Post('signin')
@@ -271,9 +271,7 @@ export class AuthorizationPagesController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
-    const sealed = form['interaction'];
-    const device = form['device'];
-    const next = { sealed, device: typeof device === 'string' ? device : undefined };
+    const next = signInNextOf(form['interaction'], form['device']);
     if (!this.browser.fromOwnPage(request)) {
       return sendErrorPage(reply, 403, 'This form must be sent from the sign-in page.');
     }
@@ -319,11 +317,7 @@ export class AuthorizationPagesController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
-    const device = form['device'];
-    const next = {
-      sealed: form['interaction'],
-      device: typeof device === 'string' ? device : undefined,
-    };
+    const next = signInNextOf(form['interaction'], form['device']);
     if (!this.browser.fromOwnPage(request)) {
       return sendErrorPage(reply, 403, 'This form must be sent from the sign-in page.');
     }
@@ -359,11 +353,7 @@ export class AuthorizationPagesController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<FastifyReply> {
-    const device = form['device'];
-    const next = {
-      sealed: form['interaction'],
-      device: typeof device === 'string' ? device : undefined,
-    };
+    const next = signInNextOf(form['interaction'], form['device']);
     if (!this.browser.fromOwnPage(request)) {
       return sendErrorPage(reply, 403, 'This form must be sent from the sign-in page.');
     }
