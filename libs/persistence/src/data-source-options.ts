@@ -12,6 +12,7 @@ import { IdentityProvider } from './entities/identity-provider.entity.js';
 import { MfaChallenge } from './entities/mfa-challenge.entity.js';
 import { MfaFactor } from './entities/mfa-factor.entity.js';
 import { MfaRecoveryCode } from './entities/mfa-recovery-code.entity.js';
+import { LogoutDelivery } from './entities/logout-delivery.entity.js';
 import { MailMessage } from './entities/mail-message.entity.js';
 import { PasswordReset } from './entities/password-reset.entity.js';
 import { RefreshToken } from './entities/refresh-token.entity.js';
@@ -37,6 +38,7 @@ export const entities = [
   Consent,
   DeviceAuthorization,
   MailMessage,
+  LogoutDelivery,
   PasswordReset,
   EmailVerification,
   MfaFactor,

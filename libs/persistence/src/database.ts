@@ -11,6 +11,7 @@ import { EmailVerificationRepository } from './repositories/email-verification.r
 import { FederationRepository } from './repositories/federation.repository.js';
 import { IdentityProviderRepository } from './repositories/identity-provider.repository.js';
 import { JobRepository } from './repositories/job.repository.js';
+import { LogoutDeliveryRepository } from './repositories/logout-delivery.repository.js';
 import { MailMessageRepository } from './repositories/mail-message.repository.js';
 import { MfaRepository } from './repositories/mfa.repository.js';
 import { PasswordResetRepository } from './repositories/password-reset.repository.js';
@@ -40,6 +41,8 @@ export interface Repositories {
   readonly mfa: MfaRepository;
   readonly identityProviders: IdentityProviderRepository;
   readonly federation: FederationRepository;
+  /** Back-channel logout tokens to deliver (OpenID Connect Back-Channel Logout 1.0). */
+  readonly logoutDeliveries: LogoutDeliveryRepository;
   /**
    * Runs `callback` once the unit of work has committed (at once outside a transaction), e.g. a
    * broadcast that must never announce a change that was rolled back. Failures are the callback's own.
@@ -74,6 +77,7 @@ function repositoriesFor(
     mfa: new MfaRepository(manager),
     identityProviders: new IdentityProviderRepository(manager),
     federation: new FederationRepository(manager),
+    logoutDeliveries: new LogoutDeliveryRepository(manager),
   };
 }
 
@@ -100,6 +104,7 @@ export class Database implements Repositories {
   readonly mfa: MfaRepository;
   readonly identityProviders: IdentityProviderRepository;
   readonly federation: FederationRepository;
+  readonly logoutDeliveries: LogoutDeliveryRepository;
   readonly afterCommit: AfterCommit = immediately;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
@@ -121,6 +126,7 @@ export class Database implements Repositories {
       mfa: this.mfa,
       identityProviders: this.identityProviders,
       federation: this.federation,
+      logoutDeliveries: this.logoutDeliveries,
     } = repositoriesFor(dataSource.manager));
   }
 

@@ -19,6 +19,7 @@ export {
   type IdentityProviderType,
   type OidcProviderConfig,
 } from './entities/identity-provider.entity.js';
+export { LogoutDelivery, type LogoutDeliveryStatus } from './entities/logout-delivery.entity.js';
 export { MailMessage, type MailStatus } from './entities/mail-message.entity.js';
 export { MfaChallenge } from './entities/mfa-challenge.entity.js';
 export { MfaFactor, type MfaFactorKind } from './entities/mfa-factor.entity.js';
@@ -83,6 +84,12 @@ export type {
   NewIdentityProvider,
 } from './repositories/identity-provider.repository.js';
 export type { NewJob } from './repositories/job.repository.js';
+export type {
+  LogoutAttemptOutcome,
+  LogoutDeliveryCursor,
+  LogoutDeliveryListRow,
+  PlannedLogoutDelivery,
+} from './repositories/logout-delivery.repository.js';
 export type {
   MfaFactorRow,
   NewMfaFactor,

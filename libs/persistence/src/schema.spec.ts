@@ -16,6 +16,7 @@ const TABLES = [
   'federated_identities',
   'federation_states',
   'identity_providers',
+  'logout_deliveries',
   'mail_messages',
   'mfa_challenges',
   'mfa_factors',

@@ -47,6 +47,18 @@ export class Client {
   @Column({ type: 'varchar', length: 512, nullable: true })
   audience!: string | null;
 
+  /**
+   * OpenID Connect Back-Channel Logout 1.0: where logout tokens are POSTed when a session this client
+   * received tokens in ends; null: none are sent. Checked by the SSRF guard when registered and at
+   * every delivery.
+   */
+  @Column({ type: 'text', nullable: true })
+  backchannelLogoutUri!: string | null;
+
+  /** The client wants `sid` in its logout tokens (Gatehouse always sends it). */
+  @Column({ type: 'boolean', default: false })
+  backchannelLogoutSessionRequired!: boolean;
+
   @CreateDateColumn({ type: 'timestamptz' })
   createdAt!: Date;
 

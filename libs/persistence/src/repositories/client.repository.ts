@@ -15,6 +15,9 @@ export interface ClientChanges {
   readonly resourceServer?: boolean;
   /** null clears it. */
   readonly audience?: string | null;
+  /** null clears it. */
+  readonly backchannelLogoutUri?: string | null;
+  readonly backchannelLogoutSessionRequired?: boolean;
 }
 
 export interface NewClient {
@@ -34,12 +37,17 @@ export interface NewClient {
   readonly resourceServer?: boolean;
   /** A resource server's resource indicator (RFC 8707). */
   readonly audience?: string | null;
+  /** OpenID Connect Back-Channel Logout 1.0. */
+  readonly backchannelLogoutUri?: string | null;
+  readonly backchannelLogoutSessionRequired?: boolean;
 }
 
 const COLUMNS = `id, name, secret_hash AS "secretHash", grant_types AS "grantTypes",
   redirect_uris AS "redirectUris", post_logout_redirect_uris AS "postLogoutRedirectUris", scopes, first_party AS "firstParty",
   require_consent AS "requireConsent", require_state AS "requireState",
-  resource_server AS "resourceServer", audience, created_at AS "createdAt", updated_at AS "updatedAt"`;
+  resource_server AS "resourceServer", audience, backchannel_logout_uri AS "backchannelLogoutUri",
+  backchannel_logout_session_required AS "backchannelLogoutSessionRequired",
+  created_at AS "createdAt", updated_at AS "updatedAt"`;
 
 /** Every token request authenticates its client with this one. */
 const FIND_CLIENT = named('find_client', `SELECT ${COLUMNS} FROM clients WHERE id = $1`);
@@ -55,8 +63,9 @@ export class ClientRepository {
   async insert(client: NewClient): Promise<Client> {
     const rows: Client[] = await this.manager.query(
       `INSERT INTO clients (id, name, secret_hash, grant_types, scopes, redirect_uris, first_party,
-         require_consent, require_state, post_logout_redirect_uris, resource_server, audience)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         require_consent, require_state, post_logout_redirect_uris, resource_server, audience,
+         backchannel_logout_uri, backchannel_logout_session_required)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
        RETURNING ${COLUMNS}`,
       [
         client.id,
@@ -71,6 +80,8 @@ export class ClientRepository {
         client.postLogoutRedirectUris ?? [],
         client.resourceServer ?? false,
         client.audience ?? null,
+        client.backchannelLogoutUri ?? null,
+        client.backchannelLogoutSessionRequired ?? false,
       ],
     );
     return rows[0]!;
@@ -119,7 +130,11 @@ export class ClientRepository {
          require_state = COALESCE($7, require_state),
          post_logout_redirect_uris = COALESCE($8, post_logout_redirect_uris),
          first_party = COALESCE($9, first_party), resource_server = COALESCE($10, resource_server),
-         audience = CASE WHEN $11 THEN $12 ELSE audience END, updated_at = now()
+         audience = CASE WHEN $11 THEN $12 ELSE audience END,
+         backchannel_logout_uri = CASE WHEN $13 THEN $14 ELSE backchannel_logout_uri END,
+         backchannel_logout_session_required =
+           COALESCE($15, backchannel_logout_session_required),
+         updated_at = now()
        WHERE id = $1 RETURNING ${COLUMNS}`,
       [
         id,
@@ -134,6 +149,9 @@ export class ClientRepository {
         changes.resourceServer ?? null,
         changes.audience !== undefined,
         changes.audience ?? null,
+        changes.backchannelLogoutUri !== undefined,
+        changes.backchannelLogoutUri ?? null,
+        changes.backchannelLogoutSessionRequired ?? null,
       ],
     );
     return rows[0] ?? null;
