@@ -166,7 +166,7 @@ describe('admin-api identity providers', () => {
   it.each([
     [{ slug: 'Not A Slug' }, 'slug'],
     [{ slug: '-leading' }, 'slug'],
-    [{ type: 'saml' }, 'type'],
+    [{ type: 'ldap' }, 'type'],
     [{ issuer: 'http://sso.acme.example' }, 'issuer'],
     [{ issuer: 'not a url' }, 'issuer'],
     [{ issuer: 'https://sso.acme.example/?tenant=1' }, 'issuer'],

@@ -358,7 +358,11 @@ export type FederationRefusal =
   | 'provisioning_disabled'
   | 'user_disabled'
   | 'link_session_invalid'
-  | 'identity_linked_to_another_user';
+  | 'identity_linked_to_another_user'
+  /** SAML: the response failed a check (signature, audience, recipient, time, InResponseTo…). */
+  | 'assertion_invalid'
+  /** SAML: this assertion ID was already accepted from this provider. */
+  | 'assertion_replayed';
 
 /**
  * A federated sign-in that ends without a session. The reason goes to the audit log; the browser sees

@@ -14,6 +14,7 @@ import { EmailVerificationService } from './email-verification/email-verificatio
 import { FederationService } from './federation/federation.service.js';
 import { IdentityProviderService } from './federation/identity-provider.service.js';
 import { OidcRelyingParty } from './federation/oidc-relying-party.js';
+import { SamlServiceProvider } from './federation/saml-service-provider.js';
 import { LoginLimiter } from './rate-limits/login-limiter.js';
 import { RevocationPublisher } from './revocations/revocation-publisher.js';
 import { RevocationService } from './revocations/revocation.service.js';
@@ -81,6 +82,7 @@ const services = [
   EmailChangeService,
   IdentityProviderService,
   OidcRelyingParty,
+  SamlServiceProvider,
   FederationService,
   MfaAdministrationService,
   MfaPolicy,

@@ -25,8 +25,12 @@ export {
   IdentityProviderService,
   type OidcProviderChanges,
   type OidcProviderInput,
+  type SamlProviderChanges,
+  type SamlProviderInput,
+  type SamlProviderView,
 } from './federation/identity-provider.service.js';
 export { OidcRelyingParty } from './federation/oidc-relying-party.js';
+export { SamlServiceProvider } from './federation/saml-service-provider.js';
 export {
   FederatedIdentityNotFoundError,
   type FederationRefusal,

@@ -17,6 +17,7 @@ import { MailMessage } from './entities/mail-message.entity.js';
 import { PasswordReset } from './entities/password-reset.entity.js';
 import { RefreshToken } from './entities/refresh-token.entity.js';
 import { Revocation } from './entities/revocation.entity.js';
+import { SamlAssertionId } from './entities/saml-assertion-id.entity.js';
 import { Session } from './entities/session.entity.js';
 import { SigningKey } from './entities/signing-key.entity.js';
 import { User } from './entities/user.entity.js';
@@ -49,6 +50,7 @@ export const entities = [
   IdentityProvider,
   FederatedIdentity,
   FederationState,
+  SamlAssertionId,
 ];
 
 export interface DatabaseOptions {

@@ -16,8 +16,10 @@ export {
   type FederationLinking,
   type FederationProvisioning,
   IdentityProvider,
+  type IdentityProviderConfig,
   type IdentityProviderType,
   type OidcProviderConfig,
+  type SamlProviderConfig,
 } from './entities/identity-provider.entity.js';
 export { LogoutDelivery, type LogoutDeliveryStatus } from './entities/logout-delivery.entity.js';
 export { MailMessage, type MailStatus } from './entities/mail-message.entity.js';
@@ -27,6 +29,7 @@ export { MfaRecoveryCode } from './entities/mfa-recovery-code.entity.js';
 export { PasswordReset } from './entities/password-reset.entity.js';
 export { RefreshToken } from './entities/refresh-token.entity.js';
 export { Revocation } from './entities/revocation.entity.js';
+export { SamlAssertionId } from './entities/saml-assertion-id.entity.js';
 export { Session, type SessionKind } from './entities/session.entity.js';
 export { SigningKey, type SigningKeyStatus } from './entities/signing-key.entity.js';
 export { User } from './entities/user.entity.js';

@@ -25,6 +25,7 @@ const TABLES = [
   'password_resets',
   'refresh_tokens',
   'revocations',
+  'saml_assertion_ids',
   'sessions',
   'signing_keys',
   'users',

@@ -28,7 +28,11 @@ function toDto(provider: IdentityProviderView): IdentityProviderDto {
     ...provider,
     scopes: [...provider.scopes],
     allowedEmailDomains: [...provider.allowedEmailDomains],
-    claimMapping: { ...provider.claimMapping },
+    claimMapping: { email: '', ...provider.claimMapping },
+    saml: provider.saml && {
+      ...provider.saml,
+      idpCertFingerprints: [...provider.saml.idpCertFingerprints],
+    },
     createdAt: provider.createdAt.toISOString(),
     updatedAt: provider.updatedAt.toISOString(),
   };
@@ -51,15 +55,16 @@ export class AdminIdentityProvidersController {
   @HttpCode(201)
   @ApiCsrfChecked()
   @ApiOperation({
-    summary: 'Register an OpenID Connect provider; its redirect URI is in the answer.',
+    summary:
+      'Register an OpenID Connect or SAML 2.0 provider; its redirect URI (SAML: ACS and SP metadata URLs) is in the answer.',
     description:
-      'Discovery happens when the provider is first used (then cached for 10 minutes), not here. The client secret is sealed under KEY_ENCRYPTION_KEY and never returned.',
+      'OIDC: discovery happens when the provider is first used (then cached for 10 minutes), not here; the client secret is sealed under KEY_ENCRYPTION_KEY and never returned. SAML: `entryPoint` and `idpCert` (PEM, one or more), or `idpMetadataXml` to read them from; the certificates must parse.',
   })
   @ApiCreatedResponse({ type: IdentityProviderDto })
   @ApiBadRequestResponse({
     type: ErrorResponseDto,
     description:
-      '`VALIDATION_FAILED`: slug, issuer (https; http only on loopback outside production), scopes without openid…',
+      '`VALIDATION_FAILED`: slug, issuer or entryPoint (https; http only on loopback outside production), scopes without openid, certificates that do not parse…',
   })
   @ApiConflictResponse({ type: ErrorResponseDto, description: '`IDENTITY_PROVIDER_SLUG_TAKEN`.' })
   async create(

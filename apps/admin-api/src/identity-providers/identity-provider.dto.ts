@@ -10,6 +10,7 @@ import {
   IsString,
   Matches,
   MaxLength,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
 
@@ -17,11 +18,14 @@ const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 const DOMAIN =
   /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/i;
 const CLAIM = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** SAML attribute names are often URIs (`http://schemas.xmlsoap.org/…/emailaddress`). */
+const SAML_ATTRIBUTE = /^[A-Za-z0-9_.:/#-]{1,255}$/;
+const isOidc = (body: { type?: string }): boolean => body.type !== 'saml';
 
 export class ClaimMappingDto {
   @ApiPropertyOptional({ default: 'email', description: 'The upstream claim holding the email.' })
   @IsOptional()
-  @Matches(CLAIM, { message: 'email must be a claim name' })
+  @Matches(SAML_ATTRIBUTE, { message: 'email must be a claim or attribute name' })
   email?: string;
 
   @ApiPropertyOptional({
@@ -31,13 +35,24 @@ export class ClaimMappingDto {
   @IsOptional()
   @Matches(CLAIM, { message: 'emailVerified must be a claim name' })
   emailVerified?: string;
+
+  @ApiPropertyOptional({
+    default: 'name',
+    description: 'SAML: the attribute holding the display name (OIDC ignores it).',
+  })
+  @IsOptional()
+  @Matches(SAML_ATTRIBUTE, { message: 'name must be an attribute name' })
+  name?: string;
 }
 
-/** `POST /admin/identity-providers`: an OpenID Connect provider (SAML comes later, same table). */
+/**
+ * `POST /admin/identity-providers`: an OpenID Connect provider (`issuer`, `clientId`…) or a SAML 2.0
+ * provider (`entryPoint` and `idpCert`, or `idpMetadataXml`).
+ */
 export class CreateIdentityProviderDto {
-  @ApiProperty({ enum: ['oidc'], description: 'Only `oidc` for now.' })
-  @IsIn(['oidc'])
-  type!: 'oidc';
+  @ApiProperty({ enum: ['oidc', 'saml'] })
+  @IsIn(['oidc', 'saml'])
+  type!: 'oidc' | 'saml';
 
   @ApiProperty({
     example: 'acme',
@@ -65,13 +80,15 @@ export class CreateIdentityProviderDto {
   @ApiProperty({
     example: 'https://sso.acme.example',
     description:
-      'Discovered at `{issuer}/.well-known/openid-configuration`. https; http only for a loopback host outside production.',
+      'OIDC: discovered at `{issuer}/.well-known/openid-configuration`. https; http only for a loopback host outside production.',
   })
+  @ValidateIf(isOidc)
   @IsString()
   @MaxLength(500)
   issuer!: string;
 
-  @ApiProperty({ description: 'Our client id at the upstream.' })
+  @ApiProperty({ description: 'OIDC: our client id at the upstream.' })
+  @ValidateIf(isOidc)
   @IsString()
   @IsNotEmpty()
   @MaxLength(255)
@@ -137,11 +154,52 @@ export class CreateIdentityProviderDto {
   @Matches(DOMAIN, { each: true, message: 'each allowedEmailDomains entry must be a domain' })
   allowedEmailDomains?: string[];
 
-  @ApiPropertyOptional({ type: ClaimMappingDto })
+  @ApiPropertyOptional({
+    type: ClaimMappingDto,
+    description:
+      'OIDC: the claims holding email and email_verified. SAML: the attributes holding email and name (the email is the NameID when its format is emailAddress).',
+  })
   @IsOptional()
   @ValidateNested()
   @Type(() => ClaimMappingDto)
   claimMapping?: ClaimMappingDto;
+
+  @ApiPropertyOptional({
+    example: 'https://idp.acme.example/saml/sso',
+    description:
+      'SAML: where AuthnRequests go (HTTP-Redirect binding). https; http only for a loopback host outside production. Read from idpMetadataXml when absent.',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  entryPoint?: string;
+
+  @ApiPropertyOptional({
+    description:
+      "SAML: the IdP's signing certificate(s), one or more PEM blocks. Read from idpMetadataXml when absent.",
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(40_000)
+  idpCert?: string;
+
+  @ApiPropertyOptional({
+    description:
+      "SAML: the IdP's metadata XML (EntityDescriptor): its HTTP-Redirect SingleSignOnService, signing certificates and entity ID (the assertions' Issuer must then be it).",
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200_000)
+  idpMetadataXml?: string;
+
+  @ApiPropertyOptional({
+    description:
+      'SAML: our entity ID at the IdP (the audience assertions must name). Default `{ISSUER}/federation/{slug}/saml/metadata`.',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  spEntityId?: string;
 }
 
 /** `PATCH`: any field but type and slug; `clientSecret: null` removes the secret. */
@@ -165,8 +223,38 @@ export class ClaimMappingViewDto {
   @ApiProperty()
   email!: string;
 
+  @ApiPropertyOptional({ description: 'OIDC.' })
+  emailVerified?: string;
+
+  @ApiPropertyOptional({ description: 'SAML.' })
+  name?: string;
+}
+
+/** What to give the SAML IdP, and what it gave us. */
+export class SamlProviderViewDto {
   @ApiProperty()
-  emailVerified!: string;
+  entryPoint!: string;
+
+  @ApiProperty({ type: String, nullable: true, description: 'From its metadata, when given.' })
+  idpEntityId!: string | null;
+
+  @ApiProperty({ type: [String], description: 'SHA-256 fingerprints of the signing certificates.' })
+  idpCertFingerprints!: string[];
+
+  @ApiProperty({ description: 'Our entity ID: the audience of the assertions.' })
+  spEntityId!: string;
+
+  @ApiProperty({
+    example: 'https://auth.example.com/federation/acme/saml/metadata',
+    description: 'Our SP metadata: give this URL (or its content) to the IdP.',
+  })
+  metadataUrl!: string;
+
+  @ApiProperty({
+    example: 'https://auth.example.com/federation/acme/saml/acs',
+    description: 'The assertion consumer service (HTTP-POST).',
+  })
+  acsUrl!: string;
 }
 
 /** A provider as operators read it: never the secret, only whether there is one. */
@@ -186,11 +274,11 @@ export class IdentityProviderDto {
   @ApiProperty()
   enabled!: boolean;
 
-  @ApiProperty()
-  issuer!: string;
+  @ApiProperty({ type: String, nullable: true, description: 'OIDC; null for SAML.' })
+  issuer!: string | null;
 
-  @ApiProperty()
-  clientId!: string;
+  @ApiProperty({ type: String, nullable: true, description: 'OIDC; null for SAML.' })
+  clientId!: string | null;
 
   @ApiProperty({ description: 'Whether a client secret is stored (it is never returned).' })
   hasClientSecret!: boolean;
@@ -215,9 +303,12 @@ export class IdentityProviderDto {
 
   @ApiProperty({
     example: 'https://auth.example.com/federation/acme/callback',
-    description: 'Register this redirect URI at the upstream.',
+    description: 'Register this redirect URI at the upstream (SAML: the ACS URL).',
   })
   redirectUri!: string;
+
+  @ApiProperty({ type: SamlProviderViewDto, nullable: true, description: 'SAML providers only.' })
+  saml!: SamlProviderViewDto | null;
 
   @ApiProperty({ format: 'date-time' })
   createdAt!: string;

@@ -1,7 +1,14 @@
-import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
 import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
-import { RequestClient } from '@gatehouse/http';
+import { AcceptsFormBody, RequestClient } from '@gatehouse/http';
 import {
   AuthorizationService,
   type ClientContext,
@@ -34,6 +41,14 @@ const STATE_COOKIE_ATTRIBUTES = {
   sameSite: 'lax',
   path: '/federation/',
 } as const;
+
+/**
+ * A SAML IdP answers with a cross-site POST to the ACS, on which a Lax cookie is not sent: the state
+ * cookie of a SAML sign-in is SameSite=None (Secure, HttpOnly, only under /federation/), so the
+ * response is still bound to the browser that started (a response captured by someone else cannot be
+ * posted into another browser's session: login CSRF).
+ */
+const SAML_STATE_COOKIE_ATTRIBUTES = { ...STATE_COOKIE_ATTRIBUTES, sameSite: 'none' } as const;
 
 const single = (value: unknown): string | undefined =>
   typeof value === 'string' ? value : undefined;
@@ -120,7 +135,7 @@ export class FederationPagesController {
         return sendPage(reply, 502, federationRefusedPage({ unavailable: true }));
       case 'redirect':
         void reply.setCookie(this.stateCookie, started.state, {
-          ...STATE_COOKIE_ATTRIBUTES,
+          ...(started.protocol === 'saml' ? SAML_STATE_COOKIE_ATTRIBUTES : STATE_COOKIE_ATTRIBUTES),
           maxAge: FEDERATION_STATE_TTL_SECONDS,
         });
         return reply.redirect(started.location, 303);
@@ -160,6 +175,81 @@ export class FederationPagesController {
       client.ip,
     );
     void reply.clearCookie(this.stateCookie, STATE_COOKIE_ATTRIBUTES);
+    return this.finish(outcome, client, request, reply);
+  }
+
+  @Get(':slug/saml/metadata')
+  @ApiOperation({
+    summary:
+      "A SAML provider's service-provider metadata: give this URL (or its content) to the IdP.",
+    description:
+      'Our entity ID (default: this URL), the assertion consumer service `{ISSUER}/federation/{slug}/saml/acs` (HTTP-POST binding), and that assertions must be signed.',
+  })
+  @ApiParam({ name: 'slug', description: 'The SAML provider.' })
+  @ApiProduces('application/samlmetadata+xml')
+  @ApiOkResponse({ description: 'The EntityDescriptor (SPSSODescriptor).' })
+  @ApiNotFoundResponse({ description: 'Error page: no enabled SAML provider with this slug.' })
+  async samlMetadata(
+    @Param('slug') slug: string,
+    @Res() reply: FastifyReply,
+  ): Promise<FastifyReply> {
+    const metadata = await this.federation.samlMetadata(slug);
+    if (metadata === null) {
+      return sendErrorPage(reply, 404, 'There is no such identity provider.');
+    }
+    return reply
+      .status(200)
+      .type('application/samlmetadata+xml; charset=utf-8')
+      .header('cache-control', 'public, max-age=300')
+      .send(metadata);
+  }
+
+  @Post(':slug/saml/acs')
+  @AcceptsFormBody()
+  @ApiOperation({
+    summary:
+      'The SAML assertion consumer service (HTTP-POST binding): give `{ISSUER}/federation/{slug}/saml/acs` to the IdP.',
+    description:
+      "The IdP's cross-site form post (`SAMLResponse`, `RelayState`): authenticated by the assertion's signature, not by an Origin check. RelayState must be the state this browser was given (SameSite=None cookie) and is spent; the assertion must be signed by a configured certificate, name our entity ID as audience and the ACS as recipient (and destination), be within NotBefore/NotOnOrAfter (± 60 s), answer the AuthnRequest stored with the state (InResponseTo), and its ID is accepted once. Then exactly like the OIDC callback: link or create the user, a cookie session with amr `fed`, on to the pending request. Failures are audited (`federation.refused`) and end on our error page or at the client's redirect_uri with `access_denied`.",
+  })
+  @ApiParam({ name: 'slug', description: 'The SAML provider.' })
+  @ApiPageResponses(
+    {
+      200: 'Signed in (or linked) with nothing to go back to.',
+      403: 'Error page: the sign-in was refused.',
+    },
+    "On to the pending authorization request, the device page or return_to; or the client's redirect_uri with an error.",
+  )
+  async samlAcs(
+    @Param('slug') slug: string,
+    @Body() form: Record<string, unknown> | undefined,
+    @RequestClient() client: ClientContext,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<FastifyReply> {
+    // A Lax session cookie is not sent on the IdP's cross-site post: `current` is usually null.
+    const current = await this.browser.current(request);
+    const outcome = await this.federation.samlAcs(
+      slug,
+      {
+        samlResponse: single(form?.['SAMLResponse']) ?? '',
+        relayState: single(form?.['RelayState']) ?? '',
+      },
+      request.cookies[this.stateCookie],
+      current && { sessionId: current.sessionId, userId: current.userId },
+      client.ip,
+    );
+    void reply.clearCookie(this.stateCookie, SAML_STATE_COOKIE_ATTRIBUTES);
+    return this.finish(outcome, client, request, reply);
+  }
+
+  /** After the upstream (OIDC callback or SAML ACS): the session and on, or the refusal. */
+  private async finish(
+    outcome: FederationOutcome,
+    client: ClientContext,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<FastifyReply> {
     switch (outcome.status) {
       case 'signed-in': {
         // A user with a second factor gives it here too, as after a password (amr `fed`, …).

@@ -25,6 +25,8 @@ import { deriveKey, open, seal } from '../signing-keys/key-encryption.js';
 import { normalizeEmail } from '../users/email.js';
 import { IdentityProviderService } from './identity-provider.service.js';
 import { OidcRelyingParty, UpstreamUnavailableError } from './oidc-relying-party.js';
+import { oidcConfig } from './provider-config.js';
+import { SamlResponseRefused, SamlServiceProvider } from './saml-service-provider.js';
 
 /** Where a federated sign-in goes on once it succeeded (or failed). */
 export interface FederationNext {
@@ -61,6 +63,15 @@ export interface LinkedIdentity {
 
 /** The state cookie and the row it points to live as long as an authorization interaction. */
 export const FEDERATION_STATE_TTL_SECONDS = INTERACTION_TTL_SECONDS;
+
+/** Who the upstream says signed in, whatever the protocol. */
+interface UpstreamAccount {
+  readonly subject: string;
+  readonly email: { readonly address: string; readonly verified: boolean } | null;
+}
+
+/** Runs in the sign-in's transaction before the user is resolved (SAML: the assertion, once). */
+type InTransaction = (repositories: Repositories) => Promise<void>;
 
 class Refused extends Error {
   constructor(
@@ -113,6 +124,7 @@ export class FederationService {
     private readonly audit: AuditService,
     private readonly providers: IdentityProviderService,
     private readonly relyingParty: OidcRelyingParty,
+    private readonly saml: SamlServiceProvider,
   ) {
     if (!config.keys.encryptionKey) {
       throw new Error('KEY_ENCRYPTION_KEY is not set: federation state cannot be sealed.');
@@ -135,12 +147,21 @@ export class FederationService {
     request: FederationStart,
     ip: string | null,
   ): Promise<
-    | { readonly status: 'redirect'; readonly location: string; readonly state: string }
+    | {
+        readonly status: 'redirect';
+        readonly location: string;
+        readonly state: string;
+        /** SAML answers by a cross-site POST: the state cookie must be sent on it. */
+        readonly protocol: 'oidc' | 'saml';
+      }
     | { readonly status: 'unknown' | 'unavailable' }
   > {
     const provider = await this.providers.findEnabled(slug);
     if (!provider) {
       return { status: 'unknown' };
+    }
+    if (provider.type === 'saml') {
+      return this.startSaml(provider, request);
     }
     const redirect = {
       state: oidc.randomState(),
@@ -170,14 +191,52 @@ export class FederationService {
         stateHash.toString('hex'),
       ),
       nonce: redirect.nonce,
+      samlRequestId: null,
+      ...this.stateContinuation(request, now),
+    });
+    return {
+      status: 'redirect',
+      location: location.href,
+      state: redirect.state,
+      protocol: 'oidc',
+    };
+  }
+
+  /** A SAML AuthnRequest (HTTP-Redirect); RelayState is the state, its request ID stored with it. */
+  private async startSaml(
+    provider: IdentityProvider,
+    request: FederationStart,
+  ): Promise<{ status: 'redirect'; location: string; state: string; protocol: 'saml' }> {
+    const state = oidc.randomState();
+    const { location, requestId } = await this.saml.authorizeRedirect(provider, state);
+    const now = this.clock.now();
+    await this.database.federation.deleteExpiredStates(now);
+    await this.database.federation.createState({
+      stateHash: sha256(state),
+      providerId: provider.id,
+      codeVerifierSealed: null,
+      nonce: null,
+      samlRequestId: requestId,
+      ...this.stateContinuation(request, now),
+    });
+    return { status: 'redirect', location, state, protocol: 'saml' };
+  }
+
+  private stateContinuation(
+    request: FederationStart,
+    now: Date,
+  ): Pick<
+    FederationState,
+    'interaction' | 'device' | 'returnTo' | 'linkSessionId' | 'createdAt' | 'expiresAt'
+  > {
+    return {
       interaction: request.interaction ?? null,
       device: request.device ?? null,
       returnTo: ownPath(request.returnTo ?? undefined, this.issuer),
       linkSessionId: request.linkSession?.sessionId ?? null,
       createdAt: now,
       expiresAt: new Date(now.getTime() + FEDERATION_STATE_TTL_SECONDS * 1000),
-    });
-    return { status: 'redirect', location: location.href, state: redirect.state };
+    };
   }
 
   /**
@@ -194,12 +253,20 @@ export class FederationService {
     let next: FederationNext | null = null;
     try {
       const provider = await this.providers.findEnabled(slug);
-      if (!provider) {
+      if (provider?.type !== 'oidc') {
         throw new Refused('provider_unknown');
       }
-      const state = await this.spendState(provider, query, stateCookie);
+      const given = new URLSearchParams(query).getAll('state');
+      const state = await this.spendState(
+        provider,
+        given.length === 1 ? given[0]! : '',
+        stateCookie,
+      );
       next = { interaction: state.interaction, device: state.device, returnTo: state.returnTo };
-      const account = await this.relyingParty
+      if (state.nonce === null || state.codeVerifierSealed === null) {
+        throw new Refused('state_invalid');
+      }
+      const upstream = await this.relyingParty
         .redeem(provider, query, {
           state: new URLSearchParams(query).get('state') ?? '',
           nonce: state.nonce,
@@ -215,15 +282,11 @@ export class FederationService {
           }
           throw upstreamRefusal(error);
         });
-      if (state.linkSessionId !== null) {
-        if (!current || current.sessionId !== state.linkSessionId) {
-          throw new Refused('link_session_invalid');
-        }
-        await this.linkToSignedIn(provider, account, current.userId, ip);
-        return { status: 'linked', next };
-      }
-      const signIn = await this.signIn(provider, account, ip);
-      return { status: 'signed-in', signIn, next };
+      const account = {
+        subject: upstream.subject,
+        email: this.emailOf(provider, upstream.claims),
+      };
+      return await this.resolve(provider, state, account, current, ip, next);
     } catch (error) {
       if (!(error instanceof Refused)) {
         throw error;
@@ -231,6 +294,88 @@ export class FederationService {
       await this.recordRefusal(slug, error.reason, ip, error.details);
       return { status: 'refused', reason: error.reason, next };
     }
+  }
+
+  /** The SP metadata of an enabled SAML provider; null when there is none with this slug. */
+  async samlMetadata(slug: string): Promise<string | null> {
+    const provider = await this.providers.findEnabled(slug);
+    return provider?.type === 'saml' ? this.saml.metadata(provider) : null;
+  }
+
+  /**
+   * The SAML assertion consumer service: `relayState` must be the state this browser was given
+   * (cookie), the response must answer the request stored with it, and its assertion is accepted
+   * once (recorded in the transaction that signs in or links).
+   */
+  async samlAcs(
+    slug: string,
+    form: { readonly samlResponse: string; readonly relayState: string },
+    stateCookie: string | undefined,
+    current: { readonly sessionId: string; readonly userId: string } | null,
+    ip: string | null,
+  ): Promise<FederationOutcome> {
+    let next: FederationNext | null = null;
+    try {
+      const provider = await this.providers.findEnabled(slug);
+      if (provider?.type !== 'saml') {
+        throw new Refused('provider_unknown');
+      }
+      const state = await this.spendState(provider, form.relayState, stateCookie);
+      next = { interaction: state.interaction, device: state.device, returnTo: state.returnTo };
+      if (state.samlRequestId === null) {
+        throw new Refused('state_invalid');
+      }
+      const assertion = await this.saml
+        .validate(provider, form.samlResponse, state.samlRequestId)
+        .catch((error: unknown) => {
+          throw error instanceof SamlResponseRefused
+            ? new Refused('assertion_invalid', { check: error.check })
+            : error;
+        });
+      const now = this.clock.now();
+      await this.database.federation.deleteExpiredSamlAssertions(now);
+      const once: InTransaction = async (repositories) => {
+        const accepted = await repositories.federation.acceptSamlAssertion(
+          provider.id,
+          sha256(assertion.assertionId),
+          assertion.expiresAt,
+          now,
+        );
+        if (!accepted) {
+          throw new Refused('assertion_replayed');
+        }
+      };
+      const email = assertion.email ? this.validEmail(assertion.email, true) : null;
+      const account = { subject: assertion.subject, email };
+      return await this.resolve(provider, state, account, current, ip, next, once);
+    } catch (error) {
+      if (!(error instanceof Refused)) {
+        throw error;
+      }
+      await this.recordRefusal(slug, error.reason, ip, error.details);
+      return { status: 'refused', reason: error.reason, next };
+    }
+  }
+
+  /** After the protocol's checks: link to the signed-in user, or sign in (link, create, refuse). */
+  private async resolve(
+    provider: IdentityProvider,
+    state: FederationState,
+    account: UpstreamAccount,
+    current: { readonly sessionId: string; readonly userId: string } | null,
+    ip: string | null,
+    next: FederationNext,
+    inTransaction?: InTransaction,
+  ): Promise<FederationOutcome> {
+    if (state.linkSessionId !== null) {
+      if (!current || current.sessionId !== state.linkSessionId) {
+        throw new Refused('link_session_invalid');
+      }
+      await this.linkToSignedIn(provider, account, current.userId, ip, inTransaction);
+      return { status: 'linked', next };
+    }
+    const signIn = await this.signIn(provider, account, ip, inTransaction);
+    return { status: 'signed-in', signIn, next };
   }
 
   async listIdentities(userId: string): Promise<LinkedIdentity[]> {
@@ -277,11 +422,9 @@ export class FederationService {
   /** The state must be the one this browser was given (cookie), still live, and for this provider. */
   private async spendState(
     provider: IdentityProvider,
-    query: string,
+    state: string,
     stateCookie: string | undefined,
   ): Promise<FederationState> {
-    const given = new URLSearchParams(query).getAll('state');
-    const state = given.length === 1 ? given[0]! : '';
     if (!state || !stateCookie || state.length > 512) {
       throw new Refused('state_invalid');
     }
@@ -298,11 +441,13 @@ export class FederationService {
 
   private async signIn(
     provider: IdentityProvider,
-    account: { subject: string; claims: Readonly<Record<string, unknown>> },
+    account: UpstreamAccount,
     ip: string | null,
+    inTransaction?: InTransaction,
   ): Promise<SignIn> {
-    const email = this.emailOf(provider, account.claims);
+    const { email } = account;
     return this.database.transaction(async (repositories) => {
+      await inTransaction?.(repositories);
       const now = this.clock.now();
       const linked = await repositories.federation.findIdentity(provider.id, account.subject);
       let user: User | null;
@@ -403,12 +548,14 @@ export class FederationService {
 
   private async linkToSignedIn(
     provider: IdentityProvider,
-    account: { subject: string; claims: Readonly<Record<string, unknown>> },
+    account: UpstreamAccount,
     userId: string,
     ip: string | null,
+    inTransaction?: InTransaction,
   ): Promise<void> {
-    const email = this.emailOf(provider, account.claims);
+    const { email } = account;
     await this.database.transaction(async (repositories) => {
+      await inTransaction?.(repositories);
       const existing = await repositories.federation.findIdentity(provider.id, account.subject);
       if (existing) {
         if (existing.userId !== userId) {
@@ -440,16 +587,21 @@ export class FederationService {
     provider: IdentityProvider,
     claims: Readonly<Record<string, unknown>>,
   ): { address: string; verified: boolean } | null {
-    const { email, emailVerified } = provider.config.claimMapping;
+    const { email, emailVerified } = oidcConfig(provider).claimMapping;
     const address = claims[email];
-    if (typeof address !== 'string' || !/^[^\s@]{1,64}@[^\s@]{1,189}$/.test(address.trim())) {
-      return null;
-    }
     const verified = claims[emailVerified];
-    return {
-      address: normalizeEmail(address),
-      verified: verified === true || verified === 'true',
-    };
+    return typeof address === 'string'
+      ? this.validEmail(address, verified === true || verified === 'true')
+      : null;
+  }
+
+  private validEmail(
+    address: string,
+    verified: boolean,
+  ): { address: string; verified: boolean } | null {
+    return /^[^\s@]{1,64}@[^\s@]{1,189}$/.test(address.trim())
+      ? { address: normalizeEmail(address), verified }
+      : null;
   }
 
   private async recordRefusal(

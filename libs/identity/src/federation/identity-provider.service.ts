@@ -7,7 +7,9 @@ import {
   type FederationLinking,
   type FederationProvisioning,
   type IdentityProvider,
+  type IdentityProviderConfig,
   type OidcProviderConfig,
+  type SamlProviderConfig,
 } from '@gatehouse/persistence';
 
 import { AuditService } from '../audit/audit.service.js';
@@ -18,9 +20,11 @@ import {
   ValidationFailedError,
 } from '../identity.errors.js';
 import { deriveKey, open, seal } from '../signing-keys/key-encryption.js';
+import { fingerprintOf, parseCertificates, parseIdpMetadata } from './saml-metadata.js';
 
 /** What operators give to register an OpenID Connect provider. */
 export interface OidcProviderInput {
+  readonly type?: 'oidc';
   readonly slug: string;
   readonly displayName: string;
   readonly enabled?: boolean;
@@ -40,6 +44,41 @@ export type OidcProviderChanges = Partial<Omit<OidcProviderInput, 'slug' | 'clie
   readonly clientSecret?: string | null;
 };
 
+/**
+ * What operators give to register a SAML 2.0 identity provider: its entry point and signing
+ * certificates, given directly or read from its metadata XML (the direct ones win).
+ */
+export interface SamlProviderInput {
+  readonly type: 'saml';
+  readonly slug: string;
+  readonly displayName: string;
+  readonly enabled?: boolean;
+  readonly entryPoint?: string;
+  /** One or more PEM certificates. */
+  readonly idpCert?: string;
+  readonly idpMetadataXml?: string;
+  /** Null: `{ISSUER}/federation/{slug}/saml/metadata`. */
+  readonly spEntityId?: string | null;
+  readonly trustEmailVerified?: boolean;
+  readonly linking?: FederationLinking;
+  readonly provisioning?: FederationProvisioning;
+  readonly allowedEmailDomains?: readonly string[];
+  readonly claimMapping?: { readonly email?: string; readonly name?: string };
+}
+
+export type SamlProviderChanges = Partial<Omit<SamlProviderInput, 'slug' | 'type'>>;
+
+/** What operators give the SAML IdP, and what it gave us. */
+export interface SamlProviderView {
+  readonly entryPoint: string;
+  readonly idpEntityId: string | null;
+  /** SHA-256 fingerprints of the IdP's signing certificates. */
+  readonly idpCertFingerprints: readonly string[];
+  readonly spEntityId: string;
+  readonly metadataUrl: string;
+  readonly acsUrl: string;
+}
+
 /** A provider as operators see it: never its secret, only whether it has one. */
 export interface IdentityProviderView {
   readonly id: string;
@@ -47,23 +86,27 @@ export interface IdentityProviderView {
   readonly type: 'oidc' | 'saml';
   readonly displayName: string;
   readonly enabled: boolean;
-  readonly issuer: string;
-  readonly clientId: string;
+  /** OIDC; null for SAML. */
+  readonly issuer: string | null;
+  readonly clientId: string | null;
   readonly hasClientSecret: boolean;
   readonly scopes: readonly string[];
   readonly trustEmailVerified: boolean;
   readonly linking: FederationLinking;
   readonly provisioning: FederationProvisioning;
   readonly allowedEmailDomains: readonly string[];
-  readonly claimMapping: { readonly email: string; readonly emailVerified: string };
-  /** Where the upstream must send the browser back: register it there. */
+  readonly claimMapping: Readonly<Record<string, string>>;
+  /** Where the upstream must send the browser back: register it there (SAML: the ACS URL). */
   readonly redirectUri: string;
+  /** SAML only. */
+  readonly saml: SamlProviderView | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
 
 const DEFAULT_SCOPES = ['openid', 'email', 'profile'];
 const DEFAULT_CLAIMS = { email: 'email', emailVerified: 'email_verified' };
+const DEFAULT_SAML_ATTRIBUTES = { email: 'email', name: 'name' };
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 /** `http:` only for a loopback upstream outside production (tests, a local Keycloak). */
@@ -99,19 +142,24 @@ export class IdentityProviderService {
     this.environment = config.environment;
   }
 
-  async create(input: OidcProviderInput, actor: string): Promise<IdentityProviderView> {
+  async create(
+    input: OidcProviderInput | SamlProviderInput,
+    actor: string,
+  ): Promise<IdentityProviderView> {
     const id = randomUUID();
-    const config = this.validConfig(input, null);
+    const config =
+      input.type === 'saml' ? this.validSamlConfig(input, null) : this.validConfig(input, null);
+    const clientSecret = input.type === 'saml' ? undefined : input.clientSecret;
     const now = this.clock.now();
     const provider = await this.database.transaction(async (repositories) => {
       const created = await repositories.identityProviders.create({
         id,
         slug: input.slug,
-        type: 'oidc',
+        type: input.type ?? 'oidc',
         displayName: input.displayName,
         enabled: input.enabled ?? true,
         config,
-        clientSecretSealed: input.clientSecret ? this.sealSecret(id, input.clientSecret) : null,
+        clientSecretSealed: clientSecret ? this.sealSecret(id, clientSecret) : null,
         at: now,
       });
       if (!created) {
@@ -121,7 +169,14 @@ export class IdentityProviderService {
         actor,
         action: 'admin.identity_provider_created',
         subject: `identity_provider:${id}`,
-        details: { slug: input.slug, issuer: config.issuer, enabled: created.enabled },
+        details: {
+          slug: input.slug,
+          type: created.type,
+          ...(config.protocol === 'saml'
+            ? { entryPoint: config.entryPoint }
+            : { issuer: config.issuer }),
+          enabled: created.enabled,
+        },
       });
       return created;
     });
@@ -138,12 +193,34 @@ export class IdentityProviderService {
 
   async update(
     id: string,
-    changes: OidcProviderChanges,
+    changes: OidcProviderChanges | SamlProviderChanges,
     actor: string,
   ): Promise<IdentityProviderView> {
     const provider = await this.database.transaction(async (repositories) => {
       const current = await this.find(id, repositories.identityProviders);
-      const config = this.validConfig({ ...this.input(current), ...changes }, current.config);
+      let config: IdentityProviderConfig;
+      if (current.config.protocol === 'saml') {
+        if ('clientSecret' in changes && changes.clientSecret !== undefined) {
+          throw new ValidationFailedError([
+            { field: 'clientSecret', messages: ['a SAML provider has no client secret'] },
+          ]);
+        }
+        config = this.validSamlConfig(
+          {
+            type: 'saml',
+            slug: current.slug,
+            displayName: current.displayName,
+            ...(changes as SamlProviderChanges),
+          },
+          current.config,
+        );
+      } else {
+        config = this.validConfig(
+          { ...this.input(current, current.config), ...(changes as OidcProviderChanges) },
+          current.config,
+        );
+      }
+      const oidcChanges = changes as OidcProviderChanges;
       const updated = await repositories.identityProviders.update(
         id,
         {
@@ -151,11 +228,11 @@ export class IdentityProviderService {
           enabled: changes.enabled,
           config,
           clientSecretSealed:
-            changes.clientSecret === undefined
+            oidcChanges.clientSecret === undefined
               ? undefined
-              : changes.clientSecret === null
+              : oidcChanges.clientSecret === null
                 ? null
-                : this.sealSecret(id, changes.clientSecret),
+                : this.sealSecret(id, oidcChanges.clientSecret),
         },
         this.clock.now(),
       );
@@ -187,19 +264,19 @@ export class IdentityProviderService {
     });
   }
 
-  /** The enabled OIDC provider with this slug, for the relying party; null otherwise. */
+  /** The enabled provider (OIDC or SAML: callers check the type) with this slug; null otherwise. */
   async findEnabled(slug: string): Promise<IdentityProvider | null> {
     if (!/^[a-z0-9-]{1,64}$/.test(slug)) {
       return null;
     }
     const provider = await this.database.identityProviders.findBySlug(slug);
-    return provider?.enabled && provider.type === 'oidc' ? provider : null;
+    return provider?.enabled ? provider : null;
   }
 
   /** The buttons of the sign-in page. */
   async listEnabled(): Promise<{ slug: string; displayName: string }[]> {
     return (await this.database.identityProviders.list())
-      .filter((provider) => provider.enabled && provider.type === 'oidc')
+      .filter((provider) => provider.enabled)
       .map(({ slug, displayName }) => ({ slug, displayName }));
   }
 
@@ -211,6 +288,13 @@ export class IdentityProviderService {
 
   redirectUri(slug: string): string {
     return `${this.issuer}/federation/${slug}/callback`;
+  }
+
+  samlUrls(slug: string): { metadataUrl: string; acsUrl: string } {
+    return {
+      metadataUrl: `${this.issuer}/federation/${slug}/saml/metadata`,
+      acsUrl: `${this.issuer}/federation/${slug}/saml/acs`,
+    };
   }
 
   private async find(
@@ -228,8 +312,95 @@ export class IdentityProviderService {
     return seal(this.secretsKey, Buffer.from(secret, 'utf8'), id);
   }
 
-  private input(provider: IdentityProvider): OidcProviderInput {
-    return { slug: provider.slug, displayName: provider.displayName, ...provider.config };
+  private input(provider: IdentityProvider, config: OidcProviderConfig): OidcProviderInput {
+    return { slug: provider.slug, displayName: provider.displayName, ...config };
+  }
+
+  /**
+   * A SAML provider's settings: entry point and certificates given directly, else from the
+   * metadata XML, else kept; the entry point https (http only on loopback outside production).
+   */
+  private validSamlConfig(
+    input: SamlProviderInput,
+    current: SamlProviderConfig | null,
+  ): SamlProviderConfig {
+    const invalid = (field: string, message: string): never => {
+      throw new ValidationFailedError([{ field, messages: [message] }]);
+    };
+    const metadata =
+      input.idpMetadataXml === undefined ? null : parseIdpMetadata(input.idpMetadataXml);
+    if (input.idpMetadataXml !== undefined && !metadata) {
+      invalid(
+        'idpMetadataXml',
+        'idpMetadataXml must be SAML metadata with an IDPSSODescriptor and valid certificates',
+      );
+    }
+    const entryPoint =
+      input.entryPoint ??
+      metadata?.entryPoint ??
+      current?.entryPoint ??
+      invalid(
+        'entryPoint',
+        'entryPoint is required (or idpMetadataXml with an HTTP-Redirect SingleSignOnService)',
+      );
+    let url: URL | null;
+    try {
+      url = new URL(entryPoint);
+    } catch {
+      url = null;
+    }
+    if (
+      !url ||
+      url.hash ||
+      url.username ||
+      !(url.protocol === 'https:' || insecureIssuerAllowed(url, this.environment))
+    ) {
+      invalid(
+        'entryPoint',
+        'entryPoint must be an https URL without fragment (http only for a loopback host outside production)',
+      );
+    }
+    let idpCerts: readonly string[] | null = null;
+    if (input.idpCert !== undefined) {
+      idpCerts = parseCertificates(input.idpCert);
+      if (!idpCerts) {
+        invalid('idpCert', 'idpCert must be one or more PEM certificates that parse');
+      }
+    } else if (metadata && metadata.certs.length > 0) {
+      idpCerts = metadata.certs;
+    } else {
+      idpCerts = current?.idpCerts ?? null;
+    }
+    if (!idpCerts || idpCerts.length === 0) {
+      invalid('idpCert', 'idpCert is required (or idpMetadataXml with a signing certificate)');
+    }
+    const spEntityId =
+      input.spEntityId === undefined ? (current?.spEntityId ?? null) : input.spEntityId;
+    if (spEntityId !== null && !/^[a-z][a-z0-9+.-]*:\S{1,500}$/i.test(spEntityId)) {
+      invalid('spEntityId', 'spEntityId must be a URI');
+    }
+    return {
+      protocol: 'saml',
+      entryPoint,
+      idpCerts: idpCerts!,
+      idpEntityId: metadata ? metadata.entityId : (current?.idpEntityId ?? null),
+      spEntityId,
+      trustEmailVerified: input.trustEmailVerified ?? current?.trustEmailVerified ?? false,
+      linking: input.linking ?? current?.linking ?? 'none',
+      provisioning: input.provisioning ?? current?.provisioning ?? 'create',
+      allowedEmailDomains: [
+        ...new Set(
+          (input.allowedEmailDomains ?? current?.allowedEmailDomains ?? []).map((domain) =>
+            domain.toLowerCase(),
+          ),
+        ),
+      ],
+      claimMapping: {
+        ...DEFAULT_SAML_ATTRIBUTES,
+        ...current?.claimMapping,
+        ...input.claimMapping,
+      },
+    };
   }
 
   /** The stored settings, with defaults; the rules class-validator cannot know (environment). */
@@ -286,22 +457,32 @@ export class IdentityProviderService {
 
   private view(provider: IdentityProvider): IdentityProviderView {
     const { config } = provider;
+    const saml = config.protocol === 'saml' ? config : null;
+    const oidc = config.protocol === 'saml' ? null : config;
+    const samlUrls = this.samlUrls(provider.slug);
     return {
       id: provider.id,
       slug: provider.slug,
       type: provider.type,
       displayName: provider.displayName,
       enabled: provider.enabled,
-      issuer: config.issuer,
-      clientId: config.clientId,
+      issuer: oidc?.issuer ?? null,
+      clientId: oidc?.clientId ?? null,
       hasClientSecret: provider.clientSecretSealed !== null,
-      scopes: config.scopes,
+      scopes: oidc?.scopes ?? [],
       trustEmailVerified: config.trustEmailVerified,
       linking: config.linking,
       provisioning: config.provisioning,
       allowedEmailDomains: config.allowedEmailDomains,
       claimMapping: config.claimMapping,
-      redirectUri: this.redirectUri(provider.slug),
+      redirectUri: saml ? samlUrls.acsUrl : this.redirectUri(provider.slug),
+      saml: saml && {
+        entryPoint: saml.entryPoint,
+        idpEntityId: saml.idpEntityId,
+        idpCertFingerprints: saml.idpCerts.map(fingerprintOf),
+        spEntityId: saml.spEntityId ?? samlUrls.metadataUrl,
+        ...samlUrls,
+      },
       createdAt: provider.createdAt,
       updatedAt: provider.updatedAt,
     };

@@ -5,6 +5,7 @@ import * as oidc from 'openid-client';
 
 import { Clock } from '../clock.js';
 import { IdentityProviderService, insecureIssuerAllowed } from './identity-provider.service.js';
+import { oidcConfig } from './provider-config.js';
 
 /** Discovered metadata (and the upstream's JWKS openid-client caches with it) is reused this long. */
 export const DISCOVERY_TTL_SECONDS = 600;
@@ -58,7 +59,7 @@ export class OidcRelyingParty {
     const configuration = await this.configuration(provider);
     return oidc.buildAuthorizationUrl(configuration, {
       redirect_uri: this.providers.redirectUri(provider.slug),
-      scope: provider.config.scopes.join(' '),
+      scope: oidcConfig(provider).scopes.join(' '),
       state: redirect.state,
       nonce: redirect.nonce,
       code_challenge: await oidc.calculatePKCECodeChallenge(redirect.codeVerifier),
@@ -114,7 +115,7 @@ export class OidcRelyingParty {
     if (cached && cached.version === version && cached.expiresAt > now) {
       return cached.configuration;
     }
-    const issuer = new URL(provider.config.issuer);
+    const issuer = new URL(oidcConfig(provider).issuer);
     const insecure = insecureIssuerAllowed(issuer, this.environment);
     if (issuer.protocol !== 'https:' && !insecure) {
       throw new UpstreamUnavailableError('The issuer is not an https URL.');
@@ -123,7 +124,7 @@ export class OidcRelyingParty {
     const configuration = await oidc
       .discovery(
         issuer,
-        provider.config.clientId,
+        oidcConfig(provider).clientId,
         secret ? { client_secret: secret } : undefined,
         secret ? oidc.ClientSecretPost(secret) : oidc.None(),
         {

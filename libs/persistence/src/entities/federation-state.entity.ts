@@ -23,11 +23,17 @@ export class FederationState {
   })
   provider?: IdentityProvider;
 
-  @Column({ type: 'bytea' })
-  codeVerifierSealed!: Buffer;
+  /** OIDC only. */
+  @Column({ type: 'bytea', nullable: true })
+  codeVerifierSealed!: Buffer | null;
 
-  @Column({ type: 'varchar', length: 128 })
-  nonce!: string;
+  /** OIDC only. */
+  @Column({ type: 'varchar', length: 128, nullable: true })
+  nonce!: string | null;
+
+  /** SAML only: the ID of the AuthnRequest, which the response's `InResponseTo` must name. */
+  @Column({ type: 'varchar', length: 128, nullable: true })
+  samlRequestId!: string | null;
 
   @Column({ type: 'text', nullable: true })
   interaction!: string | null;

@@ -9,6 +9,7 @@ export type FederationProvisioning = 'create' | 'existing-only';
 
 /** The settings of an OpenID Connect provider (the client secret is not here: it is sealed). */
 export interface OidcProviderConfig {
+  readonly protocol?: never;
   readonly issuer: string;
   readonly clientId: string;
   readonly scopes: readonly string[];
@@ -21,6 +22,29 @@ export interface OidcProviderConfig {
   /** Which upstream claim holds the email and the email_verified flag. */
   readonly claimMapping: { readonly email: string; readonly emailVerified: string };
 }
+
+/** The settings of a SAML 2.0 identity provider (`type` 'saml'); certificates are public. */
+export interface SamlProviderConfig {
+  readonly protocol: 'saml';
+  /** Where AuthnRequests go (HTTP-Redirect binding). */
+  readonly entryPoint: string;
+  /** The IdP's signing certificates (PEM), any of which may sign assertions. */
+  readonly idpCerts: readonly string[];
+  /** The IdP's entity ID when known (from its metadata): the assertion's Issuer must then be it. */
+  readonly idpEntityId: string | null;
+  /** Our entity ID at the IdP; null: `{ISSUER}/federation/{slug}/saml/metadata`. */
+  readonly spEntityId: string | null;
+  /** Whether the IdP's email (NameID or attribute) is believed verified, for linking. */
+  readonly trustEmailVerified: boolean;
+  readonly linking: FederationLinking;
+  readonly provisioning: FederationProvisioning;
+  /** Lower-case domains; empty: any. */
+  readonly allowedEmailDomains: readonly string[];
+  /** Which attributes hold the email and the name (the email may also be the NameID). */
+  readonly claimMapping: { readonly email: string; readonly name: string };
+}
+
+export type IdentityProviderConfig = OidcProviderConfig | SamlProviderConfig;
 
 /**
  * An upstream identity provider operators registered: its type decides the shape of `config` (OIDC
@@ -47,8 +71,9 @@ export class IdentityProvider {
   @Column({ type: 'boolean' })
   enabled!: boolean;
 
+  /** Its `protocol` is 'saml' for a SAML provider, absent for OIDC (as `type` says). */
   @Column({ type: 'jsonb' })
-  config!: OidcProviderConfig;
+  config!: IdentityProviderConfig;
 
   @Column({ type: 'bytea', nullable: true })
   clientSecretSealed!: Buffer | null;

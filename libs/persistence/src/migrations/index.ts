@@ -13,6 +13,7 @@ import { Mfa1765000000000 } from './1765000000000-mfa.js';
 import { SignInMethods1765100000000 } from './1765100000000-sign-in-methods.js';
 import { Passkeys1765200000000 } from './1765200000000-passkeys.js';
 import { Federation1765500000000 } from './1765500000000-federation.js';
+import { Saml1765600000000 } from './1765600000000-saml.js';
 import { BackchannelLogout1765800000000 } from './1765800000000-backchannel-logout.js';
 
 /** Every migration, in order. Imported as classes: globs do not survive bundling. */
@@ -32,5 +33,6 @@ export const migrations = [
   SignInMethods1765100000000,
   Passkeys1765200000000,
   Federation1765500000000,
+  Saml1765600000000,
   BackchannelLogout1765800000000,
 ];

@@ -18,7 +18,7 @@ const IDENTITY = `i.id, i.user_id AS "userId", i.provider_id AS "providerId", i.
 
 const STATE = `state_hash AS "stateHash", provider_id AS "providerId",
   code_verifier_sealed AS "codeVerifierSealed", nonce, interaction, device, return_to AS "returnTo",
-  link_session_id AS "linkSessionId", created_at AS "createdAt", expires_at AS "expiresAt"`;
+  link_session_id AS "linkSessionId", saml_request_id AS "samlRequestId", created_at AS "createdAt", expires_at AS "expiresAt"`;
 
 /** Links of upstream accounts to users, and redirects to an upstream waiting for their callback. */
 export class FederationRepository {
@@ -27,8 +27,8 @@ export class FederationRepository {
   async createState(state: NewFederationState): Promise<void> {
     await this.manager.query(
       `INSERT INTO federation_states (state_hash, provider_id, code_verifier_sealed, nonce,
-         interaction, device, return_to, link_session_id, created_at, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+         interaction, device, return_to, link_session_id, saml_request_id, created_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
       [
         state.stateHash,
         state.providerId,
@@ -38,6 +38,7 @@ export class FederationRepository {
         state.device,
         state.returnTo,
         state.linkSessionId,
+        state.samlRequestId,
         state.createdAt,
         state.expiresAt,
       ],
@@ -57,6 +58,32 @@ export class FederationRepository {
 
   async deleteExpiredStates(now: Date): Promise<void> {
     await this.manager.query('DELETE FROM federation_states WHERE expires_at <= $1', [now]);
+  }
+
+  /**
+   * Records a SAML assertion ID (its SHA-256) until the assertion expires; false when the provider
+   * already sent it and it has not expired yet (a replay). Of two concurrent posts, one gets true.
+   */
+  async acceptSamlAssertion(
+    providerId: string,
+    assertionIdHash: Buffer,
+    expiresAt: Date,
+    now: Date,
+  ): Promise<boolean> {
+    const rows = await select<{ accepted: number }>(
+      this.manager,
+      `INSERT INTO saml_assertion_ids (provider_id, assertion_id_hash, expires_at)
+       VALUES ($1, $2, $3)
+       ON CONFLICT ON CONSTRAINT saml_assertion_ids_pkey DO UPDATE SET expires_at = EXCLUDED.expires_at
+         WHERE saml_assertion_ids.expires_at <= $4
+       RETURNING 1 AS accepted`,
+      [providerId, assertionIdHash, expiresAt, now],
+    );
+    return rows.length === 1;
+  }
+
+  async deleteExpiredSamlAssertions(now: Date): Promise<void> {
+    await this.manager.query('DELETE FROM saml_assertion_ids WHERE expires_at <= $1', [now]);
   }
 
   async findIdentity(providerId: string, subject: string): Promise<FederatedIdentityRow | null> {

@@ -3,7 +3,7 @@ import type { EntityManager } from 'typeorm';
 import type {
   IdentityProvider,
   IdentityProviderType,
-  OidcProviderConfig,
+  IdentityProviderConfig,
 } from '../entities/identity-provider.entity.js';
 import { select, updateReturning } from './returning.js';
 
@@ -13,7 +13,7 @@ export interface NewIdentityProvider {
   readonly type: IdentityProviderType;
   readonly displayName: string;
   readonly enabled: boolean;
-  readonly config: OidcProviderConfig;
+  readonly config: IdentityProviderConfig;
   readonly clientSecretSealed: Buffer | null;
   readonly at: Date;
 }
@@ -21,7 +21,7 @@ export interface NewIdentityProvider {
 export interface IdentityProviderChanges {
   readonly displayName?: string;
   readonly enabled?: boolean;
-  readonly config?: OidcProviderConfig;
+  readonly config?: IdentityProviderConfig;
   /** Undefined: unchanged. */
   readonly clientSecretSealed?: Buffer | null;
 }
