@@ -438,6 +438,13 @@ export const envSchema = {
     default: '10',
     parse: integer(1, 25),
   }),
+  BACKCHANNEL_LOGOUT_MAX_ATTEMPTS: variable({
+    expectation: 'an integer from 1 to 25',
+    description:
+      "Delivery attempts of one back-channel logout token (OpenID Connect Back-Channel Logout 1.0) before its delivery is kept as `dead` (listed at `GET /admin/clients/:id/logout-deliveries`, audited `client.backchannel_logout_failed`). Retries follow graphile-worker's backoff: e^n seconds after the n-th failure (2.7 s, 7.4 s, 20 s, 55 s, 2.5 min): with 6, a delivery is dead about 4 minutes after its first failure. Each attempt sends a freshly signed token (they live 2 minutes).",
+    default: '6',
+    parse: integer(1, 25),
+  }),
   JOB_WORKER_CONCURRENCY: variable({
     expectation: 'an integer from 0 to 32',
     description:
@@ -458,6 +465,37 @@ export const envSchema = {
       'A job locked longer than this is taken to belong to a worker that died (an instance killed in the middle of a delivery) and is released for another worker, checked when a worker starts and then every minute (or this often, when shorter). Keep it well above the longest a job can take (a mail delivery gives up on an SMTP server that stops answering: 10 s to connect, 10 s for its greeting, 30 s of silence): a job released while its worker is still alive may be sent twice.',
     default: '300',
     parse: integer(1, 14_400),
+  }),
+  OUTBOUND_ALLOW_PRIVATE: variable({
+    expectation: 'true or false',
+    description:
+      'Let outbound calls (webhook deliveries, back-channel logout tokens) reach private (10/8, 172.16/12, 192.168/16, fc00::/7, 100.64/10), loopback (127/8, ::1, `localhost`) and unspecified addresses. For development and tests with local receivers only. Link-local and cloud metadata addresses (169.254/16, fe80::/10, fd00:ec2::254, 100.100.100.200) are refused even then.',
+    default: 'false',
+    parse: boolean,
+  }),
+  OUTBOUND_TIMEOUT_MS: variable({
+    expectation: 'an integer from 100 to 60000',
+    description:
+      'Outbound calls (webhooks, back-channel logout): time allowed to connect, and then for the response to arrive; past it the attempt fails (`timeout`) and is retried on the schedule.',
+    default: '5000',
+    parse: integer(100, 60_000),
+  }),
+  WEBHOOK_RETRY_SCHEDULE: variable({
+    expectation: 'a comma-separated list of 1 to 20 delays in seconds (integers from 0 to 86400)',
+    description:
+      'Delays before each webhook delivery attempt, the first one included (Standard Webhooks schedule: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h). After the last attempt fails the delivery is `failed`.',
+    default: '0,5,300,1800,7200,18000,36000,36000',
+    parse: (raw) => {
+      const delays = parseList(raw, (entry) => integer(0, 86_400)(entry));
+      return delays && delays.length >= 1 && delays.length <= 20 ? delays : undefined;
+    },
+  }),
+  WEBHOOK_DISABLE_AFTER_SECONDS: variable({
+    expectation: 'an integer from 60 to 2592000',
+    description:
+      'An endpoint whose deliveries have all failed for this long (no success since its first failure) is disabled, with the reason shown at `GET /admin/webhooks/:id` and audited (`webhook.endpoint_disabled`). Enable it again with `PATCH /admin/webhooks/:id {"enabled": true}`.',
+    default: '86400',
+    parse: integer(60, 2_592_000),
   }),
   MAIL_CATCHER_PORT: variable({
     expectation: 'an integer port from 1 to 65535',

@@ -81,6 +81,10 @@ export interface GatehouseConfig {
     /** The development catcher `npm start` runs when `smtpUrl` is unset. */
     readonly catcher: { readonly port: number; readonly smtpPort: number };
   };
+  readonly backchannelLogout: {
+    /** Attempts of one logout token's delivery before it is `dead`. */
+    readonly maxAttempts: number;
+  };
   readonly emailVerification: {
     readonly ttlSeconds: number;
     readonly mailsPerUser: number;
@@ -91,6 +95,18 @@ export interface GatehouseConfig {
   readonly mfa: {
     /** Roles whose holders must sign in with a second factor to use admin-api (none: empty). */
     readonly requiredRoles: readonly string[];
+  };
+  readonly outbound: {
+    /** Private and loopback targets allowed (never link-local or metadata addresses). */
+    readonly allowPrivate: boolean;
+    /** HTTPS only (production). */
+    readonly httpsOnly: boolean;
+    readonly timeoutMs: number;
+  };
+  readonly webhooks: {
+    /** Delay before each attempt, in seconds; its length is the number of attempts. */
+    readonly retryScheduleSeconds: readonly number[];
+    readonly disableAfterSeconds: number;
   };
   readonly jobs: {
     /** 0: this instance runs no worker. */
@@ -296,6 +312,7 @@ export function loadConfig(raw: RawEnv = process.env): GatehouseConfig {
       notifyPasswordChanged: valid.NOTIFY_PASSWORD_CHANGED,
       catcher: { port: valid.MAIL_CATCHER_PORT, smtpPort: valid.MAIL_CATCHER_SMTP_PORT },
     },
+    backchannelLogout: { maxAttempts: valid.BACKCHANNEL_LOGOUT_MAX_ATTEMPTS },
     emailVerification: {
       ttlSeconds: valid.EMAIL_VERIFICATION_TTL_SECONDS,
       mailsPerUser: valid.EMAIL_VERIFICATION_MAILS_PER_USER,
@@ -303,6 +320,15 @@ export function loadConfig(raw: RawEnv = process.env): GatehouseConfig {
       required: valid.REQUIRE_VERIFIED_EMAIL,
     },
     mfa: { requiredRoles: valid.MFA_REQUIRED_ROLES },
+    outbound: {
+      allowPrivate: valid.OUTBOUND_ALLOW_PRIVATE,
+      httpsOnly: valid.NODE_ENV === 'production',
+      timeoutMs: valid.OUTBOUND_TIMEOUT_MS,
+    },
+    webhooks: {
+      retryScheduleSeconds: valid.WEBHOOK_RETRY_SCHEDULE,
+      disableAfterSeconds: valid.WEBHOOK_DISABLE_AFTER_SECONDS,
+    },
     jobs: {
       concurrency: valid.JOB_WORKER_CONCURRENCY,
       pollIntervalMs: valid.JOB_POLL_INTERVAL_MS,

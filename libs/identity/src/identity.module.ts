@@ -25,6 +25,7 @@ import { SessionService } from './sessions/session.service.js';
 import { SigningKeyService } from './signing-keys/signing-key.service.js';
 import { MailAdministrationService } from './mail/mail-administration.service.js';
 import { MailDelivery } from './mail/mail-delivery.js';
+import { OutboundHttp } from './outbound/outbound-http.js';
 import { MailTransport } from './mail/mail-transport.js';
 import { MailService } from './mail/mail.service.js';
 import { MfaService } from './mfa/mfa.service.js';
@@ -75,6 +76,7 @@ const services = [
   MailService,
   MailTransport,
   MailDelivery,
+  OutboundHttp,
   MailAdministrationService,
   PasswordResetService,
   EmailLinks,

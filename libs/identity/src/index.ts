@@ -79,6 +79,24 @@ export {
 export { MfaPolicy, type MfaPolicySubject } from './mfa/mfa-policy.js';
 export { MailDelivery } from './mail/mail-delivery.js';
 export {
+  type OutboundFailure,
+  OutboundFailedError,
+  OutboundRefusedError,
+} from './outbound/outbound.errors.js';
+export {
+  OUTBOUND_RESOLVER,
+  OutboundHttp,
+  type OutboundResolver,
+  type OutboundResponse,
+} from './outbound/outbound-http.js';
+export {
+  checkOutboundAddress,
+  checkOutboundUrl,
+  type OutboundPolicy,
+  type OutboundRefusal,
+  type OutboundRefusalReason,
+} from './outbound/outbound-policy.js';
+export {
   type MailKinds,
   type MailRequest,
   type MailTemplateName,
