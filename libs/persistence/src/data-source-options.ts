@@ -23,6 +23,8 @@ import { SigningKey } from './entities/signing-key.entity.js';
 import { User } from './entities/user.entity.js';
 import { WebAuthnChallenge } from './entities/webauthn-challenge.entity.js';
 import { WebAuthnCredential } from './entities/webauthn-credential.entity.js';
+import { WebhookDelivery } from './entities/webhook-delivery.entity.js';
+import { WebhookEndpoint } from './entities/webhook-endpoint.entity.js';
 import { migrations } from './migrations/index.js';
 import { SnakeCaseNamingStrategy } from './snake-case.naming-strategy.js';
 
@@ -51,6 +53,8 @@ export const entities = [
   FederatedIdentity,
   FederationState,
   SamlAssertionId,
+  WebhookEndpoint,
+  WebhookDelivery,
 ];
 
 export interface DatabaseOptions {

@@ -20,6 +20,7 @@ import { RevocationRepository } from './repositories/revocation.repository.js';
 import { SessionRepository } from './repositories/session.repository.js';
 import { SigningKeyRepository } from './repositories/signing-key.repository.js';
 import { UserRepository } from './repositories/user.repository.js';
+import { WebhookRepository } from './repositories/webhook.repository.js';
 
 /** The repositories, all bound to one EntityManager (the pool, or one transaction). */
 export interface Repositories {
@@ -43,6 +44,8 @@ export interface Repositories {
   readonly federation: FederationRepository;
   /** Back-channel logout tokens to deliver (OpenID Connect Back-Channel Logout 1.0). */
   readonly logoutDeliveries: LogoutDeliveryRepository;
+  /** Webhook endpoints and their deliveries (Standard Webhooks). */
+  readonly webhooks: WebhookRepository;
   /**
    * Runs `callback` once the unit of work has committed (at once outside a transaction), e.g. a
    * broadcast that must never announce a change that was rolled back. Failures are the callback's own.
@@ -78,6 +81,7 @@ function repositoriesFor(
     identityProviders: new IdentityProviderRepository(manager),
     federation: new FederationRepository(manager),
     logoutDeliveries: new LogoutDeliveryRepository(manager),
+    webhooks: new WebhookRepository(manager),
   };
 }
 
@@ -105,6 +109,7 @@ export class Database implements Repositories {
   readonly identityProviders: IdentityProviderRepository;
   readonly federation: FederationRepository;
   readonly logoutDeliveries: LogoutDeliveryRepository;
+  readonly webhooks: WebhookRepository;
   readonly afterCommit: AfterCommit = immediately;
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
@@ -127,6 +132,7 @@ export class Database implements Repositories {
       identityProviders: this.identityProviders,
       federation: this.federation,
       logoutDeliveries: this.logoutDeliveries,
+      webhooks: this.webhooks,
     } = repositoriesFor(dataSource.manager));
   }
 

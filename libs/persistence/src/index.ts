@@ -23,6 +23,8 @@ export {
 } from './entities/identity-provider.entity.js';
 export { LogoutDelivery, type LogoutDeliveryStatus } from './entities/logout-delivery.entity.js';
 export { MailMessage, type MailStatus } from './entities/mail-message.entity.js';
+export { WebhookDelivery, type WebhookDeliveryStatus } from './entities/webhook-delivery.entity.js';
+export { WebhookEndpoint } from './entities/webhook-endpoint.entity.js';
 export { MfaChallenge } from './entities/mfa-challenge.entity.js';
 export { MfaFactor, type MfaFactorKind } from './entities/mfa-factor.entity.js';
 export { MfaRecoveryCode } from './entities/mfa-recovery-code.entity.js';
@@ -103,6 +105,18 @@ export type {
   NewPasswordReset,
   PasswordResetTarget,
 } from './repositories/password-reset.repository.js';
+export type {
+  NewWebhookDelivery,
+  NewWebhookEndpoint,
+  WebhookAttemptOutcome,
+  WebhookDeliveryCursor,
+  WebhookDeliveryListRow,
+  WebhookDeliveryView,
+  WebhookDeliveryWork,
+  WebhookEndpointChanges,
+  WebhookEndpointView,
+  WebhookSigningSecrets,
+} from './repositories/webhook.repository.js';
 export type {
   MailCursor,
   MailListRow,

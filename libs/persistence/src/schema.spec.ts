@@ -31,6 +31,8 @@ const TABLES = [
   'users',
   'webauthn_challenges',
   'webauthn_credentials',
+  'webhook_deliveries',
+  'webhook_endpoints',
 ];
 
 const open = (url: string) => new DataSource(dataSourceOptions({ url, poolSize: 4 })).initialize();

@@ -14,6 +14,7 @@ import { SignInMethods1765100000000 } from './1765100000000-sign-in-methods.js';
 import { Passkeys1765200000000 } from './1765200000000-passkeys.js';
 import { Federation1765500000000 } from './1765500000000-federation.js';
 import { Saml1765600000000 } from './1765600000000-saml.js';
+import { Webhooks1765700000000 } from './1765700000000-webhooks.js';
 import { BackchannelLogout1765800000000 } from './1765800000000-backchannel-logout.js';
 
 /** Every migration, in order. Imported as classes: globs do not survive bundling. */
@@ -34,5 +35,6 @@ export const migrations = [
   Passkeys1765200000000,
   Federation1765500000000,
   Saml1765600000000,
+  Webhooks1765700000000,
   BackchannelLogout1765800000000,
 ];

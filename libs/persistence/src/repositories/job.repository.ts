@@ -13,6 +13,8 @@ export interface NewJob {
   readonly key?: string;
   /** Attempts before graphile-worker gives up (its default: 25). */
   readonly maxAttempts?: number;
+  /** Not before this moment (a retry on a schedule of its own); default: now. */
+  readonly runAt?: Date;
 }
 
 /**
@@ -28,8 +30,14 @@ export class JobRepository {
     const [row] = await select<{ id: string }>(
       this.manager,
       `SELECT (graphile_worker.add_job($1, payload := $2::json, max_attempts := $3::int,
-         job_key := $4::text)).id::text AS id`,
-      [job.task, JSON.stringify(job.payload), job.maxAttempts ?? null, job.key ?? null],
+         job_key := $4::text, run_at := $5::timestamptz)).id::text AS id`,
+      [
+        job.task,
+        JSON.stringify(job.payload),
+        job.maxAttempts ?? null,
+        job.key ?? null,
+        job.runAt ?? null,
+      ],
     );
     if (!row) {
       throw new Error(`graphile_worker.add_job returned no job for ${job.task}`);
