@@ -99,10 +99,16 @@ describe('federation with an upstream OpenID Provider', () => {
   async function federate(
     slug: string,
     who: UpstreamAccount,
-    options: { query?: string; session?: string; dropStateCookie?: boolean } = {},
+    options: {
+      query?: string;
+      session?: string;
+      dropStateCookie?: boolean;
+      app?: NestFastifyApplication;
+    } = {},
   ): Promise<{ start: LightMyRequestResponse; callback: LightMyRequestResponse }> {
+    const app = options.app ?? auth;
     upstream.signInAs(who);
-    const start = await auth.inject({
+    const start = await app.inject({
       method: 'GET',
       url: `/federation/${slug}/start${options.query ?? ''}`,
       headers: options.session ? { cookie: options.session } : {},
@@ -116,7 +122,7 @@ describe('federation with an upstream OpenID Provider', () => {
       ...(options.dropStateCookie ? [] : [`gh_federation=${state}`]),
       ...(options.session ? [options.session] : []),
     ];
-    const callback = await auth.inject({
+    const callback = await app.inject({
       method: 'GET',
       url: `${back.pathname}${back.search}`,
       headers: cookies.length > 0 ? { cookie: cookies.join('; ') } : {},
@@ -657,6 +663,30 @@ describe('federation with an upstream OpenID Provider', () => {
         `/me/identities/${identity!.id}`,
       );
       expect(removed.statusCode).toBe(204);
+    });
+
+    it('with REQUIRE_VERIFIED_EMAIL, an unverified upstream address gets the confirm-your-email page, not a session', async () => {
+      const strict = await givenAuthApi({ REQUIRE_VERIFIED_EMAIL: 'true' });
+      try {
+        const { slug } = await givenProvider({ trustEmailVerified: false });
+        const who = account({ email_verified: false });
+        const { callback } = await federate(slug, who, { app: strict });
+        expect(callback.statusCode).toBe(403);
+        expect(callback.body).toContain('Confirm your email address');
+        expect(callback.body).toContain('action="/verify-email/resend"');
+        expect(cookieValue(callback, 'gh_session')).toBeUndefined();
+        expect(await refusals(slug)).toEqual(['email_not_verified']);
+
+        // The user and the link exist: once the address is verified, the provider signs them in.
+        const userId = await userIdOf(who.email!);
+        expect(userId).toBeDefined();
+        await db.query('UPDATE users SET email_verified_at = now() WHERE id = $1', [userId]);
+        const again = await federate(slug, who, { app: strict });
+        expect(again.callback.statusCode).toBe(200);
+        expect(cookieValue(again.callback, 'gh_session')).toBeDefined();
+      } finally {
+        await strict.close();
+      }
     });
 
     it('lets a user with a password unlink their only provider', async () => {

@@ -276,6 +276,24 @@ export class MailNotFoundError extends IdentityError {
   }
 }
 
+export class WebhookNotFoundError extends IdentityError {
+  readonly status = 404;
+  readonly code = 'WEBHOOK_NOT_FOUND';
+
+  constructor() {
+    super('No such webhook endpoint.');
+  }
+}
+
+export class WebhookDeliveryNotFoundError extends IdentityError {
+  readonly status = 404;
+  readonly code = 'WEBHOOK_DELIVERY_NOT_FOUND';
+
+  constructor() {
+    super('No such delivery of this webhook endpoint.');
+  }
+}
+
 /** Only a mail that failed or is dead can be queued again: a sent one is never sent twice this way. */
 export class MailNotRetryableError extends IdentityError {
   readonly status = 409;
@@ -362,7 +380,9 @@ export type FederationRefusal =
   /** SAML: the response failed a check (signature, audience, recipient, time, InResponseTo…). */
   | 'assertion_invalid'
   /** SAML: this assertion ID was already accepted from this provider. */
-  | 'assertion_replayed';
+  | 'assertion_replayed'
+  /** REQUIRE_VERIFIED_EMAIL: the user's address is not verified (no session until it is). */
+  | 'email_not_verified';
 
 /**
  * A federated sign-in that ends without a session. The reason goes to the audit log; the browser sees

@@ -29,6 +29,7 @@ import { setSessionCookie } from '../browser-sessions/session-cookie.js';
 import { BrowserSignInReader } from '../pages/browser-sign-in.js';
 import { originOf, sendErrorPage, sendPage } from '../pages/html.js';
 import { ApiPageQuery, ApiPageResponses } from '../pages/page-docs.js';
+import { confirmYourEmailPage } from '../pages/views/confirm-your-email.page.js';
 import { federationRefusedPage } from '../pages/views/federation-refused.page.js';
 import { identityLinkedPage } from '../pages/views/identity-linked.page.js';
 import { signInSecondStepPage } from '../pages/views/sign-in-second-step.page.js';
@@ -269,6 +270,16 @@ export class FederationPagesController {
         return outcome.next.returnTo
           ? reply.redirect(outcome.next.returnTo, 303)
           : sendPage(reply, 200, identityLinkedPage());
+      case 'unverified':
+        // REQUIRE_VERIFIED_EMAIL: as after a right password, the link is offered; no session yet.
+        return sendPage(
+          reply,
+          403,
+          confirmYourEmailPage({
+            message: 'Confirm your email address first: we can mail you a link to it.',
+            ticket: this.interactions.startVerificationResend(outcome.userId),
+          }),
+        );
       case 'refused':
         return this.refused(reply, outcome);
     }

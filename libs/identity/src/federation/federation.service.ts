@@ -46,6 +46,12 @@ export interface FederationStart extends Partial<FederationNext> {
 export type FederationOutcome =
   | { readonly status: 'signed-in'; readonly signIn: SignIn; readonly next: FederationNext }
   | { readonly status: 'linked'; readonly next: FederationNext }
+  /**
+   * REQUIRE_VERIFIED_EMAIL and the user's address is not verified (the provider is not trusted for
+   * it): the user and the link exist, no session; the page offers the verification link, as after a
+   * password. Audited as `federation.refused`, reason `email_not_verified`.
+   */
+  | { readonly status: 'unverified'; readonly userId: string; readonly next: FederationNext }
   | {
       readonly status: 'refused';
       readonly reason: FederationRefusal | 'upstream_unavailable';
@@ -116,6 +122,7 @@ export function ownPath(returnTo: string | undefined, issuer: string): string | 
 export class FederationService {
   private readonly verifierKey: Buffer;
   private readonly issuer: string;
+  private readonly requireVerifiedEmail: boolean;
 
   constructor(
     @InjectConfig() config: GatehouseConfig,
@@ -131,6 +138,7 @@ export class FederationService {
     }
     this.verifierKey = deriveKey(config.keys.encryptionKey, 'federation-code-verifiers');
     this.issuer = config.issuer;
+    this.requireVerifiedEmail = config.emailVerification.required;
   }
 
   listEnabledProviders(): Promise<{ slug: string; displayName: string }[]> {
@@ -375,6 +383,12 @@ export class FederationService {
       return { status: 'linked', next };
     }
     const signIn = await this.signIn(provider, account, ip, inTransaction);
+    if (this.requireVerifiedEmail && !signIn.user.emailVerifiedAt) {
+      await this.recordRefusal(provider.slug, 'email_not_verified', ip, {
+        userId: signIn.user.id,
+      });
+      return { status: 'unverified', userId: signIn.user.id, next };
+    }
     return { status: 'signed-in', signIn, next };
   }
 
