@@ -454,6 +454,32 @@ describe('authorization boundaries: reserved scopes, audiences and resource serv
         operation: 'DELETE /admin/identity-providers/{id}',
         url: `/admin/identity-providers/${randomUUID()}`,
       },
+      // Refused before anything is looked up or registered: any id serves.
+      {
+        operation: 'POST /admin/webhooks',
+        url: '/admin/webhooks',
+        body: { url: 'https://hooks.example.com/probe', eventTypes: ['user.created'] },
+      },
+      { operation: 'GET /admin/webhooks', url: '/admin/webhooks' },
+      { operation: 'GET /admin/webhooks/{id}', url: `/admin/webhooks/${randomUUID()}` },
+      {
+        operation: 'PATCH /admin/webhooks/{id}',
+        url: `/admin/webhooks/${randomUUID()}`,
+        body: { enabled: false },
+      },
+      { operation: 'DELETE /admin/webhooks/{id}', url: `/admin/webhooks/${randomUUID()}` },
+      {
+        operation: 'POST /admin/webhooks/{id}/secret/rotate',
+        url: `/admin/webhooks/${randomUUID()}/secret/rotate`,
+      },
+      {
+        operation: 'GET /admin/webhooks/{id}/deliveries',
+        url: `/admin/webhooks/${randomUUID()}/deliveries`,
+      },
+      {
+        operation: 'POST /admin/webhooks/{id}/deliveries/{deliveryId}/replay',
+        url: `/admin/webhooks/${randomUUID()}/deliveries/msg_probe/replay`,
+      },
     ];
   }
 
@@ -477,7 +503,8 @@ describe('authorization boundaries: reserved scopes, audiences and resource serv
     const providers = await db.query<unknown[]>(
       'SELECT slug FROM identity_providers ORDER BY slug',
     );
-    return { victim, disabled, clients, keys, providers };
+    const webhooks = await db.query<unknown[]>('SELECT url FROM webhook_endpoints ORDER BY url');
+    return { victim, disabled, clients, keys, providers, webhooks };
   }
 
   const methodOf = (route: RouteCall) => route.operation.split(' ')[0] as Method;

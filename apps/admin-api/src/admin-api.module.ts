@@ -13,6 +13,7 @@ import { AdminSessionsController } from './sessions/admin-sessions.controller.js
 import { AdminKeysController } from './signing-keys/admin-keys.controller.js';
 import { AdminUserMfaController } from './users/admin-user-mfa.controller.js';
 import { AdminUsersController } from './users/admin-users.controller.js';
+import { AdminWebhooksController } from './webhooks/admin-webhooks.controller.js';
 
 @Module({})
 export class AdminApiModule {
@@ -41,6 +42,7 @@ export class AdminApiModule {
         AdminAuditController,
         AdminMailController,
         AdminIdentityProvidersController,
+        AdminWebhooksController,
       ],
       providers: [FirstOperator],
     };

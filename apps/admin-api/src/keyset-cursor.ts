@@ -13,6 +13,8 @@ const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?([+-]\d{2}
 const IDS = {
   uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
   integer: /^\d{1,19}$/,
+  /** A webhook delivery's `webhook-id`. */
+  messageId: /^msg_[A-Za-z0-9_-]{1,60}$/,
 } as const;
 
 export function encodeCursor(position: KeysetPosition): string {

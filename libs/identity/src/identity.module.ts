@@ -26,6 +26,9 @@ import { SigningKeyService } from './signing-keys/signing-key.service.js';
 import { MailAdministrationService } from './mail/mail-administration.service.js';
 import { MailDelivery } from './mail/mail-delivery.js';
 import { OutboundHttp } from './outbound/outbound-http.js';
+import { WebhookDeliveryTask } from './webhooks/webhook-delivery.task.js';
+import { WebhookEmitter } from './webhooks/webhook-emitter.js';
+import { WebhookService } from './webhooks/webhook.service.js';
 import { MailTransport } from './mail/mail-transport.js';
 import { MailService } from './mail/mail.service.js';
 import { MfaService } from './mfa/mfa.service.js';
@@ -77,6 +80,9 @@ const services = [
   MailTransport,
   MailDelivery,
   OutboundHttp,
+  WebhookEmitter,
+  WebhookService,
+  WebhookDeliveryTask,
   MailAdministrationService,
   PasswordResetService,
   EmailLinks,

@@ -69,6 +69,8 @@ export {
   UserNotFoundError,
   ValidationFailedError,
   VerificationTokenInvalidError,
+  WebhookDeliveryNotFoundError,
+  WebhookNotFoundError,
 } from './identity.errors.js';
 export { MailAdministrationService } from './mail/mail-administration.service.js';
 export {
@@ -96,6 +98,22 @@ export {
   type OutboundRefusal,
   type OutboundRefusalReason,
 } from './outbound/outbound-policy.js';
+export { WebhookDeliveryTask } from './webhooks/webhook-delivery.task.js';
+export { WEBHOOK_DELIVER_TASK, WebhookEmitter } from './webhooks/webhook-emitter.js';
+export {
+  isWebhookEventType,
+  WEBHOOK_EVENT_TYPES,
+  type WebhookEvent,
+  type WebhookEventType,
+} from './webhooks/webhook-events.js';
+export { signWebhook } from './webhooks/webhook-signature.js';
+export {
+  type NewWebhookEndpointRequest,
+  WEBHOOK_SECRET_OVERLAP_SECONDS,
+  type WebhookEndpointUpdate,
+  type WebhookEndpointWithSecret,
+  WebhookService,
+} from './webhooks/webhook.service.js';
 export {
   type MailKinds,
   type MailRequest,

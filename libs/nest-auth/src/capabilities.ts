@@ -18,6 +18,7 @@ export const DEFAULT_CAPABILITIES: CapabilityMap = {
     'mail:read',
     'mail:manage',
     'providers:manage',
+    'webhooks:manage',
   ],
   support: ['sessions:read', 'sessions:revoke', 'audit:read', 'mail:read'],
 };

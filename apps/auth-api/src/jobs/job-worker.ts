@@ -10,6 +10,8 @@ import {
   MailDelivery,
   PASSWORD_RESET_REQUEST_TASK,
   PasswordResetService,
+  WEBHOOK_DELIVER_TASK,
+  WebhookDeliveryTask,
 } from '@gatehouse/identity';
 import { type JobHandler, type JobWorker as Worker, startJobWorker } from '@gatehouse/persistence';
 
@@ -31,10 +33,13 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     @InjectConfig() private readonly config: GatehouseConfig,
     private readonly mail: MailDelivery,
     private readonly passwordResets: PasswordResetService,
+    private readonly webhooks: WebhookDeliveryTask,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const tasks: Record<string, JobHandler> = {};
+    const tasks: Record<string, JobHandler> = {
+      [WEBHOOK_DELIVER_TASK]: (payload) => this.webhooks.deliver(payload),
+    };
     if (this.mail.enabled) {
       tasks[MAIL_SEND_TASK] = (payload, job) => this.mail.deliver(payload, job);
       // A reset request becomes a link only where it can be mailed; elsewhere it waits its turn.

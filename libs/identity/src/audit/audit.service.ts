@@ -8,6 +8,9 @@ import {
   type Repositories,
 } from '@gatehouse/persistence';
 
+import { WebhookEmitter } from '../webhooks/webhook-emitter.js';
+import { eventFromAudit } from '../webhooks/webhook-events.js';
+
 /** Known audit actions; the log is append-only and readable by operators with `audit:read`. */
 export type AuditAction =
   | 'user.registered'
@@ -58,7 +61,13 @@ export type AuditAction =
   | 'federation.signed_in'
   | 'federation.linked'
   | 'federation.unlinked'
-  | 'federation.refused';
+  | 'federation.refused'
+  | 'admin.webhook_created'
+  | 'admin.webhook_updated'
+  | 'admin.webhook_deleted'
+  | 'admin.webhook_secret_rotated'
+  | 'admin.webhook_delivery_replayed'
+  | 'webhook.endpoint_disabled';
 
 export interface AuditEntry extends NewAuditEvent {
   readonly action: AuditAction;
@@ -66,7 +75,10 @@ export interface AuditEntry extends NewAuditEvent {
 
 @Injectable()
 export class AuditService {
-  constructor(private readonly database: Database) {}
+  constructor(
+    private readonly database: Database,
+    private readonly webhooks: WebhookEmitter,
+  ) {}
 
   /** Newest first; `limit + 1` rows so the caller knows whether another page follows. */
   list(
@@ -77,8 +89,16 @@ export class AuditService {
     return this.database.auditEvents.listPage(filter, cursor, limit);
   }
 
-  /** Records inside the caller's unit of work, so the event lands if and only if the change does. */
-  record(repositories: Repositories, entry: AuditEntry): Promise<void> {
-    return repositories.auditEvents.append(entry);
+  /**
+   * Records inside the caller's unit of work, so the event lands if and only if the change does. An
+   * action that is also a webhook event (`eventFromAudit`) is queued for its endpoints in the same
+   * unit of work: the audit log is the one emission point of webhook events.
+   */
+  async record(repositories: Repositories, entry: AuditEntry): Promise<void> {
+    await repositories.auditEvents.append(entry);
+    const event = eventFromAudit(entry);
+    if (event) {
+      await this.webhooks.emit(repositories, event);
+    }
   }
 }

@@ -212,6 +212,27 @@ export class WebhookRepository {
     return rows.map((row) => row.id);
   }
 
+  /** What a user event says of its user: the address (the only personal data events carry). */
+  async emailOf(userId: string): Promise<string | null> {
+    const [row] = await select<{ email: string }>(
+      this.manager,
+      'SELECT email FROM users WHERE id = $1',
+      [userId],
+    );
+    return row?.email ?? null;
+  }
+
+  /** Whose sessions these are, for `session.revoked` events. */
+  sessionOwners(
+    ids: readonly string[],
+  ): Promise<{ id: string; userId: string; clientId: string | null }[]> {
+    return select(
+      this.manager,
+      `SELECT id, user_id AS "userId", client_id AS "clientId" FROM sessions WHERE id = ANY ($1::uuid[])`,
+      [[...ids]],
+    );
+  }
+
   async createDeliveries(deliveries: readonly NewWebhookDelivery[]): Promise<void> {
     if (deliveries.length === 0) {
       return;
