@@ -422,6 +422,10 @@ describe('authorization boundaries: reserved scopes, audiences and resource serv
         operation: 'POST /admin/clients/{id}/rotate-secret',
         url: `/admin/clients/${clientId}/rotate-secret`,
       },
+      {
+        operation: 'GET /admin/clients/{id}/logout-deliveries',
+        url: `/admin/clients/${clientId}/logout-deliveries`,
+      },
       { operation: 'DELETE /admin/clients/{id}', url: `/admin/clients/${clientId}` },
       { operation: 'GET /admin/keys', url: '/admin/keys' },
       { operation: 'POST /admin/keys/rotate', url: '/admin/keys/rotate' },

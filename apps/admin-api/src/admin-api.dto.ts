@@ -283,6 +283,27 @@ export class CreateClientDto {
   @IsString()
   @MaxLength(512)
   audience?: string | null;
+
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    maxLength: 2000,
+    example: 'https://app.example.com/backchannel-logout',
+    description:
+      'OpenID Connect Back-Channel Logout 1.0: where a logout token is POSTed (`application/x-www-form-urlencoded`, `logout_token=…`) when a session this client received tokens in ends, for any reason. An absolute http(s) URL without a fragment, which the SSRF guard accepts (https only in production; no private, loopback or link-local address unless `OUTBOUND_ALLOW_PRIVATE`; metadata addresses never): 400 `VALIDATION_FAILED` naming the reason otherwise. null clears it.',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  backchannelLogoutUri?: string | null;
+
+  @ApiPropertyOptional({
+    description:
+      'Default false. The client needs `sid` in its logout tokens (Gatehouse always sends both `sub` and `sid`).',
+  })
+  @IsOptional()
+  @IsBoolean()
+  backchannelLogoutSessionRequired?: boolean;
 }
 
 /** Every field of a registration but `public` (a secret is rotated, never added or removed). */

@@ -6,6 +6,8 @@ import { AuthorizationService } from './authorization/authorization.service.js';
 import { DeviceAuthorizationService } from './authorization/device-authorization.service.js';
 import { EndSessionService } from './authorization/end-session.service.js';
 import { InteractionSealer } from './authorization/interaction-sealer.js';
+import { BackchannelLogoutService } from './backchannel-logout/backchannel-logout.service.js';
+import { LogoutTokenIssuer } from './backchannel-logout/logout-token.js';
 import { ClientService } from './clients/client.service.js';
 import { Clock } from './clock.js';
 import { EmailChangeService } from './email-verification/email-change.service.js';
@@ -55,6 +57,8 @@ const services = [
   SessionCache,
   RevocationPublisher,
   RevocationService,
+  LogoutTokenIssuer,
+  BackchannelLogoutService,
   PasskeyCeremonies,
   MfaService,
   PasskeyService,

@@ -6,6 +6,15 @@ export {
   type GrantType,
   type NewClientRequest,
 } from './clients/client.service.js';
+export {
+  BACKCHANNEL_LOGOUT_TASK,
+  BackchannelLogoutService,
+} from './backchannel-logout/backchannel-logout.service.js';
+export {
+  BACKCHANNEL_LOGOUT_EVENT,
+  LOGOUT_TOKEN_TYPE,
+  LogoutTokenIssuer,
+} from './backchannel-logout/logout-token.js';
 export { redirectUriProblem } from './clients/client-rules.js';
 export { Clock } from './clock.js';
 export {

@@ -1,11 +1,54 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
-import { ApiConflictResponse, ApiNotFoundResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import {
+  ApiConflictResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { ApiAuthenticated, ApiCsrfChecked, ErrorResponseDto } from '@gatehouse/http';
-import { ADMIN_SCOPE, ClientService } from '@gatehouse/identity';
+import { ADMIN_SCOPE, BackchannelLogoutService, ClientService } from '@gatehouse/identity';
 import { CurrentUser, RequireCapabilities, RequireScopes } from '@gatehouse/nest-auth';
-import type { Client } from '@gatehouse/persistence';
+import type { Client, LogoutDelivery } from '@gatehouse/persistence';
 
-import { CreateClientDto, UpdateClientDto } from '../admin-api.dto.js';
+import { CreateClientDto, PageQueryDto, UpdateClientDto } from '../admin-api.dto.js';
+import { decodeCursor, keysetPage } from '../keyset-cursor.js';
+
+const iso = (at: Date | string | null) => (at === null ? null : new Date(at).toISOString());
+
+function toLogoutDelivery(delivery: LogoutDelivery) {
+  return {
+    id: delivery.id,
+    clientId: delivery.clientId,
+    sessionId: delivery.sessionId,
+    userId: delivery.userId,
+    uri: delivery.uri,
+    reason: delivery.reason,
+    status: delivery.status,
+    attempts: delivery.attempts,
+    lastError: delivery.lastError,
+    lastResponseStatus: delivery.lastResponseStatus,
+    createdAt: iso(delivery.createdAt),
+    lastAttemptAt: iso(delivery.lastAttemptAt),
+    deliveredAt: iso(delivery.deliveredAt),
+  };
+}
+
+const LOGOUT_DELIVERY_EXAMPLE = {
+  id: '5f0c2b1e-8a3d-4f6e-9c7b-1d2e3f4a5b6c',
+  clientId: '3b9e7c1a-2d4f-4a6b-8c9d-0e1f2a3b4c5d',
+  sessionId: '9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d',
+  userId: '1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f',
+  uri: 'https://app.example.com/backchannel-logout',
+  reason: 'admin',
+  status: 'failed',
+  attempts: 2,
+  lastError: 'HTTP 503: upstream unavailable',
+  lastResponseStatus: 503,
+  createdAt: '2026-12-06T18:00:00.000Z',
+  lastAttemptAt: '2026-12-06T18:00:10.000Z',
+  deliveredAt: null,
+};
 
 function toClient(client: Client) {
   return {
@@ -21,6 +64,8 @@ function toClient(client: Client) {
     postLogoutRedirectUris: client.postLogoutRedirectUris,
     requireConsent: client.requireConsent,
     requireState: client.requireState,
+    backchannelLogoutUri: client.backchannelLogoutUri,
+    backchannelLogoutSessionRequired: client.backchannelLogoutSessionRequired,
     createdAt: client.createdAt.toISOString(),
   };
 }
@@ -37,7 +82,10 @@ function toClient(client: Client) {
 })
 @Controller('admin/clients')
 export class AdminClientsController {
-  constructor(private readonly clients: ClientService) {}
+  constructor(
+    private readonly clients: ClientService,
+    private readonly backchannelLogout: BackchannelLogoutService,
+  ) {}
 
   @Post()
   @HttpCode(201)
@@ -57,6 +105,8 @@ export class AdminClientsController {
         firstParty: body.firstParty,
         resourceServer: body.resourceServer,
         audience: body.audience,
+        backchannelLogoutUri: body.backchannelLogoutUri,
+        backchannelLogoutSessionRequired: body.backchannelLogoutSessionRequired,
       },
       `user:${operator.userId()}`,
     );
@@ -73,11 +123,28 @@ export class AdminClientsController {
     return toClient(await this.clients.get(id));
   }
 
+  @Get(':id/logout-deliveries')
+  @ApiOperation({
+    summary: "The client's back-channel logout tokens, newest first, keyset-paginated.",
+    description:
+      'One row per logout token (OpenID Connect Back-Channel Logout 1.0) owed to the client for a session that ended: status `queued`, `delivered` (answered 200 or 204), `failed` (another attempt is scheduled), `dead` (BACKCHANNEL_LOGOUT_MAX_ATTEMPTS spent) or `refused` (the SSRF guard refused the URI or the address it resolved to; never retried), with attempts, the last error or response status (at most 256 bytes of the body) and why the session ended. Never the token. Rows stay after the client is deleted. Pass `nextCursor` back as `cursor` for the next page.',
+  })
+  @ApiOkResponse({ schema: { example: { items: [LOGOUT_DELIVERY_EXAMPLE], nextCursor: null } } })
+  async logoutDeliveries(@Param('id') id: string, @Query() query: PageQueryDto) {
+    const limit = query.limit ?? 50;
+    const rows = await this.backchannelLogout.listDeliveries(
+      id,
+      decodeCursor(query.cursor, 'uuid'),
+      limit,
+    );
+    return keysetPage(rows, limit, toLogoutDelivery);
+  }
+
   @Patch(':id')
   @ApiCsrfChecked()
   @ApiOperation({
     summary:
-      'Change name, grant types, scopes, redirect URIs (also post-logout) or the consent and state flags.',
+      'Change name, grant types, scopes, redirect URIs (also post-logout), the back-channel logout URI or the consent and state flags.',
     description:
       'The first-party client (`FIRST_PARTY_CLIENT_ID`) too: it stays first-party (`firstParty: false` is 409 `CLIENT_PROTECTED`) and keeps its password grant. A change that takes a scope, a grant or first-party status away revokes the sessions of the client.',
   })

@@ -6,6 +6,8 @@ import {
 } from '@nestjs/common';
 import { type GatehouseConfig, InjectConfig } from '@gatehouse/config';
 import {
+  BACKCHANNEL_LOGOUT_TASK,
+  BackchannelLogoutService,
   MAIL_SEND_TASK,
   MailDelivery,
   PASSWORD_RESET_REQUEST_TASK,
@@ -34,6 +36,7 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     private readonly mail: MailDelivery,
     private readonly passwordResets: PasswordResetService,
     private readonly webhooks: WebhookDeliveryTask,
+    private readonly backchannelLogout: BackchannelLogoutService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -47,6 +50,7 @@ export class JobWorker implements OnApplicationBootstrap, BeforeApplicationShutd
     } else {
       this.logger.warn('SMTP_URL is not set: mail is queued, not sent.');
     }
+    tasks[BACKCHANNEL_LOGOUT_TASK] = (payload, job) => this.backchannelLogout.deliver(payload, job);
     const { concurrency, pollIntervalMs, staleLockSeconds } = this.config.jobs;
     const url = this.config.database.url;
     if (concurrency === 0 || Object.keys(tasks).length === 0 || !url) {

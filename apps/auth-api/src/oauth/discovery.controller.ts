@@ -35,6 +35,9 @@ export class DiscoveryController {
       revocation_endpoint: `${issuer}/oauth/revoke`,
       device_authorization_endpoint: `${issuer}/oauth/device_authorization`,
       end_session_endpoint: `${issuer}/oauth/end_session`,
+      // OpenID Connect Back-Channel Logout 1.0 §2.1: logout tokens carry `sid` (always).
+      backchannel_logout_supported: true,
+      backchannel_logout_session_supported: true,
       grant_types_supported: [
         'authorization_code',
         'password',

@@ -50,6 +50,7 @@ export type AuditAction =
   | 'admin.client_updated'
   | 'admin.client_secret_rotated'
   | 'admin.client_deleted'
+  | 'client.backchannel_logout_failed'
   | 'admin.operator_created'
   | 'admin.keys_rotated'
   | 'admin.mail_retried'

@@ -20,6 +20,7 @@ import { RevocationService } from '../revocations/revocation.service.js';
 import { RESERVED_SCOPES } from '../oauth/delegation.js';
 import { OPENID_CONNECT_SCOPES } from '../oauth/granted-scope.js';
 import { invalidClient, invalidRequest } from '../oauth/oauth.errors.js';
+import { checkOutboundUrl } from '../outbound/outbound-policy.js';
 import { assertRegistrable } from './client-rules.js';
 import { clientSecretMatches, generateClientSecret, hashClientSecret } from './client-secret.js';
 
@@ -82,6 +83,10 @@ export interface NewClientRequest {
   readonly resourceServer?: boolean;
   /** A resource server's resource indicator (RFC 8707): the `aud` of tokens minted for it. */
   readonly audience?: string | null;
+  /** OpenID Connect Back-Channel Logout 1.0: where logout tokens are POSTed (SSRF-checked). */
+  readonly backchannelLogoutUri?: string | null;
+  /** Default false: the client needs `sid` in its logout tokens (always sent). */
+  readonly backchannelLogoutSessionRequired?: boolean;
 }
 
 export interface CreatedClient {
@@ -127,6 +132,7 @@ export class ClientService {
 
   /** `actor`: the operator creating it (audited), or system code and tests. */
   async create(request: NewClientRequest, actor = 'system'): Promise<CreatedClient> {
+    this.assertLogoutUri(request.backchannelLogoutUri);
     assertRegistrable(
       {
         grantTypes: request.grantTypes,
@@ -155,6 +161,8 @@ export class ClientService {
           requireState: request.requireState ?? false,
           resourceServer: request.resourceServer ?? false,
           audience: request.audience ?? null,
+          backchannelLogoutUri: request.backchannelLogoutUri ?? null,
+          backchannelLogoutSessionRequired: request.backchannelLogoutSessionRequired ?? false,
         });
         await this.audit.record(repositories, {
           actor,
@@ -168,6 +176,7 @@ export class ClientService {
             firstParty: request.firstParty ?? false,
             resourceServer: request.resourceServer ?? false,
             audience: request.audience ?? null,
+            backchannelLogoutUri: request.backchannelLogoutUri ?? null,
           },
         });
         return created;
@@ -199,6 +208,7 @@ export class ClientService {
     if (this.isPlatformClient(id) && requested.firstParty === false) {
       throw new ClientProtectedError('The first-party client stays first-party.');
     }
+    this.assertLogoutUri(requested.backchannelLogoutUri);
     return this.database
       .transaction(async (repositories) => {
         const before = await repositories.clients.findById(id);
@@ -278,6 +288,25 @@ export class ClientService {
         details: { revokedSessionIds: revoked },
       });
     });
+  }
+
+  /**
+   * A back-channel logout URI must be one the SSRF guard would call (checked again at every delivery,
+   * with the addresses its host resolves to) and carry no fragment (Back-Channel Logout 1.0 §2.2).
+   */
+  private assertLogoutUri(uri: string | null | undefined): void {
+    if (uri === null || uri === undefined) {
+      return;
+    }
+    const refusal = checkOutboundUrl(uri, this.config.outbound);
+    const problem = refusal
+      ? `backchannelLogoutUri is refused (${refusal.reason}): ${refusal.message}`
+      : uri.includes('#')
+        ? 'backchannelLogoutUri must not contain a fragment'
+        : null;
+    if (problem) {
+      throw new ValidationFailedError([{ field: 'backchannelLogoutUri', messages: [problem] }]);
+    }
   }
 
   /** The client of FIRST_PARTY_CLIENT_ID, created at start-up. */

@@ -70,9 +70,9 @@ export class LogoutDeliveryRepository {
 
   async recordAttempt(id: string, outcome: LogoutAttemptOutcome): Promise<void> {
     await this.manager.query(
-      `UPDATE logout_deliveries SET status = $2, attempts = attempts + 1, last_attempt_at = now(),
-         last_error = $3, last_response_status = $4,
-         delivered_at = CASE WHEN $2 = 'delivered' THEN now() ELSE delivered_at END
+      `UPDATE logout_deliveries SET status = $2::varchar, attempts = attempts + 1,
+         last_attempt_at = now(), last_error = $3, last_response_status = $4,
+         delivered_at = CASE WHEN $2::varchar = 'delivered' THEN now() ELSE delivered_at END
        WHERE id = $1`,
       [id, outcome.status, outcome.error?.slice(0, 500) ?? null, outcome.responseStatus],
     );
