@@ -187,6 +187,8 @@ describe('admin-api sessions: listing, filters, force revocation and keyset pagi
         user: { id: user.id, email: user.email },
         kind,
         client: kind === 'token' ? { id: FIRST_PARTY, name: expect.any(String) } : null,
+        amr: ['pwd'],
+        identityProvider: null,
         ip: '127.0.0.1',
         userAgent,
         createdAt: expect.stringMatching(ISO),

@@ -171,6 +171,7 @@ describe('bearer access tokens on auth-api', () => {
         roles: [],
         client_id: FIRST_PARTY,
         amr: ['pwd'],
+        acr: 'urn:gatehouse:acr:pwd',
         auth_time: claims.iat,
       });
     });
@@ -216,6 +217,7 @@ describe('bearer access tokens on auth-api', () => {
         scopes_supported: ['openid', 'email'],
         subject_types_supported: ['public'],
         id_token_signing_alg_values_supported: ['ES256'],
+        acr_values_supported: ['urn:gatehouse:acr:pwd', 'urn:gatehouse:acr:mfa', 'phr'],
         claims_supported: [
           'sub',
           'iss',
@@ -223,6 +225,8 @@ describe('bearer access tokens on auth-api', () => {
           'exp',
           'iat',
           'auth_time',
+          'amr',
+          'acr',
           'nonce',
           'sid',
           'at_hash',
@@ -305,6 +309,7 @@ describe('bearer access tokens on auth-api', () => {
           client: { id: FIRST_PARTY, name: FIRST_PARTY_NAME },
           amr: ['pwd'],
           authTime: expect.any(String),
+          identityProvider: null,
         },
       });
     });
@@ -332,6 +337,7 @@ describe('bearer access tokens on auth-api', () => {
         client: { id: FIRST_PARTY, name: FIRST_PARTY_NAME },
         amr: ['pwd'],
         authTime: expect.any(String),
+        identityProvider: null,
         current: true,
       });
     });

@@ -76,6 +76,7 @@ describe('POST /auth/login', () => {
       client: null,
       amr: ['pwd'],
       authTime: session.createdAt,
+      identityProvider: null,
     });
     const lifetime = Date.parse(session.expiresAt) - Date.now();
     expect(lifetime).toBeGreaterThan(604_700_000);

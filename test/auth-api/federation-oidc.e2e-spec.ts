@@ -342,12 +342,12 @@ describe('federation with an upstream OpenID Provider', () => {
       });
       expect(done.statusCode).toBe(200);
       expect(done.body).toContain('You are signed in');
-      sessionCookie(done);
-      const [row] = await db.query<{ amr: string[] }[]>(
-        'SELECT amr FROM sessions WHERE user_id = $1',
-        [user.id],
-      );
-      expect(row!.amr).toEqual(['fed', 'mfa']);
+      const me = await withCookie(auth, { cookie: sessionCookie(done) }, 'GET', '/me');
+      expect(me.json()).toMatchObject({ session: { amr: ['fed', 'mfa'], identityProvider: slug } });
+      const mine = await withCookie(auth, { cookie: sessionCookie(done) }, 'GET', '/me/sessions');
+      expect(mine.json()).toEqual([
+        expect.objectContaining({ amr: ['fed', 'mfa'], identityProvider: slug, current: true }),
+      ]);
     });
 
     it('refuses a disabled user, audited, without a session', async () => {
@@ -371,6 +371,15 @@ describe('federation with an upstream OpenID Provider', () => {
         [who.email],
       );
       const operator = await givenOperatorSession(auth);
+      // Listed for operators like any session, with how and through which provider it signed in.
+      const listed = await admin.inject({
+        method: 'GET',
+        url: `/admin/sessions?userId=${encodeURIComponent((await userIdOf(who.email!))!)}`,
+        headers: { cookie: operator.cookie },
+      });
+      expect(listed.json<{ items: unknown[] }>().items).toEqual([
+        expect.objectContaining({ id: session!.id, amr: ['fed'], identityProvider: slug }),
+      ]);
       const revoked = await admin.inject({
         method: 'DELETE',
         url: `/admin/sessions/${session!.id}`,

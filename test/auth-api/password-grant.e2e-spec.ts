@@ -202,6 +202,7 @@ describe('POST /oauth/token with grant_type=password', () => {
         scope: 'account',
         roles: [],
         amr: ['pwd'],
+        acr: 'urn:gatehouse:acr:pwd',
         auth_time: expect.any(Number),
         iat: expect.any(Number),
         exp: expect.any(Number),
@@ -644,6 +645,7 @@ describe('a password-grant access token on auth-api', () => {
         client: FIRST_PARTY_CLIENT,
         amr: ['pwd'],
         authTime: expect.any(String),
+        identityProvider: null,
       },
     });
   });

@@ -112,6 +112,7 @@ describe('self-service sessions', () => {
       client: null,
       amr: ['pwd'],
       authTime: summary!.createdAt.toISOString(),
+      identityProvider: null,
       current,
     };
   }

@@ -47,6 +47,7 @@ interface MeBody {
     client: null;
     amr: string[] | null;
     authTime: string | null;
+    identityProvider: string | null;
   };
 }
 
@@ -294,6 +295,7 @@ describe('session cache (auth-api, one process)', () => {
           client: null,
           amr: row!.amr,
           authTime: row!.authTime.toISOString(),
+          identityProvider: null,
         },
       };
     }
@@ -346,6 +348,7 @@ describe('session cache (auth-api, one process)', () => {
         'createdAt',
         'expiresAt',
         'id',
+        'identityProvider',
         'idleExpiresAt',
         'ip',
         'kind',

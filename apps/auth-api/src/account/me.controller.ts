@@ -78,6 +78,7 @@ const ME_RESPONSE_SCHEMA = {
         'client',
         'amr',
         'authTime',
+        'identityProvider',
       ],
       properties: {
         id: string,
@@ -95,6 +96,7 @@ const ME_RESPONSE_SCHEMA = {
         }),
         amr: nullable({ type: 'array', items: string }),
         authTime: nullable(string),
+        identityProvider: nullable(string),
       },
     }),
   },

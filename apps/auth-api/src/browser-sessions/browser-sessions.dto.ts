@@ -85,6 +85,15 @@ export class SessionResponseDto {
     description: 'When the user signed in (OpenID Connect `auth_time`).',
   })
   authTime!: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: null,
+    description:
+      'The slug of the upstream identity provider of a federated sign-in (amr `fed`); null for any other sign-in, or once the provider is deleted.',
+  })
+  identityProvider!: string | null;
 }
 
 export class MySessionResponseDto extends SessionResponseDto {
@@ -195,5 +204,6 @@ export function toSessionResponse(session: SessionSummary): SessionResponseDto {
       session.clientId === null ? null : { id: session.clientId, name: session.clientName ?? '' },
     amr: session.amr,
     authTime: session.authTime?.toISOString() ?? null,
+    identityProvider: session.identityProvider,
   };
 }

@@ -254,7 +254,10 @@ export class FederationPagesController {
     switch (outcome.status) {
       case 'signed-in': {
         // A user with a second factor gives it here too, as after a password (amr `fed`, …).
-        const challenge = await this.mfa.afterPassword(outcome.signIn.user, 'fed');
+        const challenge = await this.mfa.afterPassword(
+          outcome.signIn.user,
+          outcome.signIn.identityProviderId ?? null,
+        );
         if (challenge) {
           return this.sendSecondStep(reply, outcome.next, challenge);
         }

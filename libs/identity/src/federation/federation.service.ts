@@ -483,7 +483,7 @@ export class FederationService {
         ip,
         details: { provider: provider.slug, identityId },
       });
-      return { user, amr: ['fed'] as const };
+      return { user, amr: ['fed'] as const, identityProviderId: provider.id };
     });
   }
 

@@ -46,6 +46,8 @@ export type AuthenticationMethod = 'pwd' | 'otp' | 'mfa' | 'hwk' | 'swk' | 'user
 export interface SignIn {
   readonly user: User;
   readonly amr: readonly AuthenticationMethod[];
+  /** A federated sign-in (amr `fed`): the upstream provider it came through. */
+  readonly identityProviderId?: string | null;
 }
 
 /** The second factor of a sign-in: a TOTP code, one of the recovery codes, or a passkey's assertion. */
@@ -86,20 +88,9 @@ export interface FactorSummary {
 
 const PASSWORD_ONLY: readonly AuthenticationMethod[] = ['pwd'];
 
-/** How the user proved who they are before the second step: a password, or an upstream provider. */
-export type FirstFactor = 'pwd' | 'fed';
-
-/** Second-step tokens after a federated sign-in start with this (base64url has no dot). */
-const FEDERATED_TOKEN_PREFIX = 'fed.';
-
-/** The second step's methods with the first factor the token was issued after. */
-function withFirstFactor(
-  mfaToken: string,
-  amr: readonly AuthenticationMethod[],
-): readonly AuthenticationMethod[] {
-  return mfaToken.startsWith(FEDERATED_TOKEN_PREFIX)
-    ? amr.map((method) => (method === 'pwd' ? 'fed' : method))
-    : amr;
+/** The second step's methods after a federated first step: `fed` in place of `pwd`. */
+function afterFederation(amr: readonly AuthenticationMethod[]): readonly AuthenticationMethod[] {
+  return amr.map((method) => (method === 'pwd' ? 'fed' : method));
 }
 
 function methodOf(proof: SecondFactorProof): SecondFactorMethod {
@@ -144,12 +135,12 @@ export class MfaService {
   /**
    * After a correct password: the methods of a user without a factor, or a single-use token for the
    * second step (only its SHA-256 is stored) when the user has a confirmed one. After a federated
-   * sign-in (`fed`) the token says so in its prefix, which its hash binds: the completed sign-in's
-   * amr then starts with `fed`, not `pwd`.
+   * sign-in the pending step records the provider: the completed sign-in's amr then starts with
+   * `fed`, not `pwd`, and its session names the provider.
    */
   async afterPassword(
     user: User,
-    firstFactor: FirstFactor = 'pwd',
+    identityProviderId: string | null = null,
   ): Promise<{
     readonly mfaToken: string;
     readonly methods: readonly SecondFactorMethod[];
@@ -158,13 +149,14 @@ export class MfaService {
     if (kinds.length === 0) {
       return null;
     }
-    const token = `${firstFactor === 'fed' ? FEDERATED_TOKEN_PREFIX : ''}${randomBytes(32).toString('base64url')}`;
+    const token = randomBytes(32).toString('base64url');
     const now = this.clock.now();
     await this.database.mfa.createChallenge(
       hashToken(token),
       user.id,
       now,
       new Date(now.getTime() + CHALLENGE_TTL_SECONDS * 1000),
+      identityProviderId,
     );
     const methods = (['totp', 'passkey'] as const).filter((kind) => kinds.includes(kind));
     return { mfaToken: token, methods: [...methods, 'recovery_code'] };
@@ -210,7 +202,8 @@ export class MfaService {
     const signIn = await this.database
       .transaction(async (repositories) => {
         const now = this.clock.now();
-        if ((await repositories.mfa.spendChallenge(tokenHash, now)) !== userId) {
+        const spent = await repositories.mfa.spendChallenge(tokenHash, now);
+        if (spent?.userId !== userId) {
           throw new MfaTokenInvalidError();
         }
         const user = await repositories.users.findById(userId);
@@ -221,7 +214,10 @@ export class MfaService {
         if (!amr) {
           throw new MfaCodeInvalidError();
         }
-        return { user, amr: withFirstFactor(mfaToken, amr) };
+        const { identityProviderId } = spent;
+        return identityProviderId === null
+          ? { user, amr }
+          : { user, amr: afterFederation(amr), identityProviderId };
       })
       .catch(async (error: unknown) => {
         if (error instanceof MfaCodeInvalidError || error instanceof PasskeyInvalidError) {

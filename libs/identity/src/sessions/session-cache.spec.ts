@@ -52,6 +52,7 @@ function sessionRow(overrides: Partial<CookieSessionWithUser> = {}): CookieSessi
     clientName: null,
     ip: '127.0.0.1',
     userAgent: null,
+    identityProvider: null,
     userEmail: `user-${randomUUID()}@example.com`,
     userRoles: [],
     userDisabledAt: null,

@@ -65,7 +65,7 @@ export class SessionService {
    * already carried is revoked first (OWASP: renew the session id on login, against fixation).
    */
   startCookieSession(
-    { user, amr }: SignIn,
+    { user, amr, identityProviderId = null }: SignIn,
     context: ClientContext,
     previousToken?: string,
   ): Promise<StartedCookieSession> {
@@ -90,6 +90,7 @@ export class SessionService {
         ip: context.ip,
         userAgent: context.userAgent?.slice(0, USER_AGENT_MAX_LENGTH) ?? null,
         amr,
+        identityProviderId,
       });
       await this.audit.record(repositories, {
         actor: `user:${user.id}`,

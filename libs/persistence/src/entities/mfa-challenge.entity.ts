@@ -1,9 +1,10 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 
+import { IdentityProvider } from './identity-provider.entity.js';
 import { User } from './user.entity.js';
 
 /**
- * A password already checked, waiting for the second factor (the `mfaToken` / `mfa_token`): only the
+ * A password (or a federated sign-in) already checked, waiting for the second factor (the `mfaToken` / `mfa_token`): only the
  * SHA-256 of the token is kept, it lives five minutes, and completing it deletes it (single use).
  */
 @Entity('mfa_challenges')
@@ -24,4 +25,15 @@ export class MfaChallenge {
 
   @Column({ type: 'timestamptz' })
   expiresAt!: Date;
+
+  /** The first step was a federated sign-in through this provider (else a password). */
+  @Column({ type: 'uuid', nullable: true })
+  identityProviderId!: string | null;
+
+  @ManyToOne(() => IdentityProvider, { onDelete: 'CASCADE' })
+  @JoinColumn({
+    name: 'identity_provider_id',
+    foreignKeyConstraintName: 'mfa_challenges_identity_provider_id_fkey',
+  })
+  identityProvider?: IdentityProvider;
 }

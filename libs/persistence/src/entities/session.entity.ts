@@ -10,6 +10,7 @@ import {
 } from 'typeorm';
 
 import { Client } from './client.entity.js';
+import { IdentityProvider } from './identity-provider.entity.js';
 import { User } from './user.entity.js';
 
 export type SessionKind = 'cookie' | 'token';
@@ -93,4 +94,15 @@ export class Session {
   /** When the user last proved who they are (OpenID Connect `auth_time`). */
   @Column({ type: 'timestamptz', nullable: true })
   authTime!: Date | null;
+
+  /** The upstream provider of a federated sign-in (amr `fed`); null otherwise or once it is deleted. */
+  @Column({ type: 'uuid', nullable: true })
+  identityProviderId!: string | null;
+
+  @ManyToOne(() => IdentityProvider, { onDelete: 'SET NULL' })
+  @JoinColumn({
+    name: 'identity_provider_id',
+    foreignKeyConstraintName: 'sessions_identity_provider_id_fkey',
+  })
+  identityProvider?: IdentityProvider;
 }

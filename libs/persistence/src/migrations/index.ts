@@ -16,6 +16,7 @@ import { Federation1765500000000 } from './1765500000000-federation.js';
 import { Saml1765600000000 } from './1765600000000-saml.js';
 import { Webhooks1765700000000 } from './1765700000000-webhooks.js';
 import { BackchannelLogout1765800000000 } from './1765800000000-backchannel-logout.js';
+import { FederatedSessions1765900000000 } from './1765900000000-federated-sessions.js';
 
 /** Every migration, in order. Imported as classes: globs do not survive bundling. */
 export const migrations = [
@@ -37,4 +38,5 @@ export const migrations = [
   Saml1765600000000,
   Webhooks1765700000000,
   BackchannelLogout1765800000000,
+  FederatedSessions1765900000000,
 ];

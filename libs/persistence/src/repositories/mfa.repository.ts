@@ -5,6 +5,12 @@ import type { WebAuthnPurpose } from '../entities/webauthn-challenge.entity.js';
 import type { PasskeyDeviceType } from '../entities/webauthn-credential.entity.js';
 import { select, updateReturning } from './returning.js';
 
+/** A second step just completed: whose, and after which first step (null: a password). */
+export interface SpentMfaChallenge {
+  readonly userId: string;
+  readonly identityProviderId: string | null;
+}
+
 export interface NewMfaFactor {
   readonly id: string;
   readonly userId: string;
@@ -307,15 +313,16 @@ export class MfaRepository {
     userId: string,
     createdAt: Date,
     expiresAt: Date,
+    identityProviderId: string | null = null,
   ): Promise<void> {
     await this.manager.query('DELETE FROM mfa_challenges WHERE user_id = $1 AND expires_at <= $2', [
       userId,
       createdAt,
     ]);
     await this.manager.query(
-      `INSERT INTO mfa_challenges (token_hash, user_id, created_at, expires_at)
-       VALUES ($1, $2, $3, $4)`,
-      [tokenHash, userId, createdAt, expiresAt],
+      `INSERT INTO mfa_challenges (token_hash, user_id, created_at, expires_at, identity_provider_id)
+       VALUES ($1, $2, $3, $4, $5)`,
+      [tokenHash, userId, createdAt, expiresAt, identityProviderId],
     );
   }
 
@@ -329,15 +336,18 @@ export class MfaRepository {
     return rows[0]?.userId ?? null;
   }
 
-  /** Deletes a live second step: of concurrent completions exactly one gets the user. */
-  async spendChallenge(tokenHash: Buffer, now: Date): Promise<string | null> {
-    const rows = await updateReturning<{ userId: string }>(
+  /**
+   * Deletes a live second step: of concurrent completions exactly one gets the user (and the provider
+   * of a federated first step).
+   */
+  async spendChallenge(tokenHash: Buffer, now: Date): Promise<SpentMfaChallenge | null> {
+    const rows = await updateReturning<SpentMfaChallenge>(
       this.manager,
       `DELETE FROM mfa_challenges WHERE token_hash = $1 AND expires_at > $2
-       RETURNING user_id AS "userId"`,
+       RETURNING user_id AS "userId", identity_provider_id AS "identityProviderId"`,
       [tokenHash, now],
     );
-    return rows[0]?.userId ?? null;
+    return rows[0] ?? null;
   }
 
   /**

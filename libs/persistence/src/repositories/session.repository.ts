@@ -30,6 +30,8 @@ export interface NewCookieSession {
   readonly userAgent: string | null;
   /** RFC 8176 methods of the sign-in; `['pwd']` when not given. */
   readonly amr?: readonly string[];
+  /** The upstream provider of a federated sign-in. */
+  readonly identityProviderId?: string | null;
 }
 
 export interface NewTokenSession {
@@ -73,6 +75,8 @@ export interface SessionSummary extends SessionTimes {
   readonly clientName: string | null;
   readonly ip: string | null;
   readonly userAgent: string | null;
+  /** The slug of the upstream provider of a federated sign-in (null otherwise, or once deleted). */
+  readonly identityProvider: string | null;
 }
 
 /**
@@ -130,8 +134,12 @@ const TIMES = `s.id, s.created_at AS "createdAt", s.last_seen_at AS "lastSeenAt"
   s.idle_expires_at AS "idleExpiresAt", s.absolute_expires_at AS "absoluteExpiresAt",
   s.revoked_at AS "revokedAt", s.amr, s.auth_time AS "authTime"`;
 
+/** The provider's slug, for the rare federated session (a primary-key probe only when set). */
+const IDENTITY_PROVIDER = `(SELECT p.slug FROM identity_providers p
+  WHERE p.id = s.identity_provider_id) AS "identityProvider"`;
+
 const SUMMARY = `${TIMES}, s.user_id AS "userId", s.kind, s.client_id AS "clientId",
-  c.name AS "clientName", host(s.ip) AS ip, s.user_agent AS "userAgent"`;
+  c.name AS "clientName", host(s.ip) AS ip, s.user_agent AS "userAgent", ${IDENTITY_PROVIDER}`;
 
 /** Live = not revoked and before both expiries, judged at `$now` (the service's clock). */
 const LIVE_AT = (now: string) =>
@@ -141,7 +149,7 @@ const LIVE_AT = (now: string) =>
 const FIND_COOKIE_SESSION = named(
   'find_cookie_session',
   `SELECT ${TIMES}, s.user_id AS "userId", s.kind, NULL AS "clientId", NULL AS "clientName",
-     host(s.ip) AS ip, s.user_agent AS "userAgent", u.email AS "userEmail",
+     host(s.ip) AS ip, s.user_agent AS "userAgent", ${IDENTITY_PROVIDER}, u.email AS "userEmail",
      u.roles AS "userRoles", u.disabled_at AS "userDisabledAt",
      u.email_verified_at AS "userEmailVerifiedAt", u.created_at AS "userCreatedAt"
    FROM sessions s JOIN users u ON u.id = s.user_id
@@ -166,10 +174,10 @@ export class SessionRepository {
   async createCookieSession(session: NewCookieSession): Promise<SessionSummary> {
     const rows: SessionSummary[] = await this.manager.query(
       `INSERT INTO sessions AS s (user_id, kind, token_hash, created_at, last_seen_at,
-         idle_expires_at, absolute_expires_at, ip, user_agent, amr, auth_time)
-       VALUES ($1, 'cookie', $2, $3, $3, $4, $5, $6, $7, $8, $3)
+         idle_expires_at, absolute_expires_at, ip, user_agent, amr, auth_time, identity_provider_id)
+       VALUES ($1, 'cookie', $2, $3, $3, $4, $5, $6, $7, $8, $3, $9)
        RETURNING ${TIMES}, s.user_id AS "userId", s.kind, NULL AS "clientId", NULL AS "clientName",
-         host(s.ip) AS ip, s.user_agent AS "userAgent"`,
+         host(s.ip) AS ip, s.user_agent AS "userAgent", ${IDENTITY_PROVIDER}`,
       [
         session.userId,
         session.tokenHash,
@@ -179,6 +187,7 @@ export class SessionRepository {
         session.ip,
         session.userAgent,
         session.amr ?? ['pwd'],
+        session.identityProviderId ?? null,
       ],
     );
     return rows[0]!;
