@@ -53,6 +53,22 @@ export {
 } from './decorators/require-step-up.decorator.js';
 export { ACR, acrSatisfies } from './step-up/acr.js';
 export {
+  BACKCHANNEL_LOGOUT_OPTIONS,
+  type BackchannelLogoutOptions,
+  BackchannelLogoutModule,
+} from './backchannel-logout/backchannel-logout.module.js';
+export {
+  InMemoryLogoutReplayCache,
+  type LogoutReplayCache,
+} from './backchannel-logout/logout-replay-cache.js';
+export {
+  BACKCHANNEL_LOGOUT_EVENT,
+  InvalidLogoutTokenError,
+  LogoutTokenVerifier,
+  type LogoutTokenVerifierOptions,
+  type VerifiedLogout,
+} from './backchannel-logout/logout-token.verifier.js';
+export {
   REQUIRE_TRUSTED_ORIGIN_KEY,
   RequireTrustedOrigin,
 } from './decorators/require-trusted-origin.decorator.js';
