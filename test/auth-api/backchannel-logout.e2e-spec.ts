@@ -290,6 +290,23 @@ describe('back-channel logout', () => {
     expect(decodeJwt(token!)).toMatchObject({ sid, aud: clientId });
   });
 
+  it('sends one to a deleted client for each of its sessions, and keeps the record', async () => {
+    const path = `/rp/${randomUUID()}`;
+    const clientId = await givenRelyingParty(path);
+    const { sid } = await signIn(clientId, await givenUserAt(issuer));
+    expect((await asOperator('DELETE', `/admin/clients/${clientId}`)).status).toBe(204);
+    const [token] = await eventually(
+      () => tokensAt(path),
+      (all) => all.length > 0,
+    );
+    expect(decodeJwt(token!)).toMatchObject({ sid, aud: clientId });
+    const [delivery] = await eventually(
+      () => deliveries(clientId),
+      (rows) => rows[0]?.status === 'delivered',
+    );
+    expect(delivery).toMatchObject({ sessionId: sid, reason: 'client_deleted' });
+  });
+
   it('sends nothing for a client without a back-channel URI', async () => {
     const clientId = await givenRelyingParty(null);
     const { sid } = await signIn(clientId, await givenUserAt(issuer));
