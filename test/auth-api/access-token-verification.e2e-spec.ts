@@ -202,6 +202,8 @@ describe('bearer access tokens on auth-api', () => {
         revocation_endpoint: `${DEFAULT_ISSUER}/oauth/revoke`,
         device_authorization_endpoint: `${DEFAULT_ISSUER}/oauth/device_authorization`,
         end_session_endpoint: `${DEFAULT_ISSUER}/oauth/end_session`,
+        backchannel_logout_supported: true,
+        backchannel_logout_session_supported: true,
         grant_types_supported: [
           'authorization_code',
           'password',
