@@ -97,13 +97,13 @@ export class BackchannelLogoutService implements OnModuleInit {
     if (!delivery || delivery.status === 'delivered' || delivery.status === 'refused') {
       return;
     }
-    const token = await this.tokens.issue({
-      clientId: delivery.clientId,
-      userId: delivery.userId,
-      sessionId: delivery.sessionId,
-    });
     let failure: { error: string; responseStatus: number | null };
     try {
+      const token = await this.tokens.issue({
+        clientId: delivery.clientId,
+        userId: delivery.userId,
+        sessionId: delivery.sessionId,
+      });
       const response = await this.outbound.post(delivery.uri, {
         headers: {
           'content-type': 'application/x-www-form-urlencoded',
@@ -131,13 +131,15 @@ export class BackchannelLogoutService implements OnModuleInit {
         });
         return;
       }
-      if (!(error instanceof OutboundFailedError)) {
-        throw error;
-      }
-      failure = {
-        error: `${error.reason}: ${error.message}`,
-        responseStatus: error.status ?? null,
-      };
+      // Anything else (the signing key unreadable, the database away) is a failed attempt too,
+      // recorded by its name only: an unexpected error's message is not for the operators' log.
+      failure =
+        error instanceof OutboundFailedError
+          ? { error: `${error.reason}: ${error.message}`, responseStatus: error.status ?? null }
+          : {
+              error: `error: ${error instanceof Error ? error.name : 'unknown'}`,
+              responseStatus: null,
+            };
     }
     if (job.attempt >= job.maxAttempts) {
       await this.giveUp(delivery.id, delivery.clientId, 'dead', failure);
