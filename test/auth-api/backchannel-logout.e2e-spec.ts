@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { SessionHousekeeping } from '@gatehouse/identity';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -375,6 +376,29 @@ describe('back-channel logout', () => {
     );
     expect(delivery).toMatchObject({ status: 'refused', attempts: 1, lastResponseStatus: null });
     expect(delivery!.lastError).toContain('metadata');
+  });
+
+  it('housekeeping deletes finished deliveries past the session retention, never pending ones', async () => {
+    const clientId = `housekeeping-${randomUUID()}`;
+    const insert = (status: string, createdAt: string) =>
+      db.query(
+        `INSERT INTO logout_deliveries (id, client_id, session_id, user_id, uri, reason, status,
+           created_at)
+         VALUES (gen_random_uuid(), $1, gen_random_uuid(), gen_random_uuid(), 'https://rp.example/',
+           'admin', $2, $3)`,
+        [clientId, status, createdAt],
+      );
+    await insert('delivered', '2001-01-01T00:00:00Z');
+    await insert('dead', '2001-01-01T00:00:00Z');
+    await insert('failed', '2001-01-01T00:00:00Z');
+    await insert('delivered', new Date().toISOString());
+    const result = await auth.get(SessionHousekeeping).purge();
+    expect(result.logoutDeliveries).toBeGreaterThanOrEqual(2);
+    const left: { status: string }[] = await db.query(
+      'SELECT status FROM logout_deliveries WHERE client_id = $1 ORDER BY status',
+      [clientId],
+    );
+    expect(left.map((row) => row.status)).toEqual(['delivered', 'failed']);
   });
 
   describe('registration', () => {

@@ -11,14 +11,17 @@ export interface HousekeepingResult {
   readonly successors: number;
   /** Authorization codes and device authorization requests past their expiry. */
   readonly grants: number;
+  /** Finished back-channel logout deliveries older than the session retention. */
+  readonly logoutDeliveries: number;
 }
 
 /** Small enough that one DELETE holds its row locks for milliseconds. */
 const DEFAULT_BATCH_SIZE = 500;
 
 /**
- * Deletes sessions that ended (revoked or expired) longer ago than the retention period, and feed rows
- * that can no longer cover an access token. Batches run as separate statements, so a purge of millions
+ * Deletes sessions that ended (revoked or expired) longer ago than the retention period (and the
+ * finished back-channel logout deliveries as old), and feed rows that can no longer cover an access
+ * token. Batches run as separate statements, so a purge of millions
  * of rows never holds long locks or one huge transaction; `SKIP LOCKED` lets concurrent purges (one per
  * instance) share the work instead of queueing.
  */
@@ -61,9 +64,20 @@ export class SessionHousekeeping {
         }
       }
     }
+    let logoutDeliveries = 0;
+    for (;;) {
+      const deleted = await this.database.logoutDeliveries.deleteFinishedBatch(
+        endedBefore,
+        batchSize,
+      );
+      logoutDeliveries += deleted;
+      if (deleted < batchSize) {
+        break;
+      }
+    }
     const successors = await this.database.refreshTokens.eraseSuccessorsUsedBefore(
       new Date(now.getTime() - this.graceSeconds * 1000),
     );
-    return { sessions, revocations, successors, grants };
+    return { sessions, revocations, successors, grants, logoutDeliveries };
   }
 }

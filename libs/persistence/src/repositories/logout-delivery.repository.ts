@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 
 import type { LogoutDelivery } from '../entities/logout-delivery.entity.js';
-import { select } from './returning.js';
+import { select, updateReturning } from './returning.js';
 
 /** A logout token to send: one client that received tokens in one ended session. */
 export interface PlannedLogoutDelivery {
@@ -76,6 +76,23 @@ export class LogoutDeliveryRepository {
        WHERE id = $1`,
       [id, outcome.status, outcome.error?.slice(0, 500) ?? null, outcome.responseStatus],
     );
+  }
+
+  /**
+   * Deletes up to `limit` finished deliveries (delivered, dead or refused) created before
+   * `createdBefore`; those still queued or failing stay until their last attempt.
+   */
+  async deleteFinishedBatch(createdBefore: Date, limit: number): Promise<number> {
+    const rows = await updateReturning(
+      this.manager,
+      `DELETE FROM logout_deliveries WHERE id IN (
+         SELECT id FROM logout_deliveries
+         WHERE status IN ('delivered', 'dead', 'refused') AND created_at < $1
+         LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING id`,
+      [createdBefore, limit],
+    );
+    return rows.length;
   }
 
   /** A client's deliveries, newest first, keyset on (created_at, id); `limit + 1` rows. */
