@@ -23,6 +23,7 @@ const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
  */
 describe('nest-auth back-channel logout receiver', () => {
   let auth: NestFastifyApplication;
+  let admin: NestFastifyApplication;
   let sibling: INestApplication;
   let issuer: string;
   let adminUrl: string;
@@ -34,7 +35,7 @@ describe('nest-auth back-channel logout receiver', () => {
   beforeAll(async () => {
     const env = { OUTBOUND_ALLOW_PRIVATE: 'true', JOB_POLL_INTERVAL_MS: '200' };
     ({ app: auth, issuer } = await givenListeningAuthApi(env));
-    ({ url: adminUrl } = await givenListeningAdminApi(issuer, env));
+    ({ app: admin, url: adminUrl } = await givenListeningAdminApi(issuer, env));
     const operator = await givenOperatorAt(auth, issuer);
     operatorToken = ((await (await passwordGrantAt(issuer, operator)).json()) as never)[
       'access_token'
@@ -75,6 +76,7 @@ describe('nest-auth back-channel logout receiver', () => {
   });
   afterAll(async () => {
     await sibling?.close();
+    await admin?.close();
     await auth?.close();
   });
 

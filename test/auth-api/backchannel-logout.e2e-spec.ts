@@ -56,6 +56,7 @@ async function eventually<T>(read: () => Promise<T> | T, done: (value: T) => boo
  */
 describe('back-channel logout', () => {
   let auth: NestFastifyApplication;
+  let admin: NestFastifyApplication;
   let db: DataSource;
   let issuer: string;
   let adminUrl: string;
@@ -97,7 +98,7 @@ describe('back-channel logout', () => {
       JOB_POLL_INTERVAL_MS: '200',
     };
     ({ app: auth, issuer } = await givenListeningAuthApi(env));
-    ({ url: adminUrl } = await givenListeningAdminApi(issuer, env));
+    ({ app: admin, url: adminUrl } = await givenListeningAdminApi(issuer, env));
     db = auth.get(DataSource);
     const operator = await givenOperatorAt(auth, issuer);
     operatorToken = ((await (await passwordGrantAt(issuer, operator)).json()) as never)[
@@ -105,6 +106,7 @@ describe('back-channel logout', () => {
     ];
   });
   afterAll(async () => {
+    await admin?.close();
     await auth?.close();
     receiver?.closeAllConnections();
     await new Promise((resolve) => receiver?.close(resolve));
