@@ -188,13 +188,13 @@ describe('/admin/webhooks', () => {
     expect(body.details).toEqual([
       { field: 'url', messages: [expect.stringMatching(new RegExp(`^${reason}: `))] },
     ]);
-    const [{ count }] = await admin
+    const [row] = await admin
       .get(DataSource)
       .query<{ count: number }[]>(
         'SELECT count(*)::int AS count FROM webhook_endpoints WHERE url = $1',
         [url],
       );
-    expect(count).toBe(0);
+    expect(row?.count).toBe(0);
   });
 
   it('refuses a refused URL on PATCH too', async () => {

@@ -272,10 +272,10 @@ export class WebhookRepository {
   /** One attempt's outcome; `attempts` grows by one. */
   async recordAttempt(id: string, outcome: WebhookAttemptOutcome): Promise<void> {
     await this.manager.query(
-      `UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, last_attempt_at = now(),
-         last_response_status = $3, last_error = $4, last_body_excerpt = $5, next_attempt_at = $6,
-         job_id = COALESCE($7, job_id),
-         delivered_at = CASE WHEN $2 = 'succeeded' THEN now() ELSE delivered_at END
+      `UPDATE webhook_deliveries SET status = $2::text, attempts = attempts + 1,
+         last_attempt_at = now(), last_response_status = $3, last_error = $4,
+         last_body_excerpt = $5, next_attempt_at = $6, job_id = COALESCE($7::bigint, job_id),
+         delivered_at = CASE WHEN $2::text = 'succeeded' THEN now() ELSE delivered_at END
        WHERE id = $1`,
       [
         id,
@@ -297,8 +297,19 @@ export class WebhookRepository {
     );
   }
 
-  /** Starts the failure streak if none is running; answers when it started. */
+  /**
+   * Starts the failure streak if none is running; answers when it started. Reads first: while a
+   * streak runs (an outage, many deliveries failing at once) no attempt queues on the row's lock.
+   */
   async endpointFailed(endpointId: string): Promise<Date | null> {
+    const [current] = await select<{ failingSince: Date | null }>(
+      this.manager,
+      'SELECT failing_since AS "failingSince" FROM webhook_endpoints WHERE id = $1',
+      [endpointId],
+    );
+    if (!current || current.failingSince) {
+      return current?.failingSince ?? null;
+    }
     const [row] = await updateReturning<{ failingSince: Date }>(
       this.manager,
       `UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, now()) WHERE id = $1
