@@ -15,6 +15,20 @@ import { workerDatabaseUrl } from './test-database.js';
 
 type Env = Record<string, string>;
 
+/**
+ * Whether a test app runs the job worker: only where the test delivers side effects (mail through
+ * `SMTP_URL`, logout tokens and webhooks to a local receiver through `OUTBOUND_ALLOW_PRIVATE`) or asks
+ * for it. Every worker holds a pool of its own; dozens of apps at once would exhaust PostgreSQL's
+ * connections. Jobs enqueued by the others wait in the queue, as in production without a worker.
+ */
+function wantsJobWorker(env: Env): boolean {
+  return (
+    env['JOB_WORKER_CONCURRENCY'] !== undefined ||
+    env['SMTP_URL'] !== undefined ||
+    env['OUTBOUND_ALLOW_PRIVATE'] === 'true'
+  );
+}
+
 /** Configuration as production would load it, pointed at this worker's database unless env says. */
 export async function testConfig(env: Env = {}): Promise<GatehouseConfig> {
   const config = loadConfig({
@@ -24,6 +38,7 @@ export async function testConfig(env: Env = {}): Promise<GatehouseConfig> {
     // Tests register their users through the API from one address (inject's 127.0.0.1): the
     // registration limit's own spec sets a budget.
     REGISTRATION_ATTEMPTS_PER_IP: '1000000',
+    ...(wantsJobWorker(env) ? {} : { JOB_WORKER_CONCURRENCY: '0' }),
     ...env,
   });
   return {
