@@ -609,6 +609,8 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
         postLogoutRedirectUris: [],
         requireConsent: true,
         requireState: false,
+        backchannelLogoutUri: null,
+        backchannelLogoutSessionRequired: false,
         createdAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
         clientSecret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
       });
@@ -651,6 +653,8 @@ describe('admin-api access control: authentication, capabilities and CSRF on eve
       for (const client of clients) {
         expect(Object.keys(client).sort()).toEqual([
           'audience',
+          'backchannelLogoutSessionRequired',
+          'backchannelLogoutUri',
           'clientId',
           'createdAt',
           'firstParty',

@@ -465,6 +465,7 @@ describe('admin-api users (disable, enable, search, roles) and the audit log', (
             firstParty: false,
             resourceServer: false,
             audience: null,
+            backchannelLogoutUri: null,
           },
           null,
         ),
