@@ -27,6 +27,7 @@ import {
 import { forgotPassword } from './forgot-password.js';
 import { profile } from './profile.js';
 import { registrationBurst } from './registration-burst.js';
+import { webhooks } from './webhooks.js';
 
 /**
  * One line of the results table; `ratio` is against the scenario's baseline in the same run,
@@ -91,9 +92,18 @@ export class Stage {
     return base;
   }
 
-  /** The bench's cookie logins come from ORIGIN, which must be trusted for their CSRF check. */
+  /**
+   * The bench's cookie logins come from ORIGIN, which must be trusted for their CSRF check. Webhook
+   * receivers are in the bench process, on loopback, and every auth-api's job worker may take a
+   * delivery: all of them may call loopback.
+   */
   appEnv(extra: Record<string, string> = {}) {
-    return { ISSUER: this.issuer, TRUSTED_ORIGINS: ORIGIN, ...extra };
+    return {
+      ISSUER: this.issuer,
+      TRUSTED_ORIGINS: ORIGIN,
+      OUTBOUND_ALLOW_PRIVATE: 'true',
+      ...extra,
+    };
   }
 
   auth(): Promise<string> {
@@ -672,5 +682,6 @@ export const SCENARIOS = {
   scale,
   'registration-burst': registrationBurst,
   'forgot-password': forgotPassword,
+  webhooks,
   profile,
 } satisfies Record<string, (stage: Stage) => Promise<Outcome>>;
