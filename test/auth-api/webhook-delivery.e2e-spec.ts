@@ -148,6 +148,69 @@ describe('webhook delivery', { timeout: CASE_MS }, () => {
     expect(rows[0]).toMatchObject({ attempts: 1, lastResponseStatus: 200, lastBodyExcerpt: 'ok' });
   });
 
+  it('delivers user.password_changed, user.disabled with the revocations it causes, and client.*', async () => {
+    const { secret } = await givenEndpoint('/admin-events', [
+      'user.password_changed',
+      'user.disabled',
+      'session.revoked',
+      'client.created',
+      'client.deleted',
+    ]);
+    const user = await givenUser(auth);
+    const session = await givenCookieSession(auth, user);
+    const changed = await withCookie(auth, session, 'POST', '/me/password', {
+      currentPassword: user.password,
+      newPassword: 'a new and longer passphrase',
+    });
+    expect(changed.statusCode).toBe(204);
+    expect((await adminCall('POST', `/admin/users/${user.id}/disable`)).statusCode).toBe(200);
+    const client = await adminCall('POST', '/admin/clients', {
+      name: 'webhook probe',
+      grantTypes: ['client_credentials'],
+    });
+    expect(client.statusCode).toBe(201);
+    const { clientId } = client.json<{ clientId: string }>();
+    const deleted = await admin.inject({
+      method: 'DELETE',
+      url: `/admin/clients/${clientId}`,
+      headers: { cookie: operator.cookie, origin: TRUSTED_ORIGIN },
+    });
+    expect(deleted.statusCode).toBe(204);
+
+    const ofUser = () =>
+      about('/admin-events', user.id).map((request) => [
+        request.payload.type,
+        request.payload.data,
+      ]);
+    await expect.poll(() => ofUser().length, EVENTUALLY).toBe(3);
+    expect(ofUser()).toEqual(
+      expect.arrayContaining([
+        ['user.password_changed', { userId: user.id, email: user.email, method: 'change' }],
+        ['user.disabled', { userId: user.id, email: user.email }],
+        [
+          'session.revoked',
+          {
+            sessionId: session.sessionId,
+            userId: user.id,
+            clientId: null,
+            reason: 'user_disabled',
+          },
+        ],
+      ]),
+    );
+    const ofClient = () =>
+      receiver
+        .on('/admin-events')
+        .filter((request) => request.payload.data.clientId === clientId)
+        .map((request) => request.payload.type);
+    await expect
+      .poll(() => ofClient().sort(), EVENTUALLY)
+      .toEqual(['client.created', 'client.deleted']);
+    expect(receiver.verified('/admin-events', secret)).toHaveLength(
+      receiver.on('/admin-events').length,
+    );
+  });
+
   it('sends nothing for a change that rolls back, nor to endpoints not subscribed or disabled', async () => {
     await givenEndpoint('/other-types', ['client.deleted']);
     const disabled = await givenEndpoint('/disabled', ['user.created']);
