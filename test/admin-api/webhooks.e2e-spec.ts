@@ -114,6 +114,14 @@ describe('/admin/webhooks', () => {
     expect(row!.sealed.includes(key)).toBe(false);
     expect(row!.sealed.includes(Buffer.from(created.secret!))).toBe(false);
     expect(await auditActions(created.id)).toEqual([`user:${operatorId} admin.webhook_created`]);
+    const [audited] = await admin
+      .get(DataSource)
+      .query<{ details: { url: string } }[]>(
+        `SELECT details FROM audit_events WHERE subject = $1`,
+        [`webhook:${created.id}`],
+      );
+    // The origin only: a webhook URL's path often carries the receiver's own token.
+    expect(audited!.details.url).toBe('https://hooks.example.com');
   });
 
   it('changes, disables, enables and deletes an endpoint, each audited', async () => {

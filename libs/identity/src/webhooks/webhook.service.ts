@@ -40,6 +40,12 @@ export function webhookSecretsKey(config: GatehouseConfig): Buffer {
 /** A secret is bound to its endpoint and its slot: it cannot be moved to another row and opened. */
 export const secretContext = (endpointId: string) => `webhook:${endpointId}`;
 
+/**
+ * The audit log (readable with `audit:read`, by support too) keeps an endpoint's origin only: a
+ * webhook URL's path or query often carries a token of the receiver's (Slack-style URLs).
+ */
+const auditedUrl = (url: string) => new URL(url).origin;
+
 export interface NewWebhookEndpointRequest {
   readonly url: string;
   readonly eventTypes: readonly WebhookEventType[];
@@ -98,7 +104,7 @@ export class WebhookService {
         action: 'admin.webhook_created',
         subject: `webhook:${id}`,
         ip: operator.context.ip,
-        details: { url: request.url, eventTypes: endpoint.eventTypes },
+        details: { url: auditedUrl(request.url), eventTypes: endpoint.eventTypes },
       });
       return { endpoint, secret };
     });
@@ -137,7 +143,10 @@ export class WebhookService {
         action: 'admin.webhook_updated',
         subject: `webhook:${id}`,
         ip: operator.context.ip,
-        details: { ...changes },
+        details: {
+          ...changes,
+          ...(changes.url === undefined ? {} : { url: auditedUrl(changes.url) }),
+        },
       });
       return endpoint;
     });
