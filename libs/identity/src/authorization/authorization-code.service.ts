@@ -39,6 +39,8 @@ export interface ApprovedAuthorization {
   readonly authTime: Date;
   /** How (RFC 8176), from the browser session. */
   readonly amr: readonly string[] | null;
+  /** The browser session that approved it: ending it ends the token session the code starts. */
+  readonly browserSessionId: string | null;
 }
 
 export interface CodeRedemption {
@@ -131,6 +133,7 @@ export class AuthorizationCodeService {
       nonce: approved.nonce,
       authTime: approved.authTime,
       amr: approved.amr,
+      browserSessionId: approved.browserSessionId,
       createdAt: now,
       expiresAt: new Date(now.getTime() + AUTHORIZATION_CODE_TTL_SECONDS * 1000),
     });
@@ -193,6 +196,7 @@ export class AuthorizationCodeService {
         nonce: state.nonce,
         authTime: state.authTime,
         ...(state.amr ? { amr: state.amr } : {}),
+        parentSessionId: state.browserSessionId,
         claims: claimsFor(state.scope, {
           email: state.userEmail,
           emailVerifiedAt: state.userEmailVerifiedAt,

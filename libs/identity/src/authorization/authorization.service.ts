@@ -77,6 +77,8 @@ export class AuthorizationRedirectError extends Error {
 /** The signed-in browser session, as far as authorization is concerned. */
 export interface SignedInUser {
   readonly userId: string;
+  /** The browser (cookie) session: the parent of the token sessions this sign-in approves. */
+  readonly sessionId: string;
   /** When the user proved who they are (the cookie session's start): `auth_time`. */
   readonly authTime: Date;
   /** How (RFC 8176), as the cookie session recorded it; null for sessions from before. */
@@ -276,6 +278,7 @@ export class AuthorizationService {
           nonce: request.nonce,
           authTime: user.authTime,
           amr: user.amr,
+          browserSessionId: user.sessionId,
         },
         repositories,
       );

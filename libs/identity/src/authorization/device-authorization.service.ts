@@ -246,6 +246,7 @@ export class DeviceAuthorizationService {
         nonce: null,
         authTime: polled.authTime,
         ...(polled.amr ? { amr: polled.amr } : {}),
+        parentSessionId: polled.browserSessionId,
         claims: claimsFor(polled.scope, {
           email: polled.userEmail ?? '',
           emailVerifiedAt: polled.userEmailVerifiedAt,

@@ -38,6 +38,11 @@ export interface OpenIdRequest {
   /** RFC 8176 methods of the sign-in; recorded on the session, `amr` in the tokens. */
   readonly amr?: readonly string[];
   readonly claims: Readonly<Record<string, unknown>>;
+  /**
+   * The browser (cookie) session whose sign-in approved the code or device: the token session is
+   * its child and ends with it (RevocationService.revokeSessions), unless it holds offline_access.
+   */
+  readonly parentSessionId?: string | null;
 }
 
 /** The sign-in behind a refreshed session, for the `amr` and `auth_time` of its access tokens. */
@@ -138,6 +143,7 @@ export class RefreshTokenService {
           userAgent: context.userAgent?.slice(0, 512) ?? null,
           amr: openId?.amr ?? null,
           authTime: openId?.authTime ?? null,
+          parentSessionId: openId?.parentSessionId ?? null,
         });
         if (refreshToken) {
           await repositories.refreshTokens.insert({

@@ -85,4 +85,15 @@ export class AuthorizationCode {
     foreignKeyConstraintName: 'authorization_codes_token_session_id_fkey',
   })
   tokenSession?: Session;
+
+  /** The browser (cookie) session whose sign-in approved it: the parent of the token session. */
+  @Column({ type: 'uuid', nullable: true })
+  browserSessionId!: string | null;
+
+  @ManyToOne(() => Session, { onDelete: 'SET NULL' })
+  @JoinColumn({
+    name: 'browser_session_id',
+    foreignKeyConstraintName: 'authorization_codes_browser_session_id_fkey',
+  })
+  browserSession?: Session;
 }

@@ -100,4 +100,15 @@ export class DeviceAuthorization {
     foreignKeyConstraintName: 'device_authorizations_token_session_id_fkey',
   })
   tokenSession?: Session;
+
+  /** The browser (cookie) session whose sign-in approved it: the parent of the token session. */
+  @Column({ type: 'uuid', nullable: true })
+  browserSessionId!: string | null;
+
+  @ManyToOne(() => Session, { onDelete: 'SET NULL' })
+  @JoinColumn({
+    name: 'browser_session_id',
+    foreignKeyConstraintName: 'device_authorizations_browser_session_id_fkey',
+  })
+  browserSession?: Session;
 }

@@ -25,6 +25,9 @@ export type SessionKind = 'cookie' | 'token';
 @Index('sessions_user_id_created_at_idx', ['userId', 'createdAt', 'id'])
 @Index('sessions_created_at_id_idx', ['createdAt', 'id'])
 @Index('sessions_client_id_idx', ['clientId'])
+@Index('sessions_parent_session_id_idx', ['parentSessionId'], {
+  where: '"parent_session_id" IS NOT NULL',
+})
 export class Session {
   @PrimaryGeneratedColumn('uuid', { primaryKeyConstraintName: 'sessions_pkey' })
   id!: string;
@@ -105,4 +108,18 @@ export class Session {
     foreignKeyConstraintName: 'sessions_identity_provider_id_fkey',
   })
   identityProvider?: IdentityProvider;
+
+  /**
+   * A token session's browser (cookie) session: the sign-in that approved its code or device. When
+   * that session ends, this one ends with it (unless it holds `offline_access`). Null for other grants.
+   */
+  @Column({ type: 'uuid', nullable: true })
+  parentSessionId!: string | null;
+
+  @ManyToOne(() => Session, { onDelete: 'SET NULL' })
+  @JoinColumn({
+    name: 'parent_session_id',
+    foreignKeyConstraintName: 'sessions_parent_session_id_fkey',
+  })
+  parentSession?: Session;
 }

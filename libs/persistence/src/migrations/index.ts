@@ -17,6 +17,7 @@ import { Saml1765600000000 } from './1765600000000-saml.js';
 import { Webhooks1765700000000 } from './1765700000000-webhooks.js';
 import { BackchannelLogout1765800000000 } from './1765800000000-backchannel-logout.js';
 import { FederatedSessions1765900000000 } from './1765900000000-federated-sessions.js';
+import { SessionParents1766000000000 } from './1766000000000-session-parents.js';
 
 /** Every migration, in order. Imported as classes: globs do not survive bundling. */
 export const migrations = [
@@ -39,4 +40,5 @@ export const migrations = [
   Webhooks1765700000000,
   BackchannelLogout1765800000000,
   FederatedSessions1765900000000,
+  SessionParents1766000000000,
 ];

@@ -13,6 +13,8 @@ export interface NewAuthorizationCode {
   readonly nonce: string | null;
   readonly authTime: Date;
   readonly amr: readonly string[] | null;
+  /** The browser session whose sign-in approved it (the token session's parent). */
+  readonly browserSessionId: string | null;
   readonly createdAt: Date;
   readonly expiresAt: Date;
 }
@@ -36,6 +38,7 @@ export interface AuthorizationCodeState {
   readonly expiresAt: Date;
   readonly usedAt: Date | null;
   readonly tokenSessionId: string | null;
+  readonly browserSessionId: string | null;
 }
 
 export class AuthorizationCodeRepository {
@@ -45,8 +48,8 @@ export class AuthorizationCodeRepository {
     const rows = await select<{ id: string }>(
       this.manager,
       `INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope,
-         code_challenge, nonce, auth_time, created_at, expires_at, resources, amr)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
+         code_challenge, nonce, auth_time, created_at, expires_at, resources, amr, browser_session_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
       [
         code.codeHash,
         code.clientId,
@@ -60,6 +63,7 @@ export class AuthorizationCodeRepository {
         code.expiresAt,
         code.resources,
         code.amr,
+        code.browserSessionId,
       ],
     );
     return rows[0]!.id;
@@ -72,7 +76,8 @@ export class AuthorizationCodeRepository {
          u.roles AS "userRoles", u.email_verified_at AS "userEmailVerifiedAt",
          u.disabled_at AS "userDisabledAt", c.redirect_uri AS "redirectUri", c.scope, c.resources,
          c.code_challenge AS "codeChallenge", c.nonce, c.auth_time AS "authTime", c.amr,
-         c.expires_at AS "expiresAt", c.used_at AS "usedAt", c.token_session_id AS "tokenSessionId"
+         c.expires_at AS "expiresAt", c.used_at AS "usedAt", c.token_session_id AS "tokenSessionId",
+         c.browser_session_id AS "browserSessionId"
        FROM authorization_codes c JOIN users u ON u.id = c.user_id
        WHERE c.code_hash = $1`,
       [codeHash],

@@ -40,6 +40,8 @@ export interface PolledDeviceAuthorization {
   readonly userEmailVerifiedAt: Date | null;
   readonly authTime: Date | null;
   readonly amr: string[] | null;
+  /** The browser session that approved it (the token session's parent). */
+  readonly browserSessionId: string | null;
 }
 
 /** RFC 8628 §3.5: a client must add 5 s to its interval at every slow_down. */
@@ -89,15 +91,18 @@ export class DeviceAuthorizationRepository {
       readonly userId: string;
       readonly authTime: Date;
       readonly amr?: readonly string[] | null;
+      /** The browser session deciding: an approval's token session becomes its child. */
+      readonly sessionId?: string | null;
     },
     at: Date,
   ): Promise<boolean> {
     const rows = await updateReturning(
       this.manager,
       `UPDATE device_authorizations
-       SET status = $2, user_id = $3, auth_time = $4, decided_at = $5, amr = $6
+       SET status = $2, user_id = $3, auth_time = $4, decided_at = $5, amr = $6,
+         browser_session_id = $7
        WHERE id = $1 AND status = 'pending' AND expires_at > $5 RETURNING id`,
-      [id, decision, user.userId, user.authTime, at, user.amr ?? null],
+      [id, decision, user.userId, user.authTime, at, user.amr ?? null, user.sessionId ?? null],
     );
     return rows.length > 0;
   }
@@ -125,13 +130,15 @@ export class DeviceAuthorizationRepository {
              THEN p.interval_seconds + $3 ELSE p.interval_seconds END
          FROM previous p WHERE d.id = p.id
          RETURNING d.id, d.client_id, d.scope, d.status, d.expires_at, d.interval_seconds,
-           d.interval_seconds > p.interval_seconds AS slow_down, d.user_id, d.auth_time, d.amr
+           d.interval_seconds > p.interval_seconds AS slow_down, d.user_id, d.auth_time, d.amr,
+           d.browser_session_id
        )
        SELECT polled.id, polled.client_id AS "clientId", polled.scope, polled.status,
          polled.expires_at AS "expiresAt", polled.interval_seconds AS "intervalSeconds",
          polled.slow_down AS "slowDown", polled.user_id AS "userId", u.email AS "userEmail",
          u.roles AS "userRoles", u.disabled_at AS "userDisabledAt",
-         u.email_verified_at AS "userEmailVerifiedAt", polled.auth_time AS "authTime", polled.amr
+         u.email_verified_at AS "userEmailVerifiedAt", polled.auth_time AS "authTime", polled.amr,
+         polled.browser_session_id AS "browserSessionId"
        FROM polled LEFT JOIN users u ON u.id = polled.user_id`,
       [deviceCodeHash, at, SLOW_DOWN_STEP_SECONDS, clientId],
     );

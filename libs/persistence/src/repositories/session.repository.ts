@@ -47,6 +47,8 @@ export interface NewTokenSession {
   /** RFC 8176 methods of the sign-in behind the tokens, and when it happened. */
   readonly amr?: readonly string[] | null;
   readonly authTime?: Date | null;
+  /** The browser (cookie) session whose sign-in approved the grant; ends this one when it ends. */
+  readonly parentSessionId?: string | null;
 }
 
 /** Whether a session can still back an access token (bearer verification, introspection). */
@@ -196,8 +198,8 @@ export class SessionRepository {
   async createTokenSession(session: NewTokenSession): Promise<string> {
     const rows: { id: string }[] = await this.manager.query(
       `INSERT INTO sessions (user_id, kind, client_id, scope, created_at, last_seen_at,
-         idle_expires_at, absolute_expires_at, ip, user_agent, amr, auth_time)
-       VALUES ($1, 'token', $2, $8, $3, $3, $4, $5, $6, $7, $9, $10)
+         idle_expires_at, absolute_expires_at, ip, user_agent, amr, auth_time, parent_session_id)
+       VALUES ($1, 'token', $2, $8, $3, $3, $4, $5, $6, $7, $9, $10, $11)
        RETURNING id`,
       [
         session.userId,
@@ -210,6 +212,7 @@ export class SessionRepository {
         session.scope,
         session.amr ?? null,
         session.authTime ?? null,
+        session.parentSessionId ?? null,
       ],
     );
     return rows[0]!.id;
@@ -374,6 +377,26 @@ export class SessionRepository {
        WHERE id = ANY($1::uuid[]) AND revoked_at IS NULL
        RETURNING id`,
       [ids, revocation.at, revocation.reason, revocation.by, revocation.note ?? null],
+    );
+    return rows.map(({ id }) => id);
+  }
+
+  /**
+   * Revokes the live token sessions obtained through these browser sessions (`parent_session_id`,
+   * served by its partial index), except those holding `offline_access`: offline access outlives
+   * the sign-in (OIDC Core §11). Returns the ids it revoked.
+   */
+  async revokeChildren(parentIds: readonly string[], revocation: Revocation): Promise<string[]> {
+    if (parentIds.length === 0) {
+      return [];
+    }
+    const rows = await updateReturning<{ id: string }>(
+      this.manager,
+      `UPDATE sessions s SET revoked_at = $2, revoked_reason = $3, revoked_by = $4, revoked_note = $5
+       WHERE s.parent_session_id = ANY($1::uuid[]) AND ${LIVE_AT('$2')}
+         AND NOT ('offline_access' = ANY(string_to_array(coalesce(s.scope, ''), ' ')))
+       RETURNING s.id`,
+      [parentIds, revocation.at, revocation.reason, revocation.by, revocation.note ?? null],
     );
     return rows.map(({ id }) => id);
   }
