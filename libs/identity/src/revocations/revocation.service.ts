@@ -78,14 +78,27 @@ export class RevocationService {
     this.endHooks.push(hook);
   }
 
+  /**
+   * Ends these sessions and, one level down, the token sessions obtained through them (the apps
+   * signed in through a browser session: Keycloak's client sessions of a user session), with the same
+   * reason, actor and moment, so the hooks see every one (each app gets its logout token with its own
+   * `sid`). Not when a new sign-in replaces the browser session (not a sign-out), and never a token
+   * session holding `offline_access` (it outlives the sign-in, OIDC Core §11). Answers every id it
+   * revoked, the children after the sessions asked for.
+   */
   async revokeSessions(
     repositories: Repositories,
     ids: readonly string[],
     revocation: SessionRevocation,
   ): Promise<string[]> {
     const revoked = await repositories.sessions.revoke(ids, revocation);
-    await this.recordInFeed(repositories, revoked, revocation);
-    return revoked;
+    const children =
+      revocation.reason === 'replaced_by_login'
+        ? []
+        : await repositories.sessions.revokeChildren(ids, revocation);
+    const all = children.length > 0 ? [...revoked, ...children] : revoked;
+    await this.recordInFeed(repositories, all, revocation);
+    return all;
   }
 
   /** Every live session of the user, except `keep` (the caller's own, when it stays signed in). */
