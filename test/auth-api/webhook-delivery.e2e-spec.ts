@@ -1,4 +1,5 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { SessionHousekeeping } from '@gatehouse/identity';
 import { Database } from '@gatehouse/persistence';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -316,6 +317,32 @@ describe('webhook delivery', { timeout: CASE_MS }, () => {
       [`webhook:${id}`],
     );
     expect(rows).toHaveLength(1);
+  });
+
+  it('lets the session housekeeping delete settled deliveries older than the retention, not pending ones', async () => {
+    const { id } = await givenEndpoint('/housekeeping', ['user.created']);
+    await givenUser(auth);
+    await expect
+      .poll(async () => (await deliveriesOf(id))[0]?.status, EVENTUALLY)
+      .toBe('succeeded');
+    const [settled] = await deliveriesOf(id);
+    await database.query(
+      `INSERT INTO webhook_deliveries (id, endpoint_id, event_type, payload, status)
+       VALUES ('msg_old_pending', $1, 'user.created', '{}', 'pending')`,
+      [id],
+    );
+    await database.query(
+      `UPDATE webhook_deliveries SET created_at = now() - interval '400 days' WHERE endpoint_id = $1`,
+      [id],
+    );
+    const purged = await auth.get(SessionHousekeeping).purge();
+    expect(purged.webhookDeliveries).toBeGreaterThanOrEqual(1);
+    const { rows } = await database.query<{ id: string }>(
+      'SELECT id FROM webhook_deliveries WHERE endpoint_id = $1',
+      [id],
+    );
+    expect(rows.map((row) => row.id)).toEqual(['msg_old_pending']);
+    expect(settled!.id).not.toBe('msg_old_pending');
   });
 
   it('signs with both secrets during a rotation, then with the new one alone', async () => {

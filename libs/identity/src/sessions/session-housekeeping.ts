@@ -13,6 +13,8 @@ export interface HousekeepingResult {
   readonly grants: number;
   /** Finished back-channel logout deliveries older than the session retention. */
   readonly logoutDeliveries: number;
+  /** Finished webhook deliveries (succeeded or failed) older than the session retention. */
+  readonly webhookDeliveries: number;
 }
 
 /** Small enough that one DELETE holds its row locks for milliseconds. */
@@ -20,7 +22,7 @@ const DEFAULT_BATCH_SIZE = 500;
 
 /**
  * Deletes sessions that ended (revoked or expired) longer ago than the retention period (and the
- * finished back-channel logout deliveries as old), and feed rows that can no longer cover an access
+ * finished back-channel logout and webhook deliveries as old), and feed rows that can no longer cover an access
  * token. Batches run as separate statements, so a purge of millions
  * of rows never holds long locks or one huge transaction; `SKIP LOCKED` lets concurrent purges (one per
  * instance) share the work instead of queueing.
@@ -75,9 +77,17 @@ export class SessionHousekeeping {
         break;
       }
     }
+    let webhookDeliveries = 0;
+    for (;;) {
+      const deleted = await this.database.webhooks.deleteFinishedBatch(endedBefore, batchSize);
+      webhookDeliveries += deleted;
+      if (deleted < batchSize) {
+        break;
+      }
+    }
     const successors = await this.database.refreshTokens.eraseSuccessorsUsedBefore(
       new Date(now.getTime() - this.graceSeconds * 1000),
     );
-    return { sessions, revocations, successors, grants, logoutDeliveries };
+    return { sessions, revocations, successors, grants, logoutDeliveries, webhookDeliveries };
   }
 }

@@ -331,6 +331,20 @@ export class WebhookRepository {
     return rows.length > 0;
   }
 
+  /** Housekeeping: settled deliveries created before `createdBefore`, one batch. */
+  async deleteFinishedBatch(createdBefore: Date, limit: number): Promise<number> {
+    const rows = await updateReturning(
+      this.manager,
+      `DELETE FROM webhook_deliveries WHERE id IN (
+         SELECT id FROM webhook_deliveries
+         WHERE status IN ('succeeded', 'failed') AND created_at < $1
+         LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING id`,
+      [createdBefore, limit],
+    );
+    return rows.length;
+  }
+
   async findDelivery(endpointId: string, id: string): Promise<WebhookDeliveryView | null> {
     const [row] = await select<WebhookDeliveryView>(
       this.manager,
