@@ -448,7 +448,7 @@ export const envSchema = {
   JOB_WORKER_CONCURRENCY: variable({
     expectation: 'an integer from 0 to 32',
     description:
-      'Jobs (mail deliveries) each auth-api instance runs at once from the PostgreSQL job queue (graphile-worker; jobs are locked, so any number of instances may run workers). 0: this instance runs no worker.',
+      'Jobs (mail, webhook deliveries, back-channel logout tokens) each auth-api instance runs at once from the PostgreSQL job queue (graphile-worker; jobs are locked, so any number of instances may run workers). 0: this instance runs no worker (another instance must, or side effects wait in the queue).',
     default: '2',
     parse: integer(0, 32),
   }),
