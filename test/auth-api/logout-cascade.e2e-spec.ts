@@ -317,7 +317,7 @@ describe('logout cascade: browser session → token sessions', () => {
     expect(sidsAt(offline.path)).toEqual([]);
   });
 
-  it('signing in again in the same browser (replaced_by_login) tells nobody', async () => {
+  it('signing in again in the same browser (replaced_by_login) tells nobody; the apps move to the new sign-in', async () => {
     const apps = await givenTwoApps();
     const signInPage = await apps.browser.get('/signin');
     expect(signInPage.status).toBe(200);
@@ -327,17 +327,59 @@ describe('logout cascade: browser session → token sessions', () => {
       device: '',
     });
     expect(signedIn.status).toBe(303);
+    // Not a sign-out: the apps now hang on the new browser session, still signed in.
+    const [{ current }] = await db.query<{ current: string }[]>(
+      `SELECT id AS current FROM sessions WHERE user_id = $1 AND kind = 'cookie'
+         AND revoked_at IS NULL`,
+      [apps.user.id],
+    );
+    expect(current).not.toBe(apps.browserSessionId);
     expect(await sessions([apps.browserSessionId, apps.first.sid, apps.second.sid])).toEqual([
       { id: apps.browserSessionId, revokedReason: 'replaced_by_login', parentSessionId: null },
-      { id: apps.first.sid, revokedReason: null, parentSessionId: apps.browserSessionId },
-      { id: apps.second.sid, revokedReason: null, parentSessionId: apps.browserSessionId },
+      { id: apps.first.sid, revokedReason: null, parentSessionId: current },
+      { id: apps.second.sid, revokedReason: null, parentSessionId: current },
     ]);
     expect(
       await db.query('SELECT id FROM logout_deliveries WHERE session_id = ANY($1::uuid[])', [
         [apps.first.sid, apps.second.sid],
       ]),
     ).toEqual([]);
-    expect((await refresh(apps.one.clientId, apps.first.refresh_token)).status).toBe(200);
+    const rotated = await refresh(apps.one.clientId, apps.first.refresh_token);
+    expect(rotated.status).toBe(200);
+
+    // Signing out of the new browser session still reaches them.
+    expect((await signOut(apps.browser)).status).toBe(204);
+    const told = await eventually(
+      () => [sidsAt(apps.one.path), sidsAt(apps.two.path)],
+      ([a, b]) => a!.length > 0 && b!.length > 0,
+    );
+    expect(told).toEqual([[apps.first.sid], [apps.second.sid]]);
+    await expectRefreshRefused(
+      apps.one.clientId,
+      ((await rotated.json()) as { refresh_token: string }).refresh_token,
+    );
+  });
+
+  it('a code whose browser session ended before redemption is refused (invalid_grant)', async () => {
+    const app = await givenRelyingParty();
+    const user = await givenUserAt(issuer);
+    const flow = await authorizeInBrowser(
+      { issuer, clientId: app.clientId, redirectUri: REDIRECT_URI, scope: 'openid' },
+      user,
+    );
+    expect((await signOut(flow.browser)).status).toBe(204);
+    const response = await postForm(`${issuer}/oauth/token`, {
+      grant_type: 'authorization_code',
+      code: flow.callback.searchParams.get('code')!,
+      redirect_uri: REDIRECT_URI,
+      code_verifier: flow.codeVerifier,
+      client_id: app.clientId,
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: 'invalid_grant' });
+    expect(
+      await db.query(`SELECT id FROM sessions WHERE user_id = $1 AND kind = 'token'`, [user.id]),
+    ).toEqual([]);
   });
 
   it("the device flow's token session is a child of the browser session that approved it", async () => {

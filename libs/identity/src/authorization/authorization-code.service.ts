@@ -172,6 +172,11 @@ export class AuthorizationCodeService {
     ) {
       throw invalidGrant('The code_verifier does not match the code_challenge.');
     }
+    // The user signed out (or was signed out) of the browser that approved it: its tokens would
+    // outlive the logout that should have ended them.
+    if (state.browserSessionEndedAt) {
+      throw invalidGrant('The sign-in that approved the code has ended.');
+    }
     if (state.userDisabledAt) {
       throw invalidGrant('The account is disabled.');
     }

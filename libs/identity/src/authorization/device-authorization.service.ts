@@ -229,6 +229,9 @@ export class DeviceAuthorizationService {
       case 'approved':
         break;
     }
+    if (polled.browserSessionEndedAt) {
+      throw invalidGrant('The sign-in that approved the device has ended.');
+    }
     if (polled.userDisabledAt || !polled.userId || !polled.authTime) {
       throw invalidGrant('The account is disabled.');
     }

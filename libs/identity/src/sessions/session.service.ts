@@ -92,6 +92,10 @@ export class SessionService {
         amr,
         identityProviderId,
       });
+      if (previous && previous.userId === user.id) {
+        // Not a sign-out: the apps signed in through the replaced session now hang on this one.
+        await repositories.sessions.adoptChildren(previous.id, session.id, now);
+      }
       await this.audit.record(repositories, {
         actor: `user:${user.id}`,
         action: 'login.succeeded',

@@ -39,6 +39,8 @@ export interface AuthorizationCodeState {
   readonly usedAt: Date | null;
   readonly tokenSessionId: string | null;
   readonly browserSessionId: string | null;
+  /** When the browser session that approved it ended (revoked); null while it lives. */
+  readonly browserSessionEndedAt: Date | null;
 }
 
 export class AuthorizationCodeRepository {
@@ -77,8 +79,9 @@ export class AuthorizationCodeRepository {
          u.disabled_at AS "userDisabledAt", c.redirect_uri AS "redirectUri", c.scope, c.resources,
          c.code_challenge AS "codeChallenge", c.nonce, c.auth_time AS "authTime", c.amr,
          c.expires_at AS "expiresAt", c.used_at AS "usedAt", c.token_session_id AS "tokenSessionId",
-         c.browser_session_id AS "browserSessionId"
+         c.browser_session_id AS "browserSessionId", b.revoked_at AS "browserSessionEndedAt"
        FROM authorization_codes c JOIN users u ON u.id = c.user_id
+         LEFT JOIN sessions b ON b.id = c.browser_session_id
        WHERE c.code_hash = $1`,
       [codeHash],
     );

@@ -42,6 +42,8 @@ export interface PolledDeviceAuthorization {
   readonly amr: string[] | null;
   /** The browser session that approved it (the token session's parent). */
   readonly browserSessionId: string | null;
+  /** When that browser session ended (revoked); null while it lives. */
+  readonly browserSessionEndedAt: Date | null;
 }
 
 /** RFC 8628 §3.5: a client must add 5 s to its interval at every slow_down. */
@@ -138,8 +140,9 @@ export class DeviceAuthorizationRepository {
          polled.slow_down AS "slowDown", polled.user_id AS "userId", u.email AS "userEmail",
          u.roles AS "userRoles", u.disabled_at AS "userDisabledAt",
          u.email_verified_at AS "userEmailVerifiedAt", polled.auth_time AS "authTime", polled.amr,
-         polled.browser_session_id AS "browserSessionId"
-       FROM polled LEFT JOIN users u ON u.id = polled.user_id`,
+         polled.browser_session_id AS "browserSessionId", b.revoked_at AS "browserSessionEndedAt"
+       FROM polled LEFT JOIN users u ON u.id = polled.user_id
+         LEFT JOIN sessions b ON b.id = polled.browser_session_id`,
       [deviceCodeHash, at, SLOW_DOWN_STEP_SECONDS, clientId],
     );
     return rows[0] ?? null;

@@ -401,6 +401,26 @@ export class SessionRepository {
     return rows.map(({ id }) => id);
   }
 
+  /**
+   * A new sign-in in the same browser replaced `previousId` by `nextId` (same user): its live token
+   * sessions, unredeemed codes and approved devices move to the new browser session, so a later
+   * sign-out still reaches them. One statement.
+   */
+  async adoptChildren(previousId: string, nextId: string, at: Date): Promise<void> {
+    await this.manager.query(
+      `WITH codes AS (
+         UPDATE authorization_codes SET browser_session_id = $2
+         WHERE browser_session_id = $1 AND used_at IS NULL
+       ), devices AS (
+         UPDATE device_authorizations SET browser_session_id = $2
+         WHERE browser_session_id = $1 AND status = 'approved'
+       )
+       UPDATE sessions s SET parent_session_id = $2
+       WHERE s.parent_session_id = $1 AND ${LIVE_AT('$3')}`,
+      [previousId, nextId, at],
+    );
+  }
+
   /** Revokes every live session of a user except `keep`; returns the ids it revoked. */
   async revokeAllForUser(
     userId: string,
