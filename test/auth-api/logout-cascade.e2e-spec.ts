@@ -328,11 +328,12 @@ describe('logout cascade: browser session → token sessions', () => {
     });
     expect(signedIn.status).toBe(303);
     // Not a sign-out: the apps now hang on the new browser session, still signed in.
-    const [{ current }] = await db.query<{ current: string }[]>(
+    const [row] = await db.query<{ current: string }[]>(
       `SELECT id AS current FROM sessions WHERE user_id = $1 AND kind = 'cookie'
          AND revoked_at IS NULL`,
       [apps.user.id],
     );
+    const current = row!.current;
     expect(current).not.toBe(apps.browserSessionId);
     expect(await sessions([apps.browserSessionId, apps.first.sid, apps.second.sid])).toEqual([
       { id: apps.browserSessionId, revokedReason: 'replaced_by_login', parentSessionId: null },
