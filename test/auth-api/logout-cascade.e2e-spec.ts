@@ -361,6 +361,19 @@ describe('logout cascade: browser session → token sessions', () => {
     );
   });
 
+  it('another user signing in on the same browser signs the previous one out, apps included', async () => {
+    const apps = await givenTwoApps();
+    const other = await givenUserAt(issuer);
+    expect((await apps.browser.get('/signin')).status).toBe(200);
+    const signedIn = await apps.browser.post('/signin', {
+      email: other.email,
+      password: other.password,
+      device: '',
+    });
+    expect(signedIn.status).toBe(303);
+    await expectBothLoggedOut(apps, 'logout');
+  });
+
   it('a code whose browser session ended before redemption is refused (invalid_grant)', async () => {
     const app = await givenRelyingParty();
     const user = await givenUserAt(issuer);

@@ -75,9 +75,11 @@ export class SessionService {
     return this.database.transaction(async (repositories) => {
       const previous = await this.findByToken(previousToken, repositories.sessions);
       if (previous) {
+        // The same user signing in again replaces their sign-in (its apps move over, below); another
+        // user signing in on this browser signs the previous one out, apps included.
         await this.revocations.revokeSessions(repositories, [previous.id], {
           at: now,
-          reason: 'replaced_by_login',
+          reason: previous.userId === user.id ? 'replaced_by_login' : 'logout',
           by: `user:${user.id}`,
         });
       }
