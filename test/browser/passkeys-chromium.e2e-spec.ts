@@ -222,7 +222,9 @@ describe.runIf(browserTestsEnabled())('passkeys in headless Chromium', () => {
 
     expect(await sessionCookies()).toHaveLength(1);
     expect(await currentSession(page)).toMatchObject({ amr: ['hwk', 'user', 'mfa'] });
-    const factors: unknown = await page.evaluate(async () => (await fetch('/me/mfa')).json());
+    const factors: unknown = await page.evaluate(async (): Promise<unknown> =>
+      (await fetch('/me/mfa')).json(),
+    );
     expect(factors).toEqual([
       expect.objectContaining({
         kind: 'passkey',
