@@ -48,6 +48,8 @@ describe('/admin/webhooks', () => {
     support = await givenCookieSession(auth, supportUser);
   });
   afterAll(async () => {
+    // Endpoints left behind would be sent the events of every later spec on this database.
+    await auth?.get(DataSource).query('DELETE FROM webhook_endpoints');
     await admin?.close();
     await auth?.close();
   });

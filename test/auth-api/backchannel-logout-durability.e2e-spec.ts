@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorizeInBrowser } from '../support/code-flow.js';
 import { givenOperatorAt, givenUserAt, passwordGrantAt, postForm } from '../support/http.js';
 import { givenListeningAdminApi, givenListeningAuthApi } from '../support/test-app.js';
+import { freshDatabaseUrl } from '../support/test-database.js';
 
 const REDIRECT_URI = 'https://rp.example/callback';
 
@@ -24,8 +25,14 @@ describe('back-channel logout durability', () => {
   let receiver: Server;
   let receiverUrl: string;
   const received: string[] = [];
+  /**
+   * A database of its own: on the worker's shared one, the next worker would first work through the
+   * jobs other spec files left queued (deliveries to their long-gone receivers) before this one.
+   */
+  let databaseUrl: string;
 
   beforeAll(async () => {
+    databaseUrl = await freshDatabaseUrl('backchannel-logout-durability', { migrated: true });
     receiver = createServer((request, response) => {
       let body = '';
       request.on('data', (chunk: Buffer) => (body += chunk.toString()));
@@ -46,7 +53,11 @@ describe('back-channel logout durability', () => {
   });
 
   it('an auth-api without a worker owes the token; the next one delivers it', async () => {
-    const env = { OUTBOUND_ALLOW_PRIVATE: 'true', JOB_POLL_INTERVAL_MS: '200' };
+    const env = {
+      DATABASE_URL: databaseUrl,
+      OUTBOUND_ALLOW_PRIVATE: 'true',
+      JOB_POLL_INTERVAL_MS: '200',
+    };
     const started = await givenListeningAuthApi({ ...env, JOB_WORKER_CONCURRENCY: '0' });
     first = started.app;
     const { issuer } = started;

@@ -84,15 +84,20 @@ describe('auth-api route protection', () => {
   it('declares the cookie and bearer schemes on exactly the operations that need a caller today', () => {
     expect(names(secured)).toEqual(
       [
+        'DELETE /me/identities/{id}',
         'DELETE /me/mfa/{id}',
         'DELETE /me/sessions/{id}',
         'GET /me',
+        'GET /me/identities',
         'GET /me/mfa',
         'GET /me/sessions',
         'GET /oauth/userinfo',
+        'PATCH /me/mfa/passkeys/{id}',
         'POST /auth/logout',
         'POST /me/email',
         'POST /me/email/verification',
+        'POST /me/mfa/passkeys',
+        'POST /me/mfa/passkeys/options',
         'POST /me/mfa/recovery-codes',
         'POST /me/mfa/totp',
         'POST /me/mfa/totp/{id}/confirm',
