@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 
-import { call, login, ORIGIN, register } from './apps.js';
+import { call, FIRST_PARTY_CLIENT, login, ORIGIN, passwordGrant, register } from './apps.js';
 import { median, percentile } from './load.js';
 import type { Outcome, Stage } from './scenarios.js';
 
@@ -13,9 +13,23 @@ const WARM_UP = 10;
 /** Sessions ended by one POST /me/sessions/revoke-others: one commit, BURST events at once. */
 const BURST = 500;
 
-/** A receiver that answers 200 at once and notes when each event arrived (bench process clock). */
+/** The `sid` of a logout token (its payload read, not verified: the tests verify signatures). */
+function logoutTokenSid(form: string): string | undefined {
+  const token = new URLSearchParams(form).get('logout_token') ?? '';
+  const payload = token.split('.')[1] ?? '';
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8') || '{}') as {
+    sid?: string;
+  };
+  return claims.sid;
+}
+
+/**
+ * A receiver that answers 200 at once and notes when each event arrived (bench process clock): a
+ * webhook's `session.revoked` by its session id, a back-channel logout token by its `sid`.
+ */
 async function receiver(): Promise<{
   url: string;
+  logoutUrl: string;
   arrivals: Map<string, number>;
   close: () => Promise<void>;
 }> {
@@ -25,11 +39,12 @@ async function receiver(): Promise<{
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const at = performance.now();
-      const payload = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-        data: { sessionId?: string };
-      };
-      if (payload.data.sessionId && !arrivals.has(payload.data.sessionId)) {
-        arrivals.set(payload.data.sessionId, at);
+      const body = Buffer.concat(chunks).toString('utf8');
+      const sessionId = request.url?.endsWith('/logout')
+        ? logoutTokenSid(body)
+        : (JSON.parse(body) as { data: { sessionId?: string } }).data.sessionId;
+      if (sessionId && !arrivals.has(sessionId)) {
+        arrivals.set(sessionId, at);
       }
       response.writeHead(200).end();
     });
@@ -42,6 +57,7 @@ async function receiver(): Promise<{
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
     url: `http://127.0.0.1:${port}/gatehouse`,
+    logoutUrl: `http://127.0.0.1:${port}/logout`,
     arrivals,
     close: () =>
       new Promise((resolve) => {
@@ -64,8 +80,10 @@ async function until(check: () => boolean, timeoutMs: number, what: string): Pro
 const round = (ms: number) => Math.round(ms * 100) / 100;
 
 /**
- * Webhook delivery (issue 21, acceptance 5), through auth-api's own job worker to a receiver in this
- * process on loopback. At rest: AT_REST sessions signed in and out one after the other; the clock
+ * Webhook delivery (issue 21, acceptance 5) and back-channel logout (acceptance 1's "within 1 s"),
+ * through auth-api's own job worker to a receiver in this process on loopback. Logout tokens: AT_REST
+ * token sessions of the first-party client (its back-channel URI pointed at the receiver) ended one
+ * after the other by an operator at admin-api, from the DELETE to the token's arrival. At rest: AT_REST sessions signed in and out one after the other; the clock
  * starts when `POST /auth/logout` is sent (its transaction commits the revocation and its
  * `session.revoked` delivery; the commit is no earlier than that) and stops when the event arrives —
  * so each figure bounds commit → receipt from above by the logout's own latency. Throughput: BURST
@@ -92,7 +110,37 @@ export async function webhooks(stage: Stage): Promise<Outcome> {
       body: JSON.stringify({ url: sink.url, eventTypes: ['session.revoked'] }),
     });
 
+    const operatorCookie = await login(auth, operator);
+    await call(`${admin}/admin/clients/${FIRST_PARTY_CLIENT}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', cookie: operatorCookie, origin: ORIGIN },
+      body: JSON.stringify({ backchannelLogoutUri: sink.logoutUrl }),
+    });
+
     const email = await register(auth);
+    // Back-channel logout: a token session ended by an operator, until its client holds the token.
+    const logoutLatencies: number[] = [];
+    for (let index = 0; index < WARM_UP + AT_REST; index += 1) {
+      const { access_token: accessToken } = await passwordGrant(auth, email);
+      const sid = (
+        JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString('utf8')) as {
+          sid: string;
+        }
+      ).sid;
+      const sent = performance.now();
+      const revoked = await fetch(`${admin}/admin/sessions/${sid}`, {
+        method: 'DELETE',
+        headers: { cookie: operatorCookie, origin: ORIGIN },
+      });
+      if (revoked.status !== 204) {
+        throw new Error(`DELETE /admin/sessions/:id answered ${revoked.status}`);
+      }
+      await until(() => sink.arrivals.has(sid), 30_000, 'a logout token');
+      if (index >= WARM_UP) {
+        logoutLatencies.push(sink.arrivals.get(sid)! - sent);
+      }
+    }
+
     const latencies: number[] = [];
     for (let index = 0; index < WARM_UP + AT_REST; index += 1) {
       const cookie = await login(auth, email);
@@ -142,6 +190,12 @@ export async function webhooks(stage: Stage): Promise<Outcome> {
         },
         {
           scenario: 'webhooks',
+          target: `admin-api DELETE /admin/sessions/:id → back-channel logout token received, at rest (${AT_REST} sequential, from the request)`,
+          p50: round(median(logoutLatencies)),
+          p99: round(percentile(logoutLatencies, 99)),
+        },
+        {
+          scenario: 'webhooks',
           target: `burst: ${BURST} session.revoked from one revoke-others, events/s to the last receipt`,
           rps: BURST / seconds,
           p50: round(median(burst)),
@@ -149,6 +203,11 @@ export async function webhooks(stage: Stage): Promise<Outcome> {
         },
       ],
       goals: [
+        {
+          goal: 'Back-channel logout at rest: operator revocation → logout token received, p99 under 1 s',
+          measured: `p50 ${round(median(logoutLatencies))} ms, p99 ${round(percentile(logoutLatencies, 99))} ms`,
+          met: percentile(logoutLatencies, 99) < 1000,
+        },
         {
           goal: 'Webhook delivery at rest: commit → receipt p99 under 1 s',
           measured: `p50 ${round(median(latencies))} ms, p99 ${round(percentile(latencies, 99))} ms; burst ${Math.round(BURST / seconds)} events/s; load average ${load}`,
