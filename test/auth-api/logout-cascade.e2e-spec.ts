@@ -396,6 +396,60 @@ describe('logout cascade: browser session → token sessions', () => {
     ).toEqual([]);
   });
 
+  it('a redemption racing the logout of its browser session waits for it, then is refused', async () => {
+    const app = await givenRelyingParty();
+    const user = await givenUserAt(issuer);
+    const flow = await authorizeInBrowser(
+      { issuer, clientId: app.clientId, redirectUri: REDIRECT_URI, scope: 'openid' },
+      user,
+    );
+    const [browserSession] = await db.query<{ id: string }[]>(
+      `SELECT id FROM sessions WHERE user_id = $1 AND kind = 'cookie'`,
+      [user.id],
+    );
+    // A logout that has revoked the browser session but not committed yet: the redemption reads the
+    // code (the session still live to it), then must wait for the logout before it may hang a token
+    // session on that browser session.
+    const logout = db.createQueryRunner();
+    await logout.connect();
+    await logout.startTransaction();
+    try {
+      await logout.query(
+        `UPDATE sessions SET revoked_at = now(), revoked_reason = 'logout' WHERE id = $1`,
+        [browserSession!.id],
+      );
+      const redemption = postForm(`${issuer}/oauth/token`, {
+        grant_type: 'authorization_code',
+        code: flow.callback.searchParams.get('code')!,
+        redirect_uri: REDIRECT_URI,
+        code_verifier: flow.codeVerifier,
+        client_id: app.clientId,
+      });
+      await eventually(
+        async () =>
+          (
+            await db.query<{ waiting: number }[]>(
+              `SELECT count(*)::int AS waiting FROM pg_stat_activity
+               WHERE wait_event_type = 'Lock' AND query LIKE '%FOR SHARE%'`,
+            )
+          )[0]!.waiting,
+        (waiting) => waiting > 0,
+      );
+      await logout.commitTransaction();
+      const response = await redemption;
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ error: 'invalid_grant' });
+    } finally {
+      if (logout.isTransactionActive) {
+        await logout.rollbackTransaction();
+      }
+      await logout.release();
+    }
+    expect(
+      await db.query(`SELECT id FROM sessions WHERE user_id = $1 AND kind = 'token'`, [user.id]),
+    ).toEqual([]);
+  });
+
   it("the device flow's token session is a child of the browser session that approved it", async () => {
     const path = `/rp/${randomUUID()}`;
     const registered = await asOperator('POST', '/admin/clients', {

@@ -132,6 +132,11 @@ export class RefreshTokenService {
     const refreshToken = refreshable ? generateRefreshToken() : null;
     const sessionId = await this.database
       .transaction(async (repositories) => {
+        const parentSessionId = openId?.parentSessionId ?? null;
+        if (parentSessionId && !(await repositories.sessions.lockLiveParent(parentSessionId))) {
+          // Signed out of the browser that approved it, in the meantime (see lockLiveParent).
+          throw invalidGrant('The sign-in that approved it has ended.');
+        }
         const id = await repositories.sessions.createTokenSession({
           userId: user.id,
           clientId: client.id,
@@ -143,7 +148,7 @@ export class RefreshTokenService {
           userAgent: context.userAgent?.slice(0, 512) ?? null,
           amr: openId?.amr ?? null,
           authTime: openId?.authTime ?? null,
-          parentSessionId: openId?.parentSessionId ?? null,
+          parentSessionId,
         });
         if (refreshToken) {
           await repositories.refreshTokens.insert({

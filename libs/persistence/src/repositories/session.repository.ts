@@ -195,6 +195,20 @@ export class SessionRepository {
     return rows[0]!;
   }
 
+  /**
+   * Whether the browser session a new token session will hang on is still live, holding a share lock
+   * on its row until the transaction ends: a concurrent revocation (its UPDATE) then waits for this
+   * transaction, and its cascade, a later statement, sees the child; or this one waits for the
+   * revocation and reads the revoked row. No token session slips past a logout either way.
+   */
+  async lockLiveParent(id: string): Promise<boolean> {
+    const rows: { live: boolean }[] = await this.manager.query(
+      'SELECT revoked_at IS NULL AS live FROM sessions WHERE id = $1 FOR SHARE',
+      [id],
+    );
+    return rows[0]?.live === true;
+  }
+
   async createTokenSession(session: NewTokenSession): Promise<string> {
     const rows: { id: string }[] = await this.manager.query(
       `INSERT INTO sessions (user_id, kind, client_id, scope, created_at, last_seen_at,
