@@ -18,6 +18,7 @@ export type LogoutDeliveryStatus = 'queued' | 'delivered' | 'failed' | 'dead' | 
   `"status" IN ('queued', 'delivered', 'failed', 'dead', 'refused')`,
 )
 @Index('logout_deliveries_client_id_created_at_id_idx', ['clientId', 'createdAt', 'id'])
+@Index('logout_deliveries_created_at_idx', ['createdAt'])
 export class LogoutDelivery {
   @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'logout_deliveries_pkey' })
   id!: string;

@@ -22,6 +22,7 @@ export type WebhookDeliveryStatus = 'pending' | 'succeeded' | 'failed';
 @Entity('webhook_deliveries')
 @Check('webhook_deliveries_status_check', `"status" IN ('pending', 'succeeded', 'failed')`)
 @Index('webhook_deliveries_endpoint_id_created_at_id_idx', ['endpointId', 'createdAt', 'id'])
+@Index('webhook_deliveries_created_at_idx', ['createdAt'])
 export class WebhookDelivery {
   @PrimaryColumn({
     type: 'varchar',

@@ -18,6 +18,7 @@ import { Webhooks1765700000000 } from './1765700000000-webhooks.js';
 import { BackchannelLogout1765800000000 } from './1765800000000-backchannel-logout.js';
 import { FederatedSessions1765900000000 } from './1765900000000-federated-sessions.js';
 import { SessionParents1766000000000 } from './1766000000000-session-parents.js';
+import { DeliveryHousekeeping1766100000000 } from './1766100000000-delivery-housekeeping.js';
 
 /** Every migration, in order. Imported as classes: globs do not survive bundling. */
 export const migrations = [
@@ -41,4 +42,5 @@ export const migrations = [
   BackchannelLogout1765800000000,
   FederatedSessions1765900000000,
   SessionParents1766000000000,
+  DeliveryHousekeeping1766100000000,
 ];
