@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { authorizeInBrowser } from '../support/code-flow.js';
 import { givenOperatorAt, givenUserAt, passwordGrantAt, postForm } from '../support/http.js';
+import { eventually } from '../support/eventually.js';
 import { givenListeningAdminApi, givenListeningAuthApi } from '../support/test-app.js';
 import { freshDatabaseUrl } from '../support/test-database.js';
 
@@ -113,10 +114,10 @@ describe('back-channel logout durability', () => {
 
     const next = await givenListeningAuthApi(env);
     second = next.app;
-    const deadline = Date.now() + 20_000;
-    while (received.length === 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await eventually(
+      () => received.length,
+      (count) => count > 0,
+    );
     expect(received, 'the owed logout token arrives').toHaveLength(1);
     const { payload } = await jwtVerify(
       received[0]!,

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorizeInBrowser } from '../support/code-flow.js';
 import { givenOperatorAt, givenUserAt, passwordGrantAt, postForm } from '../support/http.js';
 import { freePort, givenListeningAdminApi, givenListeningAuthApi } from '../support/test-app.js';
+import { eventually } from '../support/eventually.js';
 
 const REDIRECT_URI = 'https://rp.example/callback';
 const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -140,10 +141,10 @@ describe('nest-auth back-channel logout receiver', () => {
       body: JSON.stringify({ reason: 'test' }),
     });
     expect(revoked.status).toBe(204);
-    const deadline = Date.now() + 20_000;
-    while (!logouts.some((one) => one.sid === sid) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await eventually(
+      () => logouts.some((one) => one.sid === sid),
+      (arrived) => arrived,
+    );
     expect(logouts.find((one) => one.sid === sid)).toMatchObject({
       iss: issuer,
       sub: user.id,

@@ -17,6 +17,7 @@ import {
   type TestUser,
 } from '../support/http.js';
 import { givenListeningAdminApi, givenListeningAuthApi } from '../support/test-app.js';
+import { eventually } from '../support/eventually.js';
 
 const REDIRECT_URI = 'https://rp.example/callback';
 const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -35,18 +36,6 @@ interface Delivery {
   readonly lastError: string | null;
   readonly lastResponseStatus: number | null;
   readonly reason: string;
-}
-
-/** Polls `read` until `done` holds; generous bound, no timing assertion beyond "it arrives". */
-async function eventually<T>(read: () => Promise<T> | T, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) {
-      return value;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /**

@@ -18,21 +18,10 @@ import {
 } from '../support/http.js';
 import { HttpBrowser } from '../support/http-browser.js';
 import { givenListeningAdminApi, givenListeningAuthApi } from '../support/test-app.js';
+import { eventually } from '../support/eventually.js';
 
 const REDIRECT_URI = 'https://rp.example/callback';
 const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
-
-/** Polls `read` until `done` holds; generous bound, no timing assertion beyond "it arrives". */
-async function eventually<T>(read: () => Promise<T> | T, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) {
-      return value;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 interface Tokens {
   readonly access_token: string;
