@@ -29,7 +29,8 @@ import {
   WEBHOOK_EXAMPLE,
 } from './admin-webhooks.dto.js';
 
-const SECRET_EXAMPLE = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw2Ob6TfF3G0Q=';
+/** A documentation example that reads as one (32 bytes of 'example-only-not-a-real-secret!!'). */
+const SECRET_EXAMPLE = 'whsec_ZXhhbXBsZS1vbmx5LW5vdC1hLXJlYWwtc2VjcmV0ISE=';
 
 @ApiTags('webhooks')
 @ApiAuthenticated()
