@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { ClientCache } from '@gatehouse/identity';
 import { DataSource } from 'typeorm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
+import { eventually } from '../support/eventually.js';
 import {
   givenCookieSession,
   givenOperatorSession,
@@ -46,7 +48,7 @@ describe('admin-api client management', () => {
       ...(payload ? { payload } : {}),
     });
 
-  const clientCredentials = (clientId: string, clientSecret: string) =>
+  const clientCredentials = (clientId: string, clientSecret: string, scope?: string) =>
     auth.inject({
       method: 'POST',
       url: '/oauth/token',
@@ -54,6 +56,7 @@ describe('admin-api client management', () => {
         grant_type: 'client_credentials',
         client_id: clientId,
         client_secret: clientSecret,
+        ...(scope === undefined ? {} : { scope }),
       },
     });
 
@@ -101,6 +104,132 @@ describe('admin-api client management', () => {
         clientId,
       ]);
     expect(row?.secret_hash).toEqual(createHash('sha256').update(fresh).digest());
+  });
+
+  describe('a client cached by auth-api (its client cache, evicted through the revocation feed)', () => {
+    afterEach(() => {
+      vi.restoreAllMocks();
+    });
+
+    /** Records auth-api's client-cache evictions: admin-api's changes reach it only through the feed. */
+    function watchAuthEvictions(): (clientId: string) => boolean {
+      const evict = vi.spyOn(auth.get(ClientCache), 'evict');
+      return (clientId) => evict.mock.calls.some(([evicted]) => evicted === clientId);
+    }
+
+    /** A client whose row auth-api now holds: it has just granted a token with this secret. */
+    async function givenWarmClient(scope?: string): Promise<{ clientId: string; secret: string }> {
+      const { clientId, clientSecret } = await givenClient();
+      expect((await clientCredentials(clientId, clientSecret!, scope)).statusCode).toBe(200);
+      expect(auth.get(ClientCache).get(clientId)).toBeDefined();
+      return { clientId, secret: clientSecret! };
+    }
+
+    it("a client cached by auth-api: a rotated secret works at once and the old one stops within the feed's delay", async () => {
+      const { clientId, secret: old } = await givenWarmClient();
+
+      const rotated = await call('POST', `/admin/clients/${clientId}/rotate-secret`);
+      expect(rotated.statusCode).toBe(200);
+      const { clientSecret: fresh } = rotated.json<{ clientSecret: string }>();
+      const rotatedAt = Date.now();
+
+      expect((await clientCredentials(clientId, fresh)).statusCode).toBe(200);
+      const refused = await eventually(
+        () => clientCredentials(clientId, old),
+        (response) => response.statusCode === 401,
+      );
+      expect(refused.statusCode).toBe(401);
+      expect(Date.now() - rotatedAt).toBeLessThan(2_000);
+    });
+
+    it('the old secret stops because the feed evicts the client from auth-api, without the new one being used', async () => {
+      const { clientId, secret: old } = await givenWarmClient();
+      const evicted = watchAuthEvictions();
+
+      const rotated = await call('POST', `/admin/clients/${clientId}/rotate-secret`);
+      expect(rotated.statusCode).toBe(200);
+
+      await eventually(
+        () => evicted(clientId),
+        (done) => done,
+      );
+      expect(evicted(clientId)).toBe(true);
+      expect((await clientCredentials(clientId, old)).statusCode).toBe(401);
+    });
+
+    it('a rotated secret works even while auth-api still holds the row from before the rotation', async () => {
+      const { clientId, secret: old } = await givenWarmClient();
+      const cache = auth.get(ClientCache);
+      const stale = cache.get(clientId)!;
+      const evicted = watchAuthEvictions();
+
+      const rotated = await call('POST', `/admin/clients/${clientId}/rotate-secret`);
+      const { clientSecret: fresh } = rotated.json<{ clientSecret: string }>();
+      await eventually(
+        () => evicted(clientId),
+        (done) => done,
+      );
+      expect(evicted(clientId)).toBe(true);
+      // A process whose feed has not delivered the rotation yet: the row from before is still there.
+      cache.set(stale, cache.epoch);
+      expect(cache.get(clientId)).toBe(stale);
+
+      expect((await clientCredentials(clientId, fresh)).statusCode).toBe(200);
+      // The new secret was judged against PostgreSQL's row, which replaced the stale one.
+      expect((await clientCredentials(clientId, old)).statusCode).toBe(401);
+    });
+
+    it('narrowing the grant types: client_credentials is refused once auth-api hears of it', async () => {
+      const { clientId, secret } = await givenWarmClient();
+      const evicted = watchAuthEvictions();
+
+      const narrowed = await call('PATCH', `/admin/clients/${clientId}`, {
+        grantTypes: ['authorization_code'],
+      });
+      expect(narrowed.statusCode).toBe(200);
+
+      const refused = await eventually(
+        () => clientCredentials(clientId, secret),
+        (response) => response.statusCode !== 200,
+      );
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json()).toMatchObject({ error: 'unauthorized_client' });
+      expect(evicted(clientId)).toBe(true);
+    });
+
+    it('narrowing the scopes: a scope taken away is refused once auth-api hears of it', async () => {
+      const { clientId, secret } = await givenWarmClient('notes:read');
+      const evicted = watchAuthEvictions();
+
+      const narrowed = await call('PATCH', `/admin/clients/${clientId}`, { scopes: [] });
+      expect(narrowed.statusCode).toBe(200);
+
+      const refused = await eventually(
+        () => clientCredentials(clientId, secret, 'notes:read'),
+        (response) => response.statusCode !== 200,
+      );
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json()).toMatchObject({ error: 'invalid_scope' });
+      expect(evicted(clientId)).toBe(true);
+    });
+
+    it('a change that narrows nothing (a scope added) reaches auth-api through the feed too', async () => {
+      const { clientId, secret } = await givenWarmClient('notes:read');
+      expect((await clientCredentials(clientId, secret, 'notes:write')).statusCode).toBe(400);
+      const evicted = watchAuthEvictions();
+
+      const widened = await call('PATCH', `/admin/clients/${clientId}`, {
+        scopes: ['notes:read', 'notes:write'],
+      });
+      expect(widened.statusCode).toBe(200);
+
+      const granted = await eventually(
+        () => clientCredentials(clientId, secret, 'notes:write'),
+        (response) => response.statusCode === 200,
+      );
+      expect(granted.statusCode).toBe(200);
+      expect(evicted(clientId)).toBe(true);
+    });
   });
 
   it('deletes a client: its token sessions are revoked into the feed and removed, its secret is dead', async () => {

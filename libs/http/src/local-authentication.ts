@@ -1,6 +1,7 @@
 import type { DynamicModule } from '@nestjs/common';
 import { GATEHOUSE_CONFIG, type GatehouseConfig } from '@gatehouse/config';
 import {
+  ClientCache,
   IdentityModule,
   RevocationService,
   SessionService,
@@ -30,6 +31,8 @@ export interface LocalResource {
 /**
  * The PostgreSQL feed, plus this process's own revocations the moment they commit: a request that
  * follows a revocation in the same process is refused without waiting for the NOTIFY to come back.
+ * Client events also evict the client from this process's client cache (a client deleted, narrowed
+ * or changed by another process); while the feed is lost, that cache is emptied, as it cannot hear.
  */
 class PlatformRevocationFeed extends PgRevocationFeed {
   private unsubscribe = (): void => undefined;
@@ -37,11 +40,23 @@ class PlatformRevocationFeed extends PgRevocationFeed {
   constructor(
     options: PgRevocationFeedOptions,
     private readonly revocations: RevocationService,
+    private readonly clients: ClientCache,
   ) {
     super(options);
   }
 
-  override start(sink: RevocationSink): Promise<void> {
+  override start(guardSink: RevocationSink): Promise<void> {
+    const sink: RevocationSink = {
+      ...guardSink,
+      clientRevoked: (event) => {
+        this.clients.evict(event.clientId);
+        guardSink.clientRevoked?.(event);
+      },
+      disconnected: () => {
+        this.clients.clear();
+        guardSink.disconnected?.();
+      },
+    };
     this.unsubscribe();
     const stop = this.revocations.subscribe({
       sessionsRevoked: (sessionIds, untilMs) => {
@@ -81,6 +96,7 @@ export function localAuthentication(resource: LocalResource): DynamicModule {
       SigningKeyService,
       UserAdministrationService,
       RevocationService,
+      ClientCache,
     ],
     useFactory: (
       config: GatehouseConfig,
@@ -88,6 +104,7 @@ export function localAuthentication(resource: LocalResource): DynamicModule {
       keys: SigningKeyService,
       users: UserAdministrationService,
       revocations: RevocationService,
+      clients: ClientCache,
     ): GatehouseAuthOptions => ({
       cookieName: config.session.cookieName,
       trustedOrigins: config.trustedOrigins,
@@ -105,6 +122,7 @@ export function localAuthentication(resource: LocalResource): DynamicModule {
             revocationFeed: new PlatformRevocationFeed(
               { databaseUrl: config.database.url, applicationName: 'gatehouse-revocation-feed' },
               revocations,
+              clients,
             ),
           }
         : {}),

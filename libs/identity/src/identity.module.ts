@@ -8,6 +8,7 @@ import { EndSessionService } from './authorization/end-session.service.js';
 import { InteractionSealer } from './authorization/interaction-sealer.js';
 import { BackchannelLogoutService } from './backchannel-logout/backchannel-logout.service.js';
 import { LogoutTokenIssuer } from './backchannel-logout/logout-token.js';
+import { ClientCache } from './clients/client-cache.js';
 import { ClientService } from './clients/client.service.js';
 import { Clock } from './clock.js';
 import { EmailChangeService } from './email-verification/email-change.service.js';
@@ -55,6 +56,7 @@ const services = [
   AuditService,
   LoginLimiter,
   SessionCache,
+  ClientCache,
   RevocationPublisher,
   RevocationService,
   LogoutTokenIssuer,

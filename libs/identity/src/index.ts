@@ -15,6 +15,7 @@ export {
   LOGOUT_TOKEN_TYPE,
   LogoutTokenIssuer,
 } from './backchannel-logout/logout-token.js';
+export { CLIENT_CACHE_TTL_MS, ClientCache } from './clients/client-cache.js';
 export { redirectUriProblem } from './clients/client-rules.js';
 export { Clock } from './clock.js';
 export {

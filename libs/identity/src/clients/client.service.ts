@@ -21,6 +21,7 @@ import { RESERVED_SCOPES } from '../oauth/delegation.js';
 import { OPENID_CONNECT_SCOPES } from '../oauth/granted-scope.js';
 import { invalidClient, invalidRequest } from '../oauth/oauth.errors.js';
 import { checkOutboundUrl } from '../outbound/outbound-policy.js';
+import { ClientCache } from './client-cache.js';
 import { assertRegistrable } from './client-rules.js';
 import { clientSecretMatches, generateClientSecret, hashClientSecret } from './client-secret.js';
 
@@ -42,6 +43,14 @@ function audienceTaken(error: unknown): never {
     ]);
   }
   throw error;
+}
+
+/** A public client presented without a secret, or a confidential one with its secret. */
+function credentialsMatch(client: Client, credentials: ClientCredentials): boolean {
+  return client.secretHash === null
+    ? credentials.clientSecret === null
+    : credentials.clientSecret !== null &&
+        clientSecretMatches(credentials.clientSecret, client.secretHash);
 }
 
 /** Whether the change took a scope, a grant type or first-party status away. */
@@ -109,6 +118,7 @@ export class ClientService {
     private readonly audit: AuditService,
     private readonly revocations: RevocationService,
     private readonly clock: Clock,
+    private readonly cache: ClientCache,
   ) {}
 
   /**
@@ -233,6 +243,7 @@ export class ClientService {
           });
           await this.revocations.revokeClientTokens(repositories, id, at);
         }
+        await this.revocations.forgetClient(repositories, id);
         await this.audit.record(repositories, {
           actor,
           action: 'admin.client_updated',
@@ -253,6 +264,7 @@ export class ClientService {
     const secret = generateClientSecret();
     await this.database.transaction(async (repositories) => {
       await repositories.clients.setSecretHash(id, hashClientSecret(secret));
+      await this.revocations.forgetClient(repositories, id);
       await this.audit.record(repositories, {
         actor,
         action: 'admin.client_secret_rotated',
@@ -322,23 +334,24 @@ export class ClientService {
     if (!credentials) {
       throw invalidClient('Client authentication is required.');
     }
+    const cached = this.cache.get(credentials.clientId);
+    // Only a cached client the credentials satisfy is answered from memory: anything else (a secret
+    // rotated a moment ago, say) is judged against the row as PostgreSQL has it now.
+    if (cached && credentialsMatch(cached, credentials)) {
+      return cached;
+    }
+    const epoch = this.cache.epoch;
     const client = CLIENT_ID_SHAPE.test(credentials.clientId)
       ? await this.database.clients.findById(credentials.clientId)
       : null;
     if (!client) {
       throw invalidClient();
     }
-    if (client.secretHash === null) {
-      if (credentials.clientSecret !== null) {
-        throw invalidRequest('A public client has no secret.');
-      }
-      return client;
-    }
-    if (
-      credentials.clientSecret === null ||
-      !clientSecretMatches(credentials.clientSecret, client.secretHash)
-    ) {
-      throw invalidClient();
+    this.cache.set(client, epoch);
+    if (!credentialsMatch(client, credentials)) {
+      throw client.secretHash === null
+        ? invalidRequest('A public client has no secret.')
+        : invalidClient();
     }
     return client;
   }

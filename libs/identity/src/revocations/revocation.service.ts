@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Repositories, RevocationReason } from '@gatehouse/persistence';
 
+import { ClientCache } from '../clients/client-cache.js';
 import { SessionCache } from '../sessions/session-cache.js';
 import { RevocationPublisher } from './revocation-publisher.js';
 
@@ -58,6 +59,7 @@ export class RevocationService {
   constructor(
     private readonly publisher: RevocationPublisher,
     private readonly cache: SessionCache,
+    private readonly clients: ClientCache,
   ) {}
 
   /**
@@ -135,9 +137,25 @@ export class RevocationService {
     await repositories.revocations.appendClient(clientId, at, until);
     await repositories.revocations.notify(REVOCATION_CHANNEL, [payload]);
     repositories.afterCommit(() => {
+      this.clients.evict(clientId);
       for (const listener of this.listeners) {
         listener.clientTokensRevoked(clientId, at.getTime(), until.getTime());
       }
+      return this.publisher.publish(REVOCATION_CHANNEL, [payload]);
+    });
+  }
+
+  /**
+   * Tells every process's client cache to forget the client, revoking nothing: its registration
+   * changed (a new secret, other scopes or URIs). Like `evictFromCaches`, an event whose `until` has
+   * passed: guards that keep client revocations ignore it, and no row is written (a process that
+   * misses it rereads within CLIENT_CACHE_TTL_MS).
+   */
+  async forgetClient(repositories: Repositories, clientId: string): Promise<void> {
+    const payload = JSON.stringify({ cid: clientId, at: 0, until: 0 });
+    await repositories.revocations.notify(REVOCATION_CHANNEL, [payload]);
+    repositories.afterCommit(() => {
+      this.clients.evict(clientId);
       return this.publisher.publish(REVOCATION_CHANNEL, [payload]);
     });
   }
