@@ -3,26 +3,12 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@gatehouse/persistence';
 import { beforeEach, describe, expect, it } from 'vitest';
 
-import type { Clock } from '../clock.js';
+import { ManualClock } from '../manual-clock.testing.js';
 import { CLIENT_CACHE_TTL_MS, ClientCache } from './client-cache.js';
 
 const START = Date.parse('2030-01-01T00:00:00.000Z');
 /** The cache's bound (not exported): a flood of distinct ids stops growing the map there. */
 const MAX_ENTRIES = 10_000;
-
-/** A clock the test moves by hand. */
-class ManualClock implements Clock {
-  private current = START;
-
-  now(): Date {
-    return new Date(this.current);
-  }
-
-  /** Moves to `ms` milliseconds after START (backwards too). */
-  set(ms: number): void {
-    this.current = START + ms;
-  }
-}
 
 /** A client row as `clients.findById` returns it. */
 function clientRow(overrides: Partial<Client> = {}): Client {
@@ -53,7 +39,7 @@ describe('ClientCache', () => {
   let cache: ClientCache;
 
   beforeEach(() => {
-    clock = new ManualClock();
+    clock = new ManualClock(START);
     cache = new ClientCache(clock);
   });
 

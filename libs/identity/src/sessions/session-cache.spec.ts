@@ -5,24 +5,11 @@ import type { CookieSessionWithUser } from '@gatehouse/persistence';
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import type { Clock } from '../clock.js';
+import { ManualClock } from '../manual-clock.testing.js';
 import { SessionCache } from './session-cache.js';
 
 const TTL_SECONDS = 5;
 const START = Date.parse('2030-01-01T00:00:00.000Z');
-
-/** A clock the test moves by hand. */
-class ManualClock implements Clock {
-  private current = START;
-
-  now(): Date {
-    return new Date(this.current);
-  }
-
-  /** Moves to `ms` milliseconds after START (backwards too). */
-  set(ms: number): void {
-    this.current = START + ms;
-  }
-}
 
 function cacheWith(
   clock: Clock,
@@ -71,7 +58,7 @@ describe('SessionCache', () => {
   let cache: SessionCache;
 
   beforeEach(() => {
-    clock = new ManualClock();
+    clock = new ManualClock(START);
     cache = cacheWith(clock);
   });
 
