@@ -17,6 +17,7 @@ import { CALLER_KEY } from '../decorators/current-user.decorator.js';
 import { GATEHOUSE_AUTH_OPTIONS, type GatehouseAuthOptions } from '../gatehouse-auth.options.js';
 import { PASSPORT_HANDOFF_KEY, type PassportHandoff } from '../passport/passport-route.js';
 import { RevocationList } from '../revocation/revocation-list.js';
+import type { AccessTokenRules } from '../tokens/access-token.verifier.js';
 import type {
   SessionIntrospection,
   SessionIntrospector,
@@ -24,7 +25,7 @@ import type {
 import { BearerCallers } from './bearer-callers.js';
 import { bearerTokenOf } from './bearer-token.js';
 import { HttpExchange } from './http-exchange.js';
-import { needsAuthorization, RoutePolicies } from './route-policy.js';
+import { needsAuthorization, RoutePolicies, type RoutePolicy } from './route-policy.js';
 import { RouteAuthorization } from './route-authorization.js';
 
 const SESSION_ERRORS = {
@@ -60,7 +61,13 @@ export class AuthenticationGuard implements CanActivate {
     this.cookieScopes = options.cookieScopes ?? [];
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * Synchronous where it can be: a bearer token the verifier's cache and the revocation list answer
+   * on their own, on a route that needs no capability, costs no promise. Anything else (a cookie, a
+   * token seen for the first time, a capability to check against current roles) goes on in
+   * `activate`.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') {
       return true;
     }
@@ -83,7 +90,20 @@ export class AuthenticationGuard implements CanActivate {
     if (policy.isPublic) {
       return true;
     }
-    const authenticated = await this.authenticate(exchange);
+    const settled = this.settledBearerCaller(exchange);
+    if (settled && !needsAuthorization(policy)) {
+      exchange.request[CALLER_KEY] = settled;
+      return true;
+    }
+    return this.activate(exchange, policy, settled);
+  }
+
+  private async activate(
+    exchange: HttpExchange,
+    policy: RoutePolicy,
+    settled: Caller | undefined,
+  ): Promise<boolean> {
+    const authenticated = settled ?? (await this.authenticate(exchange));
     exchange.request[CALLER_KEY] = authenticated;
     if (needsAuthorization(policy)) {
       exchange.request[CALLER_KEY] = await this.authorization.authorize(
@@ -93,6 +113,36 @@ export class AuthenticationGuard implements CanActivate {
       );
     }
     return true;
+  }
+
+  /**
+   * The caller of a bearer token verified before, from the verifier's cache and the in-process
+   * revocation lists alone (refusals thrown with their challenge, as `bearerCaller` answers them);
+   * undefined when that is not enough (no bearer token, not cached, the verifier asks the platform
+   * itself, the list cannot vouch for the session, the issuer is not discovered yet).
+   */
+  private settledBearerCaller(exchange: HttpExchange): Caller | undefined {
+    const verifier = this.options.accessTokens;
+    const token = verifier && bearerTokenOf(exchange.header('authorization'));
+    if (!verifier || token === undefined) {
+      return undefined;
+    }
+    let rules: AccessTokenRules;
+    try {
+      rules = verifier.rules();
+    } catch {
+      return undefined; // `bearerCaller` answers it
+    }
+    if (verifier.checksSessionsAtPlatform) {
+      return undefined;
+    }
+    try {
+      const claims = rules.recall(token);
+      return claims && this.bearerCallers.settledCallerOf(claims);
+    } catch (error) {
+      this.bearerCallers.answerRefusal(exchange, error);
+      throw error;
+    }
   }
 
   private async authenticate(exchange: HttpExchange): Promise<Caller> {

@@ -48,14 +48,30 @@ export class BearerCallers {
     claims: AccessTokenClaims,
     checkedAtPlatform: boolean,
   ): Promise<Caller> {
+    const settled = this.settledCallerOf(claims);
+    if (settled) {
+      return settled;
+    }
+    // Only while the list overflows or the feed has not caught up yet.
+    if (!checkedAtPlatform) {
+      await this.askPlatform(token, claims.sid!);
+    }
+    return this.mapped(claims);
+  }
+
+  /**
+   * `callerOf` without a promise, for what the in-process lists can answer on their own: the caller,
+   * a refusal (thrown), or undefined when the revocation list cannot vouch for the token's session
+   * (it overflows, or the feed has not caught up) and the platform must be asked.
+   */
+  settledCallerOf(claims: AccessTokenClaims): Caller | undefined {
     if (claims.sid) {
       const status = this.revocations.lookup(claims.sid);
       if (status === 'revoked') {
         throw new SessionRevokedError();
       }
-      // Only while the list overflows or the feed has not caught up yet.
-      if (status === 'unknown' && !checkedAtPlatform) {
-        await this.askPlatform(token, claims.sid);
+      if (status === 'unknown') {
+        return undefined;
       }
     } else if (this.clientRevocations.isRevoked(claims.client_id, claims.iat ?? 0)) {
       throw new InvalidTokenError("The client's tokens were revoked.");
