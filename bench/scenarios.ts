@@ -392,7 +392,7 @@ export async function publicRoutes(stage: Stage): Promise<Outcome> {
  * its in-memory adapter and with a PostgreSQL adapter (same N chains), measured in alternation.
  */
 export async function refresh(stage: Stage): Promise<Outcome> {
-  const chains = 50; // ≤ 100: the in-memory adapter's LRU evicts live grants beyond
+  const chains = 50;
   const auth = await stage.auth();
   const email = await register(auth);
   const grants = await inBatches(chains, 10, () => passwordGrant(auth, email));

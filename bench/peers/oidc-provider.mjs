@@ -3,7 +3,8 @@
  * at POST /token, as a Gatehouse OAuth client uses it. Version 8.x: 9.x supports Node 22+ only (it
  * warns "Unsupported runtime" on Node 20). Two storage adapters, chosen by ADAPTER:
  *
- * - `memory` (default): the provider's own in-memory adapter (an LRU of 1,000 entries).
+ * - `memory` (default): in memory, like the provider's own development adapter (an LRU), of
+ *   200,000 entries instead of that adapter's fixed 1,000 (see MEMORY_ENTRIES).
  * - `postgres`: an adapter of ours on the documented adapter interface (example/my_adapter.js of
  *   panva/node-oidc-provider: upsert, find, findByUserCode, findByUid, consume, destroy,
  *   revokeByGrantId) storing every model in one jsonb table, oidc_provider.payloads (id, type,
@@ -18,10 +19,11 @@
  * access token). In memory that costs no I/O at all. With `postgres` it is 5 statements, each its
  * own round trip and its own implicit transaction (the provider awaits them one after another):
  * SELECT refresh token, SELECT grant, UPDATE consumed_at, INSERT successor, INSERT access token
- * (counted with log_statement; its client is static config, no statement). Gatehouse costs 3, each
- * a named prepared statement in its own implicit transaction: SELECT the client, SELECT the token
- * with its session and user, then one data-modifying CTE that marks it used, inserts the successor
- * and slides the session; it writes no access token row (its access token is a JWT). The
+ * (counted with log_statement; its client is static config, no statement). Gatehouse costs 1, a
+ * named prepared statement in its own implicit transaction: one data-modifying CTE that reads the
+ * token with its session and user, marks it used, inserts the successor and slides the session (its
+ * client comes from an in-process cache of 1 s, checked with log_statement too); it writes no access
+ * token row (its access token is a JWT). The
  * provider's reuse detection is check-then-act across separate statements (find, then consume):
  * two concurrent presentations of one token can both succeed, where Gatehouse's conditional UPDATE
  * lets exactly one win. A reused refresh token revokes its grant (7 statements: the two finds, a
@@ -29,7 +31,7 @@
  * (login/consent) are exercised: grants and refresh tokens are minted by POST /bench/setup.
  *
  * Env: PORT (required), ADAPTER (memory | postgres), DATABASE_URL (postgres). Routes: GET /health,
- * POST /bench/setup?count=N (1-100 in memory, 1-10,000 in PostgreSQL), POST /token (the
+ * POST /bench/setup?count=N (1-1,000 in memory, 1-10,000 in PostgreSQL), POST /token (the
  * provider's), GET /me (bearer access token, answered from the provider's token store),
  * GET /bench/statements (statements the postgres adapter has sent so far).
  */
@@ -49,10 +51,13 @@ if (ADAPTER !== 'memory' && ADAPTER !== 'postgres') {
 const issuer = `http://127.0.0.1:${port}`;
 const CLIENT_ID = 'bench-public';
 const SCOPE = 'openid offline_access';
-// The default adapter is an LRU of 1,000 entries; a chain keeps ~3 hot (grant, its token list,
-// the live refresh token) and adds 2 per refresh, so past ~150 concurrent chains live grants get
-// evicted (invalid_grant). 100 chains were checked to run clean. PostgreSQL evicts nothing.
-const MAX_CHAINS = ADAPTER === 'memory' ? 100 : 10_000;
+// In memory: an LRU like the provider's own development adapter (lib/adapters/memory_adapter.js,
+// quick-lru), but of 200,000 entries instead of its fixed 1,000. A chain keeps ~3 entries hot (the
+// grant, its token list, the live refresh token) and adds 2 per refresh; with 1,000, a chain that
+// fell behind by a few hundred refreshes of the others lost its grant (invalid_grant), which ended
+// runs at 50 chains. PostgreSQL evicts nothing.
+const MAX_CHAINS = ADAPTER === 'memory' ? 1_000 : 10_000;
+const MEMORY_ENTRIES = 200_000;
 
 let statements = 0;
 let pool;
@@ -141,6 +146,89 @@ class PostgresAdapter {
   }
 }
 
+/** The provider's memory adapter, bounded at MEMORY_ENTRIES: one Map in recency order. */
+const memory = new Map();
+
+function remember(key, value) {
+  memory.delete(key);
+  memory.set(key, value);
+  if (memory.size > MEMORY_ENTRIES) {
+    memory.delete(memory.keys().next().value);
+  }
+}
+
+function recall(key) {
+  const value = memory.get(key);
+  if (value !== undefined) {
+    remember(key, value);
+  }
+  return value;
+}
+
+class MemoryAdapter {
+  constructor(type) {
+    this.type = type;
+  }
+
+  key(id) {
+    return `${this.type}:${id}`;
+  }
+
+  async upsert(id, payload, expiresIn) {
+    const key = this.key(id);
+    if (payload.grantId) {
+      const grantKey = `grant:${payload.grantId}`;
+      const keys = recall(grantKey) ?? [];
+      keys.push(key);
+      remember(grantKey, keys);
+    }
+    if (payload.userCode) {
+      remember(`userCode:${payload.userCode}`, id);
+    }
+    if (payload.uid) {
+      remember(`uid:${payload.uid}`, id);
+    }
+    remember(key, {
+      payload: { ...payload },
+      expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : Infinity,
+    });
+  }
+
+  async find(id) {
+    const entry = recall(this.key(id));
+    return entry && entry.expiresAt > Date.now() ? entry.payload : undefined;
+  }
+
+  async findByUserCode(userCode) {
+    const id = recall(`userCode:${userCode}`);
+    return id === undefined ? undefined : this.find(id);
+  }
+
+  async findByUid(uid) {
+    const id = recall(`uid:${uid}`);
+    return id === undefined ? undefined : this.find(id);
+  }
+
+  async consume(id) {
+    const entry = recall(this.key(id));
+    if (entry) {
+      entry.payload.consumed = Math.floor(Date.now() / 1000);
+    }
+  }
+
+  async destroy(id) {
+    memory.delete(this.key(id));
+  }
+
+  async revokeByGrantId(grantId) {
+    const grantKey = `grant:${grantId}`;
+    for (const key of memory.get(grantKey) ?? []) {
+      memory.delete(key);
+    }
+    memory.delete(grantKey);
+  }
+}
+
 if (ADAPTER === 'postgres') {
   pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
   await pool.query(`
@@ -183,7 +271,7 @@ const provider = new Provider(issuer, {
   rotateRefreshToken: () => true,
   ttl: { AccessToken: 600, IdToken: 600, RefreshToken: 86_400, Grant: 86_400 },
   features: { devInteractions: { enabled: false } },
-  ...(ADAPTER === 'postgres' ? { adapter: PostgresAdapter } : {}),
+  adapter: ADAPTER === 'postgres' ? PostgresAdapter : MemoryAdapter,
 });
 // A 500 (server_error) answer is a failed refresh for the chain driver; say why here.
 provider.on('server_error', (_ctx, error) => console.error('oidc-provider server_error:', error));
