@@ -35,6 +35,30 @@ interface Started {
   readonly inRssTable: boolean;
 }
 
+/** USER_HZ, 100 on every Linux that Node runs on (`getconf CLK_TCK`). */
+const CLOCK_TICK_MICROS = 10_000;
+
+/** The process of this run listening on each port (for the CPU time of a target's server). */
+const listening = new Map<number, ChildProcess>();
+
+/**
+ * CPU time (user + system, µs) the process listening on `port` has used so far, from Linux /proc
+ * (clock ticks of 10 ms); undefined for a port this run did not start, or off Linux.
+ */
+export function serverCpuMicros(port: number): number | undefined {
+  const pid = listening.get(port)?.pid;
+  if (pid === undefined) {
+    return undefined;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * CLOCK_TICK_MICROS;
+  } catch {
+    return undefined;
+  }
+}
+
 /** When RSS is recorded: at rest for every process, then whichever moments run.ts asks for. */
 export const AT_REST = 'at rest';
 
@@ -212,6 +236,7 @@ export class Bench {
       inRssTable: options.inRssTable ?? true,
     };
     this.processes.push(started);
+    listening.set(port, child);
     return started;
   }
 }

@@ -2,6 +2,8 @@ import { type ChildProcess, execFile, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
+import { serverCpuMicros } from './apps.js';
+
 /** Load generation: autocannon's CLI (or our chain driver) in a separate process, never in ours. */
 const run = promisify(execFile);
 const AUTOCANNON = fileURLToPath(new URL('../bench/node_modules/.bin/autocannon', import.meta.url));
@@ -16,6 +18,13 @@ export interface Measurement {
   readonly rps: number;
   readonly p50: number;
   readonly p99: number;
+  /**
+   * CPU time (user + system) the target's server process spent per request during the run, in µs:
+   * what a request costs the app itself, apart from the load generator on the same CPUs. It moves
+   * with the machine's speed like req/s, so it is compared within a run. Undefined for a server
+   * this run did not start.
+   */
+  readonly cpuMicros?: number;
 }
 
 export interface Target {
@@ -35,12 +44,30 @@ export const median = (values: readonly number[]): number =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 export function medianOf(runs: readonly Measurement[]): Measurement {
+  const cpu = runs.flatMap((m) => (m.cpuMicros === undefined ? [] : [m.cpuMicros]));
   return {
     rps: median(runs.map((m) => m.rps)),
     p50: median(runs.map((m) => m.p50)),
     p99: median(runs.map((m) => m.p99)),
+    ...(cpu.length > 0 ? { cpuMicros: median(cpu) } : {}),
   };
 }
+
+/** The server's CPU per request over a run, from readings before and after it. */
+function cpuPerRequest(
+  before: number | undefined,
+  after: number | undefined,
+  requests: number,
+): { cpuMicros?: number } {
+  return before === undefined || after === undefined || requests <= 0
+    ? {}
+    : { cpuMicros: (after - before) / requests };
+}
+
+const portOf = (url: string) => {
+  const { port, protocol } = new URL(url);
+  return Number(port || (protocol === 'https:' ? 443 : 80));
+};
 
 export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -70,11 +97,14 @@ export async function autocannon(
   if (target.rate) {
     args.push('-R', String(target.rate));
   }
+  const port = portOf(target.url);
+  const cpuBefore = serverCpuMicros(port);
   const { stdout } = await run(AUTOCANNON, [...args, target.url], {
     maxBuffer: 64 * 1024 * 1024,
   });
+  const cpuAfter = serverCpuMicros(port);
   const result = JSON.parse(stdout) as {
-    requests: { average: number };
+    requests: { average: number; total: number };
     latency: { p50: number; p99: number };
     non2xx: number;
     errors: number;
@@ -93,6 +123,7 @@ export async function autocannon(
     p99: result.latency.p99,
     startedMs: Date.parse(result.start),
     finishedMs: Date.parse(result.finish),
+    ...cpuPerRequest(cpuBefore, cpuAfter, result.requests.total),
   };
 }
 
@@ -147,6 +178,8 @@ export class ChainDriver {
 
   /** One window; throws (loudly) if any refresh failed or the driver died. */
   async window(seconds: number): Promise<ChainRun> {
+    const port = portOf(this.target.tokenEndpoint);
+    const cpuBefore = serverCpuMicros(port);
     const result = await new Promise<ChainRun>((resolve, reject) => {
       const exited = (code: number | null) =>
         reject(new Error(`${this.target.name}: the chain driver exited (${code})`));
@@ -160,7 +193,10 @@ export class ChainDriver {
     if (result.failures > 0) {
       throw new Error(`${this.target.name}: ${result.failures} refreshes failed (see above)`);
     }
-    return result;
+    return {
+      ...result,
+      ...cpuPerRequest(cpuBefore, serverCpuMicros(port), result.rps * seconds),
+    };
   }
 
   stop(): void {

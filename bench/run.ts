@@ -23,11 +23,11 @@ const times = (ratio: number | undefined) => (ratio === undefined ? '–' : rati
 
 const rowsTable = (rows: readonly Row[]) =>
   [
-    '| Scenario | Target | req/s | p50 ms | p99 ms | × baseline | × notes-api public |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    '| Scenario | Target | req/s | p50 ms | p99 ms | server CPU µs/req | × baseline | × notes-api public |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map(
       (r) =>
-        `| ${r.scenario} | ${r.target} | ${r.rps === undefined ? '–' : Math.round(r.rps).toLocaleString('en-US')} | ${r.p50} | ${r.p99} | ${times(r.ratio)} | ${times(r.ceiling)} |`,
+        `| ${r.scenario} | ${r.target} | ${r.rps === undefined ? '–' : Math.round(r.rps).toLocaleString('en-US')} | ${r.p50} | ${r.p99} | ${r.cpuMicros === undefined ? '–' : r.cpuMicros.toFixed(1)} | ${times(r.ratio)} | ${times(r.ceiling)} |`,
     ),
   ].join('\n');
 
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
   const report = [
     `Node ${process.version}, ${availableParallelism()} CPUs (${cpu}), PostgreSQL at ${bench.host}; ${new Date().toISOString().slice(0, 10)}.`,
     `Load from separate processes: autocannon, ${CONNECTIONS} connections unless the target says otherwise, ${WARM_UP_SECONDS} s warm-up, median of ${RUNS} runs of ${SECONDS} s, the targets of a scenario measured in alternation. "Full load": ${CONNECTIONS} connections, as fast as the app answers, which saturates it (the load generator is not the bottleneck for notes-api's public route).`,
-    `Two ratios per row, both against routes measured in the same alternation as the row: × baseline against the baseline of its scenario (its own app's public route; refresh: against auth-api), × notes-api public against notes-api's \`GET /health\`, the Fastify ceiling of this codebase, with the scenario's request headers. "–": no throughput at full load to compare (refresh chains, latency at a fixed rate, propagation delays, registration bursts, admin pages on one connection).`,
+    `Two ratios per row, both against routes measured in the same alternation as the row: × baseline against the baseline of its scenario (its own app's public route; refresh: against auth-api), × notes-api public against notes-api's \`GET /health\`, the Fastify ceiling of this codebase, with the scenario's request headers. "–": no throughput at full load to compare (refresh chains, latency at a fixed rate, propagation delays, registration bursts, admin pages on one connection). Server CPU µs/req: the user + system CPU time the target's server process spent per request during its runs (median), from /proc: the app's own cost apart from the load generator's; it still moves with the machine's speed, so compare it within a run ("–": a process this run did not start).`,
     '',
     ...(rows.length > 0 ? [rowsTable(rows), ''] : []),
     ...(goals.length > 0 ? [goalsTable(goals), ''] : []),

@@ -42,6 +42,8 @@ export interface Row {
   readonly p99: number;
   readonly ratio?: number;
   readonly ceiling?: number;
+  /** CPU time of the target's server per request, µs (see `Measurement.cpuMicros`). */
+  readonly cpuMicros?: number;
 }
 
 /** A target of the issue, as measured in this run. */
