@@ -63,9 +63,10 @@ export class AuthenticationGuard implements CanActivate {
 
   /**
    * Synchronous where it can be: a bearer token the verifier's cache and the revocation list answer
-   * on their own, on a route that needs no capability, costs no promise. Anything else (a cookie, a
-   * token seen for the first time, a capability to check against current roles) goes on in
-   * `activate`.
+   * on their own, on a route that asks nothing more of its caller (no scope, capability or step-up),
+   * costs no promise. Anything else goes on in `activate`: a cookie, a token seen for the first
+   * time, a session the list cannot vouch for, or a route that authorizes further (with the settled
+   * caller, when there is one).
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') {
