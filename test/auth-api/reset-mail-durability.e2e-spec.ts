@@ -1,15 +1,14 @@
-import { join } from 'node:path';
-
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { ensureBundles, REPOSITORY } from '../support/bundles.js';
+import { ensureBundles } from '../support/bundles.js';
 import { givenUser, givenUserAt, type TestUser } from '../support/http.js';
-import { LaunchedProcess } from '../support/launched-process.js';
+import { killHard, launchAuthApi } from '../support/auth-api-process.js';
+import type { LaunchedProcess } from '../support/launched-process.js';
 import { resetLinksTo } from '../support/reset-mail.js';
 import { SmtpInbox } from '../support/smtp-inbox.js';
-import { freePort, givenAuthApi } from '../support/test-app.js';
+import { givenAuthApi } from '../support/test-app.js';
 import { freshDatabaseUrl } from '../support/test-database.js';
 
 /** Generous: a slow CI machine, the retry backoff, a process start. Never a timing assertion. */
@@ -140,50 +139,12 @@ describe('reset mail durability', () => {
       inbox: SmtpInbox,
       env: Record<string, string> = {},
     ): Promise<{ proc: LaunchedProcess; url: string }> {
-      const port = await freePort();
-      const url = `http://127.0.0.1:${port}`;
-      const clean = { ...process.env };
-      for (const name of ['REDIS_URL', 'ISSUER', 'TRUSTED_ORIGINS', 'INSTANCE_ID', 'HOST']) {
-        delete clean[name];
-      }
-      const proc = new LaunchedProcess(
-        process.execPath,
-        [join(REPOSITORY, 'dist', 'auth-api.js')],
-        {
-          cwd: REPOSITORY,
-          env: {
-            ...clean,
-            NODE_ENV: 'test',
-            LOG_LEVEL: 'warn',
-            DATABASE_URL: databaseUrl,
-            KEY_ENCRYPTION_KEY: inject('keyEncryptionKey'),
-            AUTH_API_PORT: String(port),
-            ISSUER: url,
-            SMTP_URL: inbox.url,
-            JOB_POLL_INTERVAL_MS: '200',
-            ...env,
-          },
-        },
+      const started = await launchAuthApi(
+        { DATABASE_URL: databaseUrl, SMTP_URL: inbox.url, JOB_POLL_INTERVAL_MS: '200', ...env },
+        START_MS,
       );
-      processes.push(proc);
-      await expect
-        .poll(
-          async () => {
-            expect(proc.child.exitCode, proc.output).toBeNull();
-            return fetch(`${url}/health/ready`).then(
-              (response) => response.status,
-              () => 0,
-            );
-          },
-          { timeout: START_MS, interval: 200 },
-        )
-        .toBe(200);
-      return { proc, url };
-    }
-
-    async function kill(proc: LaunchedProcess): Promise<void> {
-      proc.child.kill('SIGKILL');
-      expect((await proc.finished(30_000)).signal).toBe('SIGKILL');
+      processes.push(started.proc);
+      return started;
     }
 
     async function forgot(url: string, user: TestUser): Promise<void> {
@@ -217,7 +178,7 @@ describe('reset mail durability', () => {
         const first = await startAuthApi(inbox, { JOB_WORKER_CONCURRENCY: '0' });
         const user = await givenUserAt(first.url);
         await forgot(first.url, user);
-        await kill(first.proc);
+        await killHard(first.proc);
 
         const second = await startAuthApi(inbox);
         await expectSentOnceAndWorking(second.url, inbox, user);
@@ -240,7 +201,7 @@ describe('reset mail durability', () => {
         await forgot(first.url, user);
         await held;
         expect(await resetMailOf(user)).toMatchObject({ status: 'queued', attempts: 0 });
-        await kill(first.proc);
+        await killHard(first.proc);
 
         const second = await startAuthApi(inbox, env);
         await expectSentOnceAndWorking(second.url, inbox, user);

@@ -1,12 +1,10 @@
-import { join } from 'node:path';
-
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SessionService } from '@gatehouse/identity';
 import { Database, type User } from '@gatehouse/persistence';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { ensureBundles, REPOSITORY } from '../support/bundles.js';
+import { ensureBundles } from '../support/bundles.js';
 import {
   type CookieSession,
   givenCookieSession,
@@ -14,8 +12,9 @@ import {
   givenUserAt,
   TRUSTED_ORIGIN,
 } from '../support/http.js';
-import { LaunchedProcess } from '../support/launched-process.js';
-import { freePort, givenAdminApi, givenAuthApi } from '../support/test-app.js';
+import { killHard, launchAuthApi } from '../support/auth-api-process.js';
+import type { LaunchedProcess } from '../support/launched-process.js';
+import { givenAdminApi, givenAuthApi } from '../support/test-app.js';
 import { freshDatabaseUrl } from '../support/test-database.js';
 import { type ReceivedWebhook, WebhookReceiver } from '../support/webhook-receiver.js';
 
@@ -173,48 +172,9 @@ describe('webhook durability', () => {
     async function startAuthApi(
       extra: Record<string, string> = {},
     ): Promise<{ proc: LaunchedProcess; url: string }> {
-      const port = await freePort();
-      const url = `http://127.0.0.1:${port}`;
-      const clean = { ...process.env };
-      for (const name of ['REDIS_URL', 'ISSUER', 'TRUSTED_ORIGINS', 'INSTANCE_ID', 'HOST']) {
-        delete clean[name];
-      }
-      const proc = new LaunchedProcess(
-        process.execPath,
-        [join(REPOSITORY, 'dist', 'auth-api.js')],
-        {
-          cwd: REPOSITORY,
-          env: {
-            ...clean,
-            NODE_ENV: 'test',
-            LOG_LEVEL: 'warn',
-            KEY_ENCRYPTION_KEY: inject('keyEncryptionKey'),
-            AUTH_API_PORT: String(port),
-            ISSUER: url,
-            ...env(),
-            ...extra,
-          },
-        },
-      );
-      processes.push(proc);
-      await expect
-        .poll(
-          async () => {
-            expect(proc.child.exitCode, proc.output).toBeNull();
-            return fetch(`${url}/health/ready`).then(
-              (response) => response.status,
-              () => 0,
-            );
-          },
-          { timeout: START_MS, interval: 200 },
-        )
-        .toBe(200);
-      return { proc, url };
-    }
-
-    async function kill(proc: LaunchedProcess): Promise<void> {
-      proc.child.kill('SIGKILL');
-      expect((await proc.finished(30_000)).signal).toBe('SIGKILL');
+      const started = await launchAuthApi({ ...env(), ...extra }, START_MS);
+      processes.push(started.proc);
+      return started;
     }
 
     /** An endpoint registered straight in the database (admin-api is not what is under test). */
@@ -277,7 +237,7 @@ describe('webhook durability', () => {
         // No worker: the revocation and its event are committed and nobody has taken the job yet.
         const first = await startAuthApi({ JOB_WORKER_CONCURRENCY: '0' });
         const { sessionId } = await loginAndLogout(first.url);
-        await kill(first.proc);
+        await killHard(first.proc);
         expect(await deliveryCount(endpointId, `status = 'pending' AND attempts = 0`)).toBe(1);
 
         await startAuthApi();
@@ -309,7 +269,7 @@ describe('webhook durability', () => {
         await expect
           .poll(() => revokedEvents('/killed-during', sessionId).length, EVENTUALLY)
           .toBe(1);
-        await kill(first.proc);
+        await killHard(first.proc);
         release!();
 
         await startAuthApi(extra);
