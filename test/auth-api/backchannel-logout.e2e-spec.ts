@@ -10,11 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { authorizeInBrowser } from '../support/code-flow.js';
 import {
-  givenOperatorAt,
+  givenOperatorCallAt,
   givenUserAt,
-  passwordGrantAt,
   postForm,
   type TestUser,
+  type OperatorCall,
 } from '../support/http.js';
 import { givenListeningAdminApi, givenListeningAuthApi } from '../support/test-app.js';
 import { eventually } from '../support/eventually.js';
@@ -49,7 +49,7 @@ describe('back-channel logout', () => {
   let db: DataSource;
   let issuer: string;
   let adminUrl: string;
-  let operatorToken: string;
+  let asOperator: OperatorCall;
   let receiver: Server;
   let receiverUrl: string;
   const received: Received[] = [];
@@ -89,10 +89,7 @@ describe('back-channel logout', () => {
     ({ app: auth, issuer } = await givenListeningAuthApi(env));
     ({ app: admin, url: adminUrl } = await givenListeningAdminApi(issuer, env));
     db = auth.get(DataSource);
-    const operator = await givenOperatorAt(auth, issuer);
-    operatorToken = ((await (await passwordGrantAt(issuer, operator)).json()) as never)[
-      'access_token'
-    ];
+    asOperator = await givenOperatorCallAt(auth, issuer, adminUrl);
   });
   afterAll(async () => {
     await admin?.close();
@@ -100,17 +97,6 @@ describe('back-channel logout', () => {
     receiver?.closeAllConnections();
     await new Promise((resolve) => receiver?.close(resolve));
   });
-
-  function asOperator(method: string, path: string, body?: object): Promise<Response> {
-    return fetch(`${adminUrl}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${operatorToken}`,
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-  }
 
   async function register(fields: object): Promise<Response> {
     return asOperator('POST', '/admin/clients', {

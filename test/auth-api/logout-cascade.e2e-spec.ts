@@ -9,12 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { authorizationUrl, authorizeInBrowser, hiddenInteraction } from '../support/code-flow.js';
 import {
-  givenOperatorAt,
+  givenOperatorCallAt,
   givenUserAt,
   passwordGrantAt,
   postForm,
   type TestUser,
   TRUSTED_ORIGIN,
+  type OperatorCall,
 } from '../support/http.js';
 import { HttpBrowser } from '../support/http-browser.js';
 import { givenListeningAdminApi, givenListeningAuthApi } from '../support/test-app.js';
@@ -49,7 +50,7 @@ describe('logout cascade: browser session → token sessions', () => {
   let db: DataSource;
   let issuer: string;
   let adminUrl: string;
-  let operatorToken: string;
+  let asOperator: OperatorCall;
   let receiver: Server;
   let receiverUrl: string;
   const received: { path: string; logoutToken: string }[] = [];
@@ -74,10 +75,7 @@ describe('logout cascade: browser session → token sessions', () => {
     ({ app: auth, issuer } = await givenListeningAuthApi(env));
     ({ app: admin, url: adminUrl } = await givenListeningAdminApi(issuer, env));
     db = auth.get(DataSource);
-    const operator = await givenOperatorAt(auth, issuer);
-    operatorToken = ((await (await passwordGrantAt(issuer, operator)).json()) as never)[
-      'access_token'
-    ];
+    asOperator = await givenOperatorCallAt(auth, issuer, adminUrl);
   });
   afterAll(async () => {
     await admin?.close();
@@ -85,17 +83,6 @@ describe('logout cascade: browser session → token sessions', () => {
     receiver?.closeAllConnections();
     await new Promise((resolve) => receiver?.close(resolve));
   });
-
-  function asOperator(method: string, path: string, body?: object): Promise<Response> {
-    return fetch(`${adminUrl}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${operatorToken}`,
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-  }
 
   /** A relying party whose logout tokens go to its own path on the receiver. */
   async function givenRelyingParty(

@@ -243,3 +243,30 @@ export function passwordGrantAt(
     ...parameters,
   });
 }
+
+/** admin-api called over real HTTP with an operator's bearer token (a JSON body when given). */
+export type OperatorCall = (method: string, path: string, body?: object) => Promise<Response>;
+
+/**
+ * An operator (`givenOperatorAt`) signed in with the password grant at `issuer`, and a caller of
+ * admin-api at `adminUrl` with their access token.
+ */
+export async function givenOperatorCallAt(
+  app: NestFastifyApplication,
+  issuer: string,
+  adminUrl: string,
+): Promise<OperatorCall> {
+  const operator = await givenOperatorAt(app, issuer);
+  const { access_token: token } = (await (await passwordGrantAt(issuer, operator)).json()) as {
+    access_token: string;
+  };
+  return (method, path, body) =>
+    fetch(`${adminUrl}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+}
