@@ -112,6 +112,13 @@ export const envSchema = {
     default: '10',
     parse: integer(1, 200),
   }),
+  DATABASE_PIPELINE_POOL_SIZE: variable({
+    expectation: 'an integer from 0 to 200',
+    description:
+      'Connections per app instance of the pipelined client (postgres.js) that serves the refresh grant\'s rotation, besides `DATABASE_POOL_SIZE`; 0 sends it through the main pool.',
+    default: '4',
+    parse: integer(0, 200),
+  }),
   DATABASE_CONNECT_TIMEOUT_MS: variable({
     expectation: 'an integer from 100 to 60000',
     description:

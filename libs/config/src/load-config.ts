@@ -6,6 +6,8 @@ export interface GatehouseConfig {
     /** Undefined means "start or use the embedded PostgreSQL". */
     readonly url: string | undefined;
     readonly poolSize: number;
+    /** Connections of the pipelined client (0: none). */
+    readonly pipelinePoolSize: number;
     readonly connectTimeoutMs: number;
     readonly migrationsRun: boolean;
   };
@@ -247,6 +249,7 @@ export function loadConfig(raw: RawEnv = process.env): GatehouseConfig {
     database: {
       url: valid.DATABASE_URL,
       poolSize: valid.DATABASE_POOL_SIZE,
+      pipelinePoolSize: valid.DATABASE_PIPELINE_POOL_SIZE,
       connectTimeoutMs: valid.DATABASE_CONNECT_TIMEOUT_MS,
       migrationsRun: valid.MIGRATIONS_RUN,
     },

@@ -38,6 +38,7 @@ export class HttpPlatformModule {
           useFactory: () => ({
             url,
             poolSize: config.database.poolSize,
+            pipelinePoolSize: config.database.pipelinePoolSize,
             connectTimeoutMs: config.database.connectTimeoutMs,
             migrationsRun: config.database.migrationsRun,
             applicationName: `gatehouse-${app}`,

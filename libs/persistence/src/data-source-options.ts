@@ -60,6 +60,8 @@ export const entities = [
 export interface DatabaseOptions {
   readonly url: string;
   readonly poolSize?: number;
+  /** Connections of the pipelined client (pipelined-statements.ts); 0 or unset: none. */
+  readonly pipelinePoolSize?: number;
   /** A request that cannot get a connection within this time fails (503) instead of hanging. */
   readonly connectTimeoutMs?: number;
   /** Shown in pg_stat_activity. */

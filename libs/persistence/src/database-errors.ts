@@ -7,6 +7,11 @@ const UNAVAILABLE_NETWORK_CODES = new Set([
   'EPIPE',
   'ENOTFOUND',
   'EHOSTUNREACH',
+  // postgres.js (the pipelined client): no connection within the timeout, or one lost or closed.
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'CONNECTION_ENDED',
 ]);
 
 // SQLSTATE class 08 (connection exception), 57P01..57P03 (shutdown, crash, cannot connect now),
@@ -41,11 +46,15 @@ export function isDatabaseUnavailableError(error: unknown): boolean {
   return UNAVAILABLE_MESSAGES.some((message) => cause.message.includes(message));
 }
 
-/** True when the error is PostgreSQL's unique violation (23505) of the named constraint or index. */
+/**
+ * True when the error is PostgreSQL's unique violation (23505) of the named constraint or index
+ * (node-postgres names it `constraint`, postgres.js `constraint_name`).
+ */
 export function isUniqueViolation(error: unknown, constraint: string): boolean {
   const driverError: unknown = error instanceof QueryFailedError ? error.driverError : error;
+  const named = driverError as { constraint?: unknown; constraint_name?: unknown };
   return (
     codeOf(driverError) === '23505' &&
-    (driverError as { constraint?: unknown }).constraint === constraint
+    (named.constraint === constraint || named.constraint_name === constraint)
   );
 }

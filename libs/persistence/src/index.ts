@@ -65,6 +65,7 @@ export {
 export { migrateDatabase, revertLastMigration } from './migrate-database.js';
 export { migrations } from './migrations/index.js';
 export { PersistenceModule, type PersistenceOptions } from './persistence.module.js';
+export { PipelinedStatements, pipelinedStatementsOf } from './pipelined-statements.js';
 export type { NewAuditEvent } from './repositories/audit-event.repository.js';
 export type {
   AuditCursor,

@@ -99,6 +99,7 @@ const ROTATE = named(
          FROM used WHERE sessions.id = used.session_id
        )
        SELECT p.*, EXISTS (SELECT 1 FROM successor) AS rotated FROM presented p`,
+  { pipelined: true },
 );
 
 export class RefreshTokenRepository {
