@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { STRONG_PASSWORD, uniqueEmail } from '../support/factories.js';
-import { givenTokens, givenUser } from '../support/http.js';
+import { givenTokens, givenUser, refreshGrant } from '../support/http.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { givenAuthApi } from '../support/test-app.js';
 import { workerDatabaseUrl } from '../support/test-database.js';
@@ -63,31 +63,21 @@ describe('auth-api while the database is unreachable', () => {
   });
 
   it('answers a refresh 503 while the pipelined client cannot reach it, and spends nothing', async () => {
-    const refresh = (token: string) =>
-      app.inject({
-        method: 'POST',
-        url: '/oauth/token',
-        payload: {
-          grant_type: 'refresh_token',
-          refresh_token: token,
-          client_id: 'gatehouse-first-party',
-        },
-      });
     expect(pipelinedStatementsOf(app.get(DataSource))).toBeDefined(); // the rotation's client
     const first = await givenTokens(app, await givenUser(app));
     // The first rotation opens the pipelined client's connection through the proxy.
-    const rotated = await refresh(first.refresh_token);
+    const rotated = await refreshGrant(app, first.refresh_token);
     expect(rotated.statusCode).toBe(200);
     const { refresh_token: current } = rotated.json<{ refresh_token: string }>();
 
     await proxy.cut();
-    const failed = await refresh(current);
+    const failed = await refreshGrant(app, current);
     expect(failed.statusCode).toBe(503);
     expect(failed.headers['retry-after']).toBe('5');
 
     await proxy.open();
     // The token the failed attempt presented was not spent: it rotates now, once.
-    const recovered = await refresh(current);
+    const recovered = await refreshGrant(app, current);
     expect(recovered.statusCode).toBe(200);
     expect(recovered.json<{ refresh_token: string }>().refresh_token).not.toBe(current);
   });

@@ -3,27 +3,16 @@ import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { givenTokens, givenUser } from '../support/http.js';
+import { givenTokens, givenUser, refreshGrant } from '../support/http.js';
 import { givenAuthApi } from '../support/test-app.js';
 import { workerDatabaseUrl } from '../support/test-database.js';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 
-const refresh = (app: NestFastifyApplication, token: string) =>
-  app.inject({
-    method: 'POST',
-    url: '/oauth/token',
-    payload: {
-      grant_type: 'refresh_token',
-      refresh_token: token,
-      client_id: 'gatehouse-first-party',
-    },
-  });
-
-/** Rotates a fresh token pair twice; the last refresh token. */
+/** Signs a new user in and rotates the refresh token twice. */
 async function rotateTwice(app: NestFastifyApplication): Promise<void> {
   let token = (await givenTokens(app, await givenUser(app))).refresh_token;
   for (let round = 0; round < 2; round += 1) {
-    const response = await refresh(app, token);
+    const response = await refreshGrant(app, token);
     expect(response.statusCode).toBe(200);
     token = response.json<{ refresh_token: string }>().refresh_token;
   }

@@ -170,6 +170,19 @@ export async function givenTokens(
   return response.json<TokenResponse>();
 }
 
+/** The first-party client's refresh grant with `refreshToken`, answered as it comes. */
+export function refreshGrant(app: NestFastifyApplication, refreshToken: string) {
+  return app.inject({
+    method: 'POST',
+    url: '/oauth/token',
+    payload: {
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+      client_id: 'gatehouse-first-party',
+    },
+  });
+}
+
 /** Registers a user over real HTTP (fetch), at a listening auth-api. */
 export async function givenUserAt(issuer: string, password = STRONG_PASSWORD): Promise<TestUser> {
   const email = uniqueEmail();
