@@ -115,7 +115,7 @@ export const envSchema = {
   DATABASE_PIPELINE_POOL_SIZE: variable({
     expectation: 'an integer from 0 to 200',
     description:
-      'Connections per app instance of the pipelined client (postgres.js) that serves the refresh grant\'s rotation, besides `DATABASE_POOL_SIZE`; 0 sends it through the main pool.',
+      "Connections per app instance of the pipelined client (postgres.js) that serves the refresh grant's rotation, besides `DATABASE_POOL_SIZE`; 0 sends it through the main pool.",
     default: '4',
     parse: integer(0, 200),
   }),

@@ -11,6 +11,7 @@ import {
   attachPipelinedStatements,
   PipelinedStatements,
   pipelinedStatementsOf,
+  tlsOptionsOf,
 } from './pipelined-statements.js';
 import type { RefreshAttempt } from './repositories/refresh-token.repository.js';
 
@@ -165,6 +166,38 @@ describe('PipelinedStatements', () => {
       expect(isDatabaseUnavailableError(failure)).toBe(true);
     } finally {
       await down.end();
+    }
+  });
+
+  it('connects with TLS exactly when node-postgres does, verifying the server as it does', () => {
+    const at = (query: string) => `postgres://gatehouse@db.example.com:5432/gatehouse${query}`;
+    expect(tlsOptionsOf(at(''))).toBe(false);
+    expect(tlsOptionsOf(at('?sslmode=disable'))).toBe(false);
+    // node-postgres reads require as verify-full; postgres.js alone would not verify.
+    for (const mode of ['require', 'verify-ca', 'verify-full']) {
+      const tls = tlsOptionsOf(at(`?sslmode=${mode}`));
+      expect(tls).not.toBe(false);
+      expect(tls).not.toMatchObject({ rejectUnauthorized: false });
+    }
+    expect(tlsOptionsOf(at('?sslmode=no-verify'))).toMatchObject({ rejectUnauthorized: false });
+  });
+
+  it('does not send the TLS parameters of the URL to PostgreSQL as settings', async () => {
+    const plainText = new URL(url);
+    plainText.searchParams.set('sslmode', 'disable');
+    // node-postgres's own parameter: PostgreSQL refuses it as an unknown setting.
+    plainText.searchParams.set('uselibpqcompat', 'true');
+    const statements = new PipelinedStatements({
+      url: plainText.href,
+      poolSize: 1,
+      connectTimeoutMs: 3000,
+      applicationName: APPLICATION,
+    });
+    try {
+      const rows = await statements.query<{ one: number }>('SELECT 1 AS one', []);
+      expect([...rows]).toEqual([{ one: 1 }]);
+    } finally {
+      await statements.end();
     }
   });
 

@@ -1,3 +1,6 @@
+import type { ConnectionOptions } from 'node:tls';
+
+import pg from 'pg';
 import postgres from 'postgres';
 import type { DataSource } from 'typeorm';
 
@@ -14,6 +17,37 @@ export interface PipelinedStatementOptions {
 /** The same limit as the main pool's connections (data-source-options.ts). */
 const STATEMENT_TIMEOUT_MS = 15_000;
 
+/** node-postgres's TLS parameters of a connection URL; postgres.js would send them as settings. */
+const TLS_PARAMETERS = ['ssl', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'uselibpqcompat'];
+
+/**
+ * The TLS options node-postgres (the main pool) derives from `url`, for postgres.js to connect the
+ * same way: false without TLS; otherwise tls.connect options, verifying the server's certificate
+ * unless the URL says `sslmode=no-verify`. (postgres.js alone would read `sslmode=require` as libpq
+ * does, encrypting without verifying, where node-postgres verifies; and would not read the
+ * certificate files.)
+ */
+export function tlsOptionsOf(url: string): false | ConnectionOptions {
+  const { ssl } = (
+    new pg.Client({ connectionString: url }) as unknown as {
+      connectionParameters: { ssl?: boolean | ConnectionOptions };
+    }
+  ).connectionParameters;
+  if (!ssl) {
+    return false;
+  }
+  return ssl === true ? {} : { ...ssl };
+}
+
+/** `url` without node-postgres's TLS parameters (tlsOptionsOf reads them). */
+function withoutTlsParameters(url: string): string {
+  const parsed = new URL(url);
+  for (const parameter of TLS_PARAMETERS) {
+    parsed.searchParams.delete(parameter);
+  }
+  return parsed.href;
+}
+
 /**
  * A second, small pool on postgres.js for the statements a request makes every time and that no
  * cache can answer: the refresh grant's rotation (RefreshTokenRepository.rotate). postgres.js
@@ -29,8 +63,9 @@ export class PipelinedStatements {
   private readonly sql: postgres.Sql;
 
   constructor(options: PipelinedStatementOptions) {
-    this.sql = postgres(options.url, {
+    this.sql = postgres(withoutTlsParameters(options.url), {
       max: options.poolSize,
+      ssl: tlsOptionsOf(options.url),
       connect_timeout: options.connectTimeoutMs / 1000, // seconds
       // Connections opened for a burst are closed after a minute of rest.
       idle_timeout: 60,
