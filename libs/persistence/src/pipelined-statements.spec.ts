@@ -53,6 +53,12 @@ describe('PipelinedStatements', () => {
 
   const pipelinedOf = () => pipelinedStatementsOf(pipelinedSource);
 
+  /** A client of its own, on `at` (the worker's database unless told otherwise). */
+  const clientAt = (
+    at: string,
+    { poolSize = 1, connectTimeoutMs = 3000, applicationName = APPLICATION } = {},
+  ) => new PipelinedStatements({ url: at, poolSize, connectTimeoutMs, applicationName });
+
   /** A token session with one live refresh token; its hash. */
   async function givenRefreshToken(): Promise<Buffer> {
     const database = new Database(plain);
@@ -155,12 +161,7 @@ describe('PipelinedStatements', () => {
   it('fails with an error the HTTP layer maps to 503 when PostgreSQL cannot be reached', async () => {
     const unreachable = new URL(url);
     unreachable.port = '1';
-    const down = new PipelinedStatements({
-      url: unreachable.href,
-      poolSize: 1,
-      connectTimeoutMs: 1000,
-      applicationName: APPLICATION,
-    });
+    const down = clientAt(unreachable.href, { connectTimeoutMs: 1000 });
     try {
       const failure = await down.query('SELECT 1', []).catch((error: unknown) => error);
       expect(isDatabaseUnavailableError(failure)).toBe(true);
@@ -187,12 +188,7 @@ describe('PipelinedStatements', () => {
     plainText.searchParams.set('sslmode', 'disable');
     // node-postgres's own parameter: PostgreSQL refuses it as an unknown setting.
     plainText.searchParams.set('uselibpqcompat', 'true');
-    const statements = new PipelinedStatements({
-      url: plainText.href,
-      poolSize: 1,
-      connectTimeoutMs: 3000,
-      applicationName: APPLICATION,
-    });
+    const statements = clientAt(plainText.href);
     try {
       const rows = await statements.query<{ one: number }>('SELECT 1 AS one', []);
       expect([...rows]).toEqual([{ one: 1 }]);
@@ -203,12 +199,7 @@ describe('PipelinedStatements', () => {
 
   it('closes its connections on end()', async () => {
     const own = `${APPLICATION}-end`;
-    const statements = new PipelinedStatements({
-      url,
-      poolSize: 2,
-      connectTimeoutMs: 3000,
-      applicationName: own,
-    });
+    const statements = clientAt(url, { poolSize: 2, applicationName: own });
     await Promise.all([statements.query('SELECT 1', []), statements.query('SELECT 2', [])]);
     const count = async () =>
       (

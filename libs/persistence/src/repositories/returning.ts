@@ -49,6 +49,24 @@ function poolOf(manager: EntityManager, statement: Statement): Pool | null {
     : (manager.connection.driver as unknown as { master: Pool }).master;
 }
 
+/**
+ * A named statement outside a transaction: on the app's pipelined client when the statement opts in
+ * and the data source has one, else straight on node-postgres's pool (either answers rows alike).
+ */
+async function outsideTransaction<Row extends QueryResultRow>(
+  manager: EntityManager,
+  pool: Pool,
+  statement: NamedStatement,
+  parameters: unknown[],
+): Promise<Row[]> {
+  const pipelined = statement.pipelined ? pipelinedStatementsOf(manager.connection) : undefined;
+  if (pipelined) {
+    return pipelined.query<Row>(statement.text, parameters);
+  }
+  return (await pool.query<Row>({ name: statement.name, text: statement.text, values: parameters }))
+    .rows;
+}
+
 /** Rows of a SELECT or INSERT … RETURNING. */
 export async function select<Row extends QueryResultRow>(
   manager: EntityManager,
@@ -57,13 +75,7 @@ export async function select<Row extends QueryResultRow>(
 ): Promise<Row[]> {
   const pool = poolOf(manager, statement);
   if (pool && typeof statement !== 'string') {
-    const pipelined = statement.pipelined ? pipelinedStatementsOf(manager.connection) : undefined;
-    if (pipelined) {
-      return pipelined.query<Row>(statement.text, parameters);
-    }
-    return (
-      await pool.query<Row>({ name: statement.name, text: statement.text, values: parameters })
-    ).rows;
+    return outsideTransaction<Row>(manager, pool, statement, parameters);
   }
   return manager.query<Row[]>(asQuery(statement), parameters);
 }
@@ -79,9 +91,7 @@ export async function updateReturning<Row extends QueryResultRow>(
 ): Promise<Row[]> {
   const pool = poolOf(manager, statement);
   if (pool && typeof statement !== 'string') {
-    return (
-      await pool.query<Row>({ name: statement.name, text: statement.text, values: parameters })
-    ).rows;
+    return outsideTransaction<Row>(manager, pool, statement, parameters);
   }
   const [rows] = await manager.query<[Row[], number]>(asQuery(statement), parameters);
   return rows;
