@@ -100,13 +100,42 @@ describe.each([
       app.inject({
         method: 'OPTIONS',
         url: '/health/live',
-        headers: { origin, 'access-control-request-method': 'POST' },
+        headers: {
+          origin,
+          'access-control-request-method': 'DELETE',
+          'access-control-request-headers': 'content-type, x-csrf-token',
+        },
       });
     const trusted = await preflight('https://app.example.com');
-    expect(trusted.headers['access-control-allow-origin']).toBe('https://app.example.com');
-    expect(trusted.headers['access-control-allow-credentials']).toBe('true');
-    const untrusted = await preflight('https://evil.example.net');
-    expect(untrusted.headers['access-control-allow-origin']).toBeUndefined();
+    expect(trusted.statusCode).toBe(204);
+    expect(trusted.headers).toMatchObject({
+      'access-control-allow-origin': 'https://app.example.com',
+      'access-control-allow-credentials': 'true',
+      'access-control-allow-methods': expect.stringMatching(/\bDELETE\b/),
+      'access-control-allow-headers': 'content-type, x-csrf-token',
+      vary: 'Origin, Access-Control-Request-Headers',
+    });
+    for (const origin of ['https://evil.example.net', 'https://app.example.com.evil.net']) {
+      const untrusted = await preflight(origin);
+      expect(untrusted.headers['access-control-allow-origin']).toBeUndefined();
+      expect(untrusted.headers['access-control-allow-credentials']).toBeUndefined();
+      expect(untrusted.headers['access-control-allow-methods']).toBeUndefined();
+    }
+    // Actual requests: the trusted origin may read the answer, any other may not; every answer
+    // varies by Origin, also one to a request without it.
+    const get = (headers: Record<string, string>) =>
+      app.inject({ method: 'GET', url: '/health/live', headers });
+    expect((await get({ origin: 'https://app.example.com' })).headers).toMatchObject({
+      'access-control-allow-origin': 'https://app.example.com',
+      'access-control-allow-credentials': 'true',
+      vary: 'Origin',
+    });
+    const foreign = await get({ origin: 'https://evil.example.net' });
+    expect(foreign.headers['access-control-allow-origin']).toBeUndefined();
+    expect(foreign.headers['vary']).toBe('Origin');
+    const noOrigin = await get({});
+    expect(noOrigin.headers['access-control-allow-origin']).toBeUndefined();
+    expect(noOrigin.headers['vary']).toBe('Origin');
   });
 
   it('answers an unknown route with the REST error shape', async () => {

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import fastifyCookie from '@fastify/cookie';
-import fastifyCors from '@fastify/cors';
 import type { DynamicModule, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -12,6 +11,7 @@ import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import type { DestinationStream } from 'pino';
 
 import { useBodyParsers } from './body-parsers.js';
+import { registerCors } from './cors.js';
 import { createLogger, RequestLogController } from './logging.js';
 import { NestPinoLogger } from './nest-logger.js';
 import { type ApiDescription, setUpSwagger } from './swagger.js';
@@ -136,11 +136,11 @@ export async function createHttpApp(
     abortOnError: false,
   });
   await app.register(fastifyCookie);
-  // Registered on Fastify itself rather than through app.enableCors(): Nest's wrapper copies the CORS
-  // headers onto the raw response for Nest middleware (none here), which put every response's
-  // headers through Node's slower merge path. Same plugin, same options, same onRequest hook.
-  await app.register(fastifyCors, { origin: [...config.trustedOrigins], credentials: true });
   const fastify = app.getHttpAdapter().getInstance();
+  // On Fastify itself rather than through app.enableCors(): Nest's wrapper copies the CORS headers
+  // onto the raw response for Nest middleware (none here), which put every response's headers
+  // through Node's slower merge path.
+  registerCors(fastify, config.trustedOrigins);
   // JSON (and, where a route accepts them, form) bodies only: anything else is 415, not a string.
   fastify.removeContentTypeParser('text/plain');
   useBodyParsers(app, config.http.bodyLimitBytes);

@@ -1,0 +1,46 @@
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * The methods a trusted browser origin may send after a preflight: every method the apps route
+ * (the admin dashboard deletes sessions and patches users).
+ */
+const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE';
+
+/**
+ * Credentialed CORS for `TRUSTED_ORIGINS` only, as one onRequest hook (the Fetch standard's CORS
+ * protocol). An origin is trusted when it equals one of the configured origins exactly; any other
+ * origin gets no `Access-Control-Allow-*` header, so its browser keeps the response from it.
+ *
+ * In place of @fastify/cors (same answers for the apps' one configuration, trusted origins with
+ * credentials): that plugin merged its options with the route's on every request, an object spread
+ * and a route-options object per request whether or not the request came from a browser. That was
+ * a fifth of the cost of a public request beyond Fastify's own; here a request without an `Origin`
+ * header costs one header.
+ */
+export function registerCors(fastify: FastifyInstance, trustedOrigins: readonly string[]): void {
+  const trusted = new Set(trustedOrigins);
+  fastify.addHook('onRequest', (request, reply, done) => {
+    const { origin } = request.headers;
+    // Whether the answer allows a caller depends on Origin: a cache must key on it, also when absent.
+    void reply.header('vary', 'Origin');
+    if (origin === undefined || !trusted.has(origin)) {
+      done();
+      return;
+    }
+    void reply.header('access-control-allow-origin', origin);
+    void reply.header('access-control-allow-credentials', 'true');
+    const requestedMethod = request.headers['access-control-request-method'];
+    if (request.method !== 'OPTIONS' || requestedMethod === undefined) {
+      done();
+      return;
+    }
+    // A preflight: answered here, before any guard (the browser sends it without credentials).
+    const requestedHeaders = request.headers['access-control-request-headers'];
+    void reply.header('vary', 'Origin, Access-Control-Request-Headers');
+    void reply.header('access-control-allow-methods', ALLOWED_METHODS);
+    if (requestedHeaders !== undefined) {
+      void reply.header('access-control-allow-headers', requestedHeaders);
+    }
+    void reply.code(204).header('content-length', '0').send();
+  });
+}
