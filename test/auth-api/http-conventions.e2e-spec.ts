@@ -80,6 +80,28 @@ describe.each([
     expect(policy).not.toContain("'unsafe-eval'");
   });
 
+  it.runIf(_name === 'auth-api')(
+    'gives server-rendered pages the browser set under their own policy',
+    async () => {
+      const response = await app.inject({ method: 'GET', url: '/verify-email' });
+      expect(response.headers['content-type']).toContain('text/html');
+      expect(response.headers).toMatchObject({
+        'x-content-type-options': 'nosniff',
+        'x-frame-options': 'DENY',
+        'cross-origin-opener-policy': 'same-origin',
+        'cross-origin-resource-policy': 'same-origin',
+        'referrer-policy': 'strict-origin',
+        'cache-control': 'no-store',
+        'x-request-id': expect.stringMatching(/^[0-9a-f-]{36}$/),
+      });
+      const policy = String(response.headers['content-security-policy']);
+      // The page's own policy (no script at all), not Helmet's document policy.
+      expect(policy).toMatch(/^default-src 'none';/);
+      expect(policy).toContain("frame-ancestors 'none'");
+      expect(policy).not.toContain('script-src');
+    },
+  );
+
   it('keeps a well-formed incoming X-Request-Id and replaces a malformed one', async () => {
     const kept = await app.inject({
       method: 'GET',
