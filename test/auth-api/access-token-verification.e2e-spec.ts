@@ -294,6 +294,7 @@ describe('bearer access tokens on auth-api', () => {
       const sid = decodeJwt(tokens.access_token)['sid'] as string;
       const response = await withBearer(app, tokens.access_token, 'GET', '/me');
       expect(response.statusCode).toBe(200);
+      expect(response.headers['content-type']).toBe('application/json; charset=utf-8');
       expect(response.json()).toEqual({
         user: {
           id: user.id,

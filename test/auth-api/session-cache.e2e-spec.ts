@@ -381,6 +381,7 @@ describe('session cache (auth-api, one process)', () => {
       at(TOUCH_INTERVAL_SECONDS + 1);
       const touched = await me(app, session);
       expect(reads()).toBe(0);
+      expect(touched.headers['content-type']).toBe('application/json; charset=utf-8');
       const touchedAt = loggedInAt + (TOUCH_INTERVAL_SECONDS + 1) * 1000;
       const expectedSession = {
         ...atLogin.session,
