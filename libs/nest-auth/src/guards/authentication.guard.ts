@@ -23,7 +23,7 @@ import type {
   SessionIntrospector,
 } from '../sessions/session-introspector.js';
 import { BearerCallers } from './bearer-callers.js';
-import { bearerTokenOf } from './bearer-token.js';
+import { bearerCredentialOf, bearerTokenOf } from './bearer-token.js';
 import { HttpExchange } from './http-exchange.js';
 import { needsAuthorization, RoutePolicies, type RoutePolicy } from './route-policy.js';
 import { RouteAuthorization } from './route-authorization.js';
@@ -124,7 +124,9 @@ export class AuthenticationGuard implements CanActivate {
    */
   private settledBearerCaller(exchange: HttpExchange): Caller | undefined {
     const verifier = this.options.accessTokens;
-    const token = verifier && bearerTokenOf(exchange.header('authorization'));
+    // Unchecked: `recall` matches only tokens verified before, none with whitespace (see
+    // `bearerTokenOf`); a credential it does not know goes on to `authenticate`, which checks it.
+    const token = verifier && bearerCredentialOf(exchange.header('authorization'));
     if (!verifier || token === undefined) {
       return undefined;
     }

@@ -1,8 +1,9 @@
 /**
- * RFC 6750 §2.1: `Bearer` (any case), spaces, then the token; undefined for any other header. A plain
- * scan rather than a regular expression: this runs on every request, over a header of ~700 bytes.
+ * What follows `Bearer` (any case) and its spaces in an Authorization header, unchecked; undefined
+ * for any other header. A plain scan rather than a regular expression: this runs on every request,
+ * over a header of ~700 bytes.
  */
-export function bearerTokenOf(header: string | undefined): string | undefined {
+export function bearerCredentialOf(header: string | undefined): string | undefined {
   if (header === undefined || header.length < 8 || header.slice(0, 6).toLowerCase() !== 'bearer') {
     return undefined;
   }
@@ -10,6 +11,17 @@ export function bearerTokenOf(header: string | undefined): string | undefined {
   while (header.charCodeAt(start) === 32) {
     start += 1;
   }
-  const token = header.slice(start);
-  return start > 6 && token.length > 0 && !/\s/.test(token) ? token : undefined;
+  return start > 6 && start < header.length ? header.slice(start) : undefined;
+}
+
+/**
+ * RFC 6750 §2.1: `Bearer` (any case), spaces, then a token without whitespace; undefined for any
+ * other header. The whitespace test scans the whole token (7,000–14,000 instructions of a ~120,000
+ * instruction request under callgrind), so the guard first looks the unchecked credential up among
+ * the tokens verified before (`bearerCredentialOf`): the verifier never verifies or caches one with
+ * whitespace, so an exact match needs no second look.
+ */
+export function bearerTokenOf(header: string | undefined): string | undefined {
+  const token = bearerCredentialOf(header);
+  return token !== undefined && !/\s/.test(token) ? token : undefined;
 }

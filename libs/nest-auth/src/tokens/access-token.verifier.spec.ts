@@ -59,6 +59,46 @@ describe('AccessTokenVerifier cache of verified tokens', () => {
     await expect(cached.verify(token)).rejects.toMatchObject({ code: 'TOKEN_EXPIRED' });
   });
 
+  it('recalls only the very token it verified: its signature on another payload is verified anew', async () => {
+    const { resolver, sign } = await setUp();
+    const verifier = new AccessTokenVerifier({
+      issuer: 'https://issuer.example',
+      audience: 'gatehouse',
+      keys: resolver,
+    });
+    const token = await sign({ sid: 's1', roles: [] });
+    await verifier.verify(token);
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    const raised = Buffer.from(
+      JSON.stringify({
+        ...JSON.parse(Buffer.from(payload, 'base64url').toString()),
+        roles: ['admin'],
+      }),
+    ).toString('base64url');
+    const forged = `${header}.${raised}.${signature}`;
+    expect(verifier.rules().recall(forged)).toBeUndefined();
+    await expect(verifier.verify(forged)).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    expect(resolver).toHaveBeenCalledTimes(2);
+    // The forgery took nothing from the real token's entry.
+    expect(verifier.rules().recall(token)).toMatchObject({ sid: 's1', roles: [] });
+  });
+
+  it('refuses a token with whitespace in it, signature and all, and never caches one', async () => {
+    const { resolver, sign } = await setUp();
+    const verifier = new AccessTokenVerifier({
+      issuer: 'https://issuer.example',
+      audience: 'gatehouse',
+      keys: resolver,
+    });
+    const token = await sign({ sid: 's1' });
+    const spaced = `${token.slice(0, -4)} ${token.slice(-4)}`;
+    await expect(verifier.verify(spaced)).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
+    expect(resolver).not.toHaveBeenCalled();
+    // Nor through the strategy's door (passport-jwt verified it, the guard remembers it).
+    verifier.rules().remember(spaced, await verifier.verify(token));
+    expect(verifier.rules().recall(spaced)).toBeUndefined();
+  });
+
   it('never caches a token that failed verification', async () => {
     const { resolver, sign } = await setUp();
     const verifier = new AccessTokenVerifier({

@@ -99,9 +99,32 @@ export interface AccessTokenVerification {
 const ALGORITHMS: readonly string[] = ['ES256', 'RS256', 'EdDSA'];
 const REQUIRED_CLAIMS: readonly string[] = ['sub', 'exp', 'iat', 'client_id'];
 
+/**
+ * RFC 6750 §2.1's b64token holds no whitespace. Refused before the signature check, and never
+ * cached: the guard looks a request's credential up in the cache before scanning it (a scan of the
+ * whole token on every request), which is sound only while no cached token has any.
+ */
+const WHITESPACE = /\s/;
+
+/** A verified token, whole, with its claims: filed under `verifiedKey(token)`. */
+interface Verified {
+  readonly token: string;
+  readonly claims: AccessTokenClaims;
+}
+
+/**
+ * Where a verified token is filed: its signature segment (about 86 characters for ES256), not the
+ * whole ~660-character token, whose hash a lookup would compute on every request. The entry keeps
+ * the whole token and only an exact match is a hit, so a signature pasted onto another header or
+ * payload is verified like any token not seen before.
+ */
+function verifiedKey(token: string): string {
+  return token.slice(token.lastIndexOf('.') + 1);
+}
+
 /** Verifies bearer access tokens: signature by `kid`, `typ`, iss, aud, times, then the session. */
 export class AccessTokenVerifier implements AccessTokenVerification {
-  private readonly verified: CredentialCache<AccessTokenClaims>;
+  private readonly verified: CredentialCache<Verified>;
   private readonly profile: AccessTokenRules;
 
   constructor(private readonly options: AccessTokenVerifierOptions) {
@@ -115,7 +138,7 @@ export class AccessTokenVerifier implements AccessTokenVerification {
       clockToleranceSeconds: options.clockToleranceSeconds ?? 30,
       requiredClaims: REQUIRED_CLAIMS,
       recall: (token) => this.fromCache(token),
-      remember: (token, claims) => this.verified.set(token, claims),
+      remember: (token, claims) => this.remember(token, claims),
       checkSession: (token, claims) => this.checkSession(token, claims),
     };
   }
@@ -152,16 +175,24 @@ export class AccessTokenVerifier implements AccessTokenVerification {
     }
   }
 
+  private remember(token: string, claims: AccessTokenClaims): void {
+    if (!WHITESPACE.test(token)) {
+      this.verified.set(verifiedKey(token), { token, claims });
+    }
+  }
+
   /** A token verified before: its signature holds, but `exp` and `nbf` are judged again now. */
   private fromCache(token: string): AccessTokenClaims | undefined {
-    const claims = this.verified.get(token);
-    if (!claims) {
+    const key = verifiedKey(token);
+    const entry = this.verified.get(key);
+    if (entry?.token !== token) {
       return undefined;
     }
+    const { claims } = entry;
     const tolerance = this.options.clockToleranceSeconds ?? 30;
     const now = Date.now() / 1000;
     if (now >= (claims.exp ?? 0) + tolerance) {
-      this.verified.delete(token);
+      this.verified.delete(key);
       throw new TokenExpiredError();
     }
     if (claims.nbf !== undefined && now + tolerance < claims.nbf) {
@@ -171,6 +202,9 @@ export class AccessTokenVerifier implements AccessTokenVerification {
   }
 
   private async verifySignatureAndTimes(token: string): Promise<AccessTokenClaims> {
+    if (WHITESPACE.test(token)) {
+      throw new InvalidTokenError();
+    }
     try {
       const rules = this.profile;
       const { payload } = await jwtVerify(token, rules.keys, {
@@ -182,7 +216,7 @@ export class AccessTokenVerifier implements AccessTokenVerification {
         requiredClaims: [...rules.requiredClaims],
       });
       const claims = payload as AccessTokenClaims;
-      this.verified.set(token, claims);
+      this.remember(token, claims);
       return claims;
     } catch (error) {
       if (error instanceof errors.JWTExpired) {
