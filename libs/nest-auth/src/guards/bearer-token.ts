@@ -23,5 +23,12 @@ export function bearerCredentialOf(header: string | undefined): string | undefin
  */
 export function bearerTokenOf(header: string | undefined): string | undefined {
   const token = bearerCredentialOf(header);
-  return token !== undefined && !/\s/.test(token) ? token : undefined;
+  return token !== undefined && !hasWhitespace(token) ? token : undefined;
+}
+
+const WHITESPACE = /\s/;
+
+/** RFC 6750 §2.1's b64token holds none; shared with the verifier, which never caches such a token. */
+export function hasWhitespace(token: string): boolean {
+  return WHITESPACE.test(token);
 }

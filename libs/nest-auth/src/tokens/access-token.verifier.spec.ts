@@ -2,7 +2,7 @@ import { errors, exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { localKeySource } from '../keys/key-sources.js';
-import { AccessTokenVerifier } from './access-token.verifier.js';
+import { AccessTokenVerifier, type AccessTokenVerifierOptions } from './access-token.verifier.js';
 
 async function setUp() {
   const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
@@ -21,19 +21,23 @@ async function setUp() {
       .setExpirationTime(now + expiresInSeconds)
       .sign(privateKey);
   };
-  return { resolver, sign };
+  const verifier = (options: Partial<AccessTokenVerifierOptions> = {}) =>
+    new AccessTokenVerifier({
+      issuer: 'https://issuer.example',
+      audience: 'gatehouse',
+      keys: resolver,
+      ...options,
+    });
+  return { resolver, sign, verifier };
 }
 
 describe('AccessTokenVerifier cache of verified tokens', () => {
   afterEach(() => vi.useRealTimers());
 
   it('checks a signature once per token, but revocation on every request', async () => {
-    const { resolver, sign } = await setUp();
+    const { resolver, sign, verifier: verifierWith } = await setUp();
     const revoked = new Set<string>();
-    const verifier = new AccessTokenVerifier({
-      issuer: 'https://issuer.example',
-      audience: 'gatehouse',
-      keys: resolver,
+    const verifier = verifierWith({
       isSessionRevoked: (sid) => Promise.resolve(revoked.has(sid)),
     });
     const token = await sign({ sid: 's1' });
@@ -45,12 +49,8 @@ describe('AccessTokenVerifier cache of verified tokens', () => {
   });
 
   it('still refuses a cached token once it has expired (beyond the tolerance)', async () => {
-    const { resolver, sign: signWithKey } = await setUp();
-    const cached = new AccessTokenVerifier({
-      issuer: 'https://issuer.example',
-      audience: 'gatehouse',
-      keys: resolver,
-    });
+    const { sign: signWithKey, verifier } = await setUp();
+    const cached = verifier();
     const token = await signWithKey({ sid: 's1' }, 60);
     await cached.verify(token);
     vi.useFakeTimers({ now: Date.now() + 89_000 });
@@ -60,12 +60,8 @@ describe('AccessTokenVerifier cache of verified tokens', () => {
   });
 
   it('recalls only the very token it verified: its signature on another payload is verified anew', async () => {
-    const { resolver, sign } = await setUp();
-    const verifier = new AccessTokenVerifier({
-      issuer: 'https://issuer.example',
-      audience: 'gatehouse',
-      keys: resolver,
-    });
+    const { resolver, sign, verifier: verifierWith } = await setUp();
+    const verifier = verifierWith();
     const token = await sign({ sid: 's1', roles: [] });
     await verifier.verify(token);
     const [header, payload, signature] = token.split('.') as [string, string, string];
@@ -84,12 +80,8 @@ describe('AccessTokenVerifier cache of verified tokens', () => {
   });
 
   it('refuses a token with whitespace in it, signature and all, and never caches one', async () => {
-    const { resolver, sign } = await setUp();
-    const verifier = new AccessTokenVerifier({
-      issuer: 'https://issuer.example',
-      audience: 'gatehouse',
-      keys: resolver,
-    });
+    const { resolver, sign, verifier: verifierWith } = await setUp();
+    const verifier = verifierWith();
     const token = await sign({ sid: 's1' });
     const spaced = `${token.slice(0, -4)} ${token.slice(-4)}`;
     await expect(verifier.verify(spaced)).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
@@ -100,12 +92,8 @@ describe('AccessTokenVerifier cache of verified tokens', () => {
   });
 
   it('never caches a token that failed verification', async () => {
-    const { resolver, sign } = await setUp();
-    const verifier = new AccessTokenVerifier({
-      issuer: 'https://issuer.example',
-      audience: 'other-audience',
-      keys: resolver,
-    });
+    const { resolver, sign, verifier: verifierWith } = await setUp();
+    const verifier = verifierWith({ audience: 'other-audience' });
     const token = await sign({});
     await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'INVALID_TOKEN' });
     await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'INVALID_TOKEN' });

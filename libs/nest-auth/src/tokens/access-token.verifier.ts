@@ -6,6 +6,7 @@ import {
   TokenExpiredError,
   VerificationUnavailableError,
 } from '../auth.errors.js';
+import { hasWhitespace } from '../guards/bearer-token.js';
 import { CredentialCache } from '../introspection/credential-cache.js';
 import type { KeySource } from '../keys/key-sources.js';
 import type { IntrospectionRevocationCheck } from './introspection-revocation-check.js';
@@ -99,13 +100,6 @@ export interface AccessTokenVerification {
 const ALGORITHMS: readonly string[] = ['ES256', 'RS256', 'EdDSA'];
 const REQUIRED_CLAIMS: readonly string[] = ['sub', 'exp', 'iat', 'client_id'];
 
-/**
- * RFC 6750 §2.1's b64token holds no whitespace. Refused before the signature check, and never
- * cached: the guard looks a request's credential up in the cache before scanning it (a scan of the
- * whole token on every request), which is sound only while no cached token has any.
- */
-const WHITESPACE = /\s/;
-
 /** A verified token, whole, with its claims: filed under `verifiedKey(token)`. */
 interface Verified {
   readonly token: string;
@@ -175,10 +169,19 @@ export class AccessTokenVerifier implements AccessTokenVerification {
     }
   }
 
+  /**
+   * A token with whitespace (not an RFC 6750 b64token) is never cached: the guard looks a request's
+   * credential up here before scanning it, which is sound only while no cached token has any.
+   * `verifySignatureAndTimes` refuses one before it gets this far.
+   */
   private remember(token: string, claims: AccessTokenClaims): void {
-    if (!WHITESPACE.test(token)) {
-      this.verified.set(verifiedKey(token), { token, claims });
+    if (!hasWhitespace(token)) {
+      this.file(token, claims);
     }
+  }
+
+  private file(token: string, claims: AccessTokenClaims): void {
+    this.verified.set(verifiedKey(token), { token, claims });
   }
 
   /** A token verified before: its signature holds, but `exp` and `nbf` are judged again now. */
@@ -202,7 +205,7 @@ export class AccessTokenVerifier implements AccessTokenVerification {
   }
 
   private async verifySignatureAndTimes(token: string): Promise<AccessTokenClaims> {
-    if (WHITESPACE.test(token)) {
+    if (hasWhitespace(token)) {
       throw new InvalidTokenError();
     }
     try {
@@ -216,7 +219,7 @@ export class AccessTokenVerifier implements AccessTokenVerification {
         requiredClaims: [...rules.requiredClaims],
       });
       const claims = payload as AccessTokenClaims;
-      this.remember(token, claims);
+      this.file(token, claims);
       return claims;
     } catch (error) {
       if (error instanceof errors.JWTExpired) {
