@@ -115,6 +115,9 @@ describe.each([
       headers: { 'x-request-id': 'bad id\twith spaces' },
     });
     expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const again = await app.inject({ method: 'GET', url: '/health/live' });
+    expect(again.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(again.headers['x-request-id']).not.toBe(replaced.headers['x-request-id']);
   });
 
   it('allows credentialed CORS from a trusted origin only', async () => {
@@ -143,21 +146,33 @@ describe.each([
       expect(untrusted.headers['access-control-allow-credentials']).toBeUndefined();
       expect(untrusted.headers['access-control-allow-methods']).toBeUndefined();
     }
-    // Actual requests: the trusted origin may read the answer, any other may not; every answer
-    // varies by Origin, also one to a request without it.
-    const get = (headers: Record<string, string>) =>
-      app.inject({ method: 'GET', url: '/health/live', headers });
+    // Actual requests: the trusted origin may read the answer, any other may not.
+    const get = (headers: Record<string, string>, url = '/health/live') =>
+      app.inject({ method: 'GET', url, headers });
     expect((await get({ origin: 'https://app.example.com' })).headers).toMatchObject({
       'access-control-allow-origin': 'https://app.example.com',
       'access-control-allow-credentials': 'true',
-      vary: 'Origin',
     });
     const foreign = await get({ origin: 'https://evil.example.net' });
     expect(foreign.headers['access-control-allow-origin']).toBeUndefined();
-    expect(foreign.headers['vary']).toBe('Origin');
     const noOrigin = await get({});
     expect(noOrigin.headers['access-control-allow-origin']).toBeUndefined();
-    expect(noOrigin.headers['vary']).toBe('Origin');
+    // A no-store answer is kept by no cache, so it needs no Vary.
+    for (const answer of [noOrigin, foreign]) {
+      expect(answer.headers['cache-control']).toBe('no-store');
+      expect(answer.headers['vary']).toBeUndefined();
+    }
+  });
+
+  it('varies every answer a cache may keep by Origin, also one to a request without it', async () => {
+    // Swagger UI's files are served cacheable (revalidated) by both apps.
+    const cacheable = _name === 'auth-api' ? '/.well-known/jwks.json' : '/docs/swagger-ui.css';
+    for (const headers of [{}, { origin: 'https://app.example.com' }]) {
+      const response = await app.inject({ method: 'GET', url: cacheable, headers });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers['cache-control']).not.toBe('no-store');
+      expect(response.headers['vary']).toBe('Origin');
+    }
   });
 
   it('answers an unknown route with the REST error shape', async () => {
