@@ -117,11 +117,9 @@ export class SessionService {
 
   /**
    * Validates a session cookie: one indexed lookup (session and user together). Sliding expiry writes
-   * at most once per touch interval, never on every request.
-   */
-  /**
-   * `extend: false` checks without sliding the idle expiry: a resource server introspecting a cookie
-   * (RFC 7662) observes the session, it does not use it on the user's behalf.
+   * at most once per touch interval, never on every request. `extend: false` checks without sliding
+   * the idle expiry: a resource server introspecting a cookie (RFC 7662) observes the session, it
+   * does not use it on the user's behalf.
    */
   async authenticateCookie(
     token: string,
