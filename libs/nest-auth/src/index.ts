@@ -31,7 +31,7 @@ export {
   SAFE_METHODS,
 } from './csrf/origin-check.js';
 export { Caller, type CallerInit, type CallerKind, type CredentialKind } from './current-user.js';
-export { CALLER_KEY, CurrentUser } from './decorators/current-user.decorator.js';
+export { CALLER_KEY, CurrentUser, currentUserOf } from './decorators/current-user.decorator.js';
 export {
   IssuerDiscovery,
   type IssuerDiscoveryOptions,
