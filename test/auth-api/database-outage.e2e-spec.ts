@@ -56,10 +56,18 @@ describe('auth-api while the database is unreachable', () => {
       requestId: expect.any(String),
     });
     expect((await app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
+    // A cacheable route's failure is not: no cache may keep the 503 for the JWKS's max-age.
+    const keys = await app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
+    expect(keys.statusCode).toBe(503);
+    expect(keys.headers['cache-control']).toBe('no-store');
+    expect(keys.headers['vary']).toBeUndefined();
 
     await proxy.open();
     expect((await app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200);
     expect((await register()).statusCode).toBe(201);
+    const recovered = await app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
+    expect(recovered.statusCode).toBe(200);
+    expect(recovered.headers['cache-control']).toBe('public, max-age=300');
   });
 
   it('answers a refresh 503 while the pipelined client cannot reach it, and spends nothing', async () => {

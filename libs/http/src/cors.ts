@@ -47,8 +47,9 @@ export function registerCors(fastify: FastifyInstance, trustedOrigins: readonly 
 /**
  * Whether an answer allows a caller depends on Origin, so a cache must key on it, also for a request
  * without one: a stored answer without `Access-Control-Allow-Origin` served to a trusted origin would
- * break it. Only a response a cache may store needs it (RFC 9111 §4.1): one marked `no-store`, as every
- * answer is unless its route says otherwise, never is, and the header would cost it for nothing.
+ * break it (RFC 9111 §4.1). Only a response a cache may store needs it: one marked `no-store`, as every
+ * answer is unless its route says otherwise, is stored by none (§3), and the header would cost it for
+ * nothing.
  */
 export function varyByOrigin(reply: FastifyReply): void {
   const vary = reply.getHeader('vary');

@@ -165,7 +165,9 @@ export async function createHttpApp(
   fastify.addHook('onSend', (request, reply, payload, done) => {
     void reply.header('x-request-id', request.id);
     // Auth responses carry personal data or credentials: nothing is cacheable unless a route says so.
-    const cacheControl = reply.getHeader('cache-control');
+    // An error never is, also on a route that is (a JWKS answered 503 while the database is down
+    // must not be served from a cache for the route's max-age once it is back).
+    const cacheControl = reply.statusCode >= 400 ? undefined : reply.getHeader('cache-control');
     if (cacheControl === undefined) {
       void reply.header('cache-control', 'no-store');
     } else if (cacheControl !== 'no-store') {
