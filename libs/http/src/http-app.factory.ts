@@ -85,25 +85,22 @@ function addSecurityHeaders(reply: FastifyReply): void {
 }
 
 /**
- * A request id of this process: UUID-shaped, a random prefix drawn at start-up and a counter. Ids
- * correlate log lines; they need to be unique (across processes too: the prefix has 74 random bits),
- * not unguessable (a client may send its own). A random UUID per request cost a public request 3 %
- * of its instructions.
+ * Fastify's `genReqId`: a well-formed incoming X-Request-Id (from a proxy) is kept, so one id follows
+ * the request across hops; otherwise an id of this process, UUID-shaped: a random prefix drawn at
+ * start-up and a counter. Ids correlate log lines; they need to be unique (across processes too: the
+ * prefix has 74 random bits), not unguessable (a client may send its own). A random UUID per request
+ * cost a public request 3 % of its instructions.
  */
-function requestIds(): () => string {
+function requestIds(): (request: IncomingMessage) => string {
   const prefix = randomUUID().slice(0, 24);
   let counter = 0;
-  return () => {
-    counter += 1;
-    return prefix + counter.toString(16).padStart(12, '0');
-  };
-}
-
-/** Honours a well-formed incoming X-Request-Id (from a proxy) so one id follows the request across hops. */
-function requestIdOf(nextId: () => string): (request: IncomingMessage) => string {
   return (request) => {
     const incoming = request.headers['x-request-id'];
-    return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : nextId();
+    if (typeof incoming === 'string' && REQUEST_ID.test(incoming)) {
+      return incoming;
+    }
+    counter += 1;
+    return prefix + counter.toString(16).padStart(12, '0');
   };
 }
 
@@ -136,7 +133,7 @@ export async function createHttpApp(
   const logger = createLogger(config, name, logDestination);
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
-    genReqId: requestIdOf(requestIds()),
+    genReqId: requestIds(),
     // request.ip (rate limits, sessions, audit) honours X-Forwarded-For only from trusted proxies.
     trustProxy: trustProxyOption(config.http.trustProxy),
     // Fastify's own pino logger. The request line names the request id itself, so a request needs
