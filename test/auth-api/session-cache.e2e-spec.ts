@@ -1,5 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Clock } from '@gatehouse/identity';
+import { Clock, SessionService } from '@gatehouse/identity';
+import { RevocationList } from '@gatehouse/nest-auth';
 import { Database } from '@gatehouse/persistence';
 import type { LightMyRequestResponse } from 'fastify';
 import { DataSource } from 'typeorm';
@@ -399,6 +400,95 @@ describe('session cache (auth-api, one process)', () => {
       const after = await me(app, session);
       expect(reads()).toBe(0);
       expect(after.json()).toEqual({ user: atLogin.user, session: expectedSession });
+    });
+  });
+
+  /**
+   * A cached cookie on a read is answered by the guard without a promise (the introspector's
+   * `recall`), only while the revocation list vouches for the session, no touch is due and no
+   * Authorization header asks for the bearer path; everything else goes the whole way.
+   */
+  describe('a cached cookie answered on the spot', () => {
+    it('asks SessionService nothing on a hit within the touch interval', async () => {
+      freezeClock(app);
+      const session = await givenCookieSession(app, await givenUser(app));
+      expect((await me(app, session)).statusCode).toBe(200);
+      const authenticate = vi.spyOn(app.get(SessionService), 'authenticateCookie');
+      const reads = countSessionReads(app);
+
+      expect((await me(app, session)).statusCode).toBe(200);
+      expect(authenticate).not.toHaveBeenCalled();
+      expect(reads()).toBe(0);
+    });
+
+    it('refuses it once the revocation list holds its session, before the TTL runs out', async () => {
+      freezeClock(app);
+      const session = await givenCookieSession(app, await givenUser(app));
+      expect((await me(app, session)).statusCode).toBe(200);
+
+      // As the feed records a revocation made by another process (which cannot evict this cache).
+      app.get(RevocationList).add(session.sessionId, Date.now() + 60_000);
+      const response = await me(app, session);
+      expectRevoked(response);
+      expect(setCookies(response).some((cookie) => cookie.startsWith(`${COOKIE_NAME}=;`))).toBe(
+        true,
+      );
+    });
+
+    it('reads the row again while the revocation list cannot vouch for the session', async () => {
+      freezeClock(app);
+      const session = await givenCookieSession(app, await givenUser(app));
+      expect((await me(app, session)).statusCode).toBe(200);
+      const reads = countSessionReads(app);
+      const list = app.get(RevocationList);
+
+      list.awaitFeed();
+      try {
+        expect((await me(app, session)).statusCode).toBe(200);
+        expect(reads()).toBe(1);
+      } finally {
+        list.feedCaughtUp();
+      }
+      expect((await me(app, session)).statusCode).toBe(200);
+      expect(reads()).toBe(1);
+    });
+
+    it('leaves a request with a bearer credential to the bearer path: a bad token is refused', async () => {
+      freezeClock(app);
+      const session = await givenCookieSession(app, await givenUser(app));
+      expect((await me(app, session)).statusCode).toBe(200);
+
+      const response = await app.inject({
+        method: 'GET',
+        url: '/me',
+        headers: { cookie: session.cookie, authorization: 'Bearer not-a-token' },
+      });
+      expect(response.statusCode).toBe(401);
+      expect(response.headers['www-authenticate']).toContain('error="invalid_token"');
+      // Another scheme is no bearer credential: the cookie decides, as without the cache.
+      const basic = await app.inject({
+        method: 'GET',
+        url: '/me',
+        headers: { cookie: session.cookie, authorization: 'Basic dXNlcjpwYXNz' },
+      });
+      expect(basic.statusCode).toBe(200);
+    });
+
+    it('still applies the origin check to a write with a cached cookie', async () => {
+      freezeClock(app);
+      const user = await givenUser(app);
+      const current = await givenCookieSession(app, user);
+      const other = await givenCookieSession(app, user);
+      expect((await me(app, current)).statusCode).toBe(200);
+
+      const response = await app.inject({
+        method: 'DELETE',
+        url: `/me/sessions/${other.sessionId}`,
+        headers: { cookie: current.cookie, origin: 'https://evil.example' },
+      });
+      expect(response.statusCode).toBe(403);
+      expect(response.json<{ error: string }>().error).toBe('CSRF_REJECTED');
+      expect((await me(app, other)).statusCode).toBe(200);
     });
   });
 });

@@ -24,10 +24,22 @@ export class LocalSessionIntrospector implements SessionIntrospector {
 
   async introspect(token: string): Promise<SessionIntrospection> {
     const result = await this.sessions.authenticateCookie(token);
-    if (result.status !== 'active') {
-      return { active: false, reason: result.status };
-    }
-    const row = result.session;
+    return result.status === 'active'
+      ? this.answerFor(result.session)
+      : { active: false, reason: result.status };
+  }
+
+  /** A session in the session cache with no idle expiry to slide yet: no promise, no query. */
+  recall(token: string): SessionIntrospection | undefined {
+    const row = this.sessions.recallCookie(token);
+    return row && this.answerFor(row);
+  }
+
+  evict(sessionId: string): void {
+    this.sessions.forgetSessions([sessionId]);
+  }
+
+  private answerFor(row: CookieSessionWithUser): SessionIntrospection {
     let answer = this.answers.get(row);
     if (!answer) {
       answer = {
@@ -43,9 +55,5 @@ export class LocalSessionIntrospector implements SessionIntrospector {
       this.answers.set(row, answer);
     }
     return answer;
-  }
-
-  evict(sessionId: string): void {
-    this.sessions.forgetSessions([sessionId]);
   }
 }

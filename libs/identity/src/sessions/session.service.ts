@@ -151,6 +151,20 @@ export class SessionService {
     return extend ? this.keepAlive(key, session, now) : { status: 'active', session };
   }
 
+  /**
+   * The session cache's answer alone, without a promise: a cached live session whose idle expiry
+   * needs no sliding yet. Undefined whenever `authenticateCookie` has more to do (not cached, the
+   * cached row no longer live, a touch due, a malformed token); the caller then asks it.
+   */
+  recallCookie(token: string): CookieSessionWithUser | undefined {
+    if (!isWellFormedSessionToken(token)) {
+      return undefined;
+    }
+    const cached = this.cache.get(sessionTokenDigest(token));
+    const now = this.clock.now();
+    return cached && isLive(cached, now) && !this.touchDue(cached, now) ? cached : undefined;
+  }
+
   /** Sessions ended elsewhere (revocation feed): cached answers about them must go. */
   forgetSessions(sessionIds: readonly string[]): void {
     this.cache.evictSessions(sessionIds);
@@ -268,10 +282,10 @@ export class SessionService {
     session: CookieSessionWithUser,
     now: Date,
   ): Promise<CookieAuthentication> {
-    const touchBefore = this.after(now, -this.policy.touchIntervalSeconds);
-    if (session.lastSeenAt > touchBefore) {
+    if (!this.touchDue(session, now)) {
       return { status: 'active', session };
     }
+    const touchBefore = this.after(now, -this.policy.touchIntervalSeconds);
     const idleExpiresAt = this.idleExpiry(now, session.absoluteExpiresAt);
     const epoch = this.cache.epoch;
     if (!(await this.database.sessions.touch(session.id, now, idleExpiresAt, touchBefore))) {
@@ -282,6 +296,11 @@ export class SessionService {
     const touched = { ...session, lastSeenAt: now, idleExpiresAt };
     this.cache.set(key, touched, epoch);
     return { status: 'active', session: touched };
+  }
+
+  /** Has the touch interval passed since the session was last seen (its idle expiry slid)? */
+  private touchDue(session: CookieSessionWithUser, now: Date): boolean {
+    return now.getTime() - session.lastSeenAt.getTime() >= this.policy.touchIntervalSeconds * 1000;
   }
 
   private findByToken(

@@ -63,10 +63,11 @@ export class AuthenticationGuard implements CanActivate {
 
   /**
    * Synchronous where it can be: a bearer token the verifier's cache and the revocation list answer
-   * on their own, on a route that asks nothing more of its caller (no scope, capability or step-up),
-   * costs no promise. Anything else goes on in `activate`: a cookie, a token seen for the first
-   * time, a session the list cannot vouch for, or a route that authorizes further (with the settled
-   * caller, when there is one).
+   * on their own, or a session cookie on a read that the introspector's memory and the list answer
+   * (`settledCookieCaller`), on a route that asks nothing more of its caller (no scope, capability or
+   * step-up), costs no promise. Anything else goes on in `activate`: a token seen for the first time,
+   * a cookie the introspector must look up, a session the list cannot vouch for, or a route that
+   * authorizes further (with the settled caller, when there is one).
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') {
@@ -91,7 +92,7 @@ export class AuthenticationGuard implements CanActivate {
     if (policy.isPublic) {
       return true;
     }
-    const settled = this.settledBearerCaller(exchange);
+    const settled = this.settledBearerCaller(exchange) ?? this.settledCookieCaller(exchange);
     if (settled && !needsAuthorization(policy)) {
       exchange.request[CALLER_KEY] = settled;
       return true;
@@ -146,6 +147,28 @@ export class AuthenticationGuard implements CanActivate {
       this.bearerCallers.answerRefusal(exchange, error);
       throw error;
     }
+  }
+
+  /**
+   * The caller of a session cookie on a read (no origin check due), when the introspector recalls an
+   * active session without a promise and the revocation list vouches for it; undefined otherwise,
+   * and `authenticate` decides, with every refusal. A request with an Authorization header goes
+   * there too: a bearer token, even one that fails, takes precedence over a cookie.
+   */
+  private settledCookieCaller(exchange: HttpExchange): Caller | undefined {
+    const sessions = this.options.sessions;
+    if (
+      !sessions?.recall ||
+      !SAFE_METHODS.has(exchange.request.method) ||
+      exchange.header('authorization') !== undefined
+    ) {
+      return undefined;
+    }
+    const token = exchange.cookie(this.options.cookieName);
+    const session = token === undefined ? undefined : sessions.recall(token);
+    return session?.active && this.revocations.lookup(session.sessionId) === 'clear'
+      ? this.cookieCaller(session)
+      : undefined;
   }
 
   private async authenticate(exchange: HttpExchange): Promise<Caller> {

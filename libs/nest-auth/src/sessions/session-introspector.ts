@@ -24,6 +24,12 @@ export type SessionIntrospection =
  */
 export interface SessionIntrospector {
   introspect(token: string): Promise<SessionIntrospection>;
+  /**
+   * Optional: the answer `introspect` would give, without a promise, when the introspector can give
+   * it from memory alone (an active session it holds and has nothing to do for); undefined otherwise.
+   * The guard still checks the revocation list, and asks `introspect` whenever this says nothing.
+   */
+  recall?(token: string): SessionIntrospection | undefined;
   /** Called with every revoked session from the revocation feed (cached answers must go). */
   evict?(sessionId: string): void;
 }
