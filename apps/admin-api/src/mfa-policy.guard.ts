@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { APP_GUARD, Reflector } from '@nestjs/core';
 import { IdentityModule, MfaPolicy } from '@gatehouse/identity';
-import { CALLER_KEY, type Caller, IS_PUBLIC_KEY } from '@gatehouse/nest-auth';
+import { CALLER_KEY, type Caller, RoutePolicies } from '@gatehouse/nest-auth';
 
 /**
  * `MFA_REQUIRED_ROLES` at admin-api, for every route in one place (see `MfaPolicy`): runs after
@@ -16,12 +16,20 @@ import { CALLER_KEY, type Caller, IS_PUBLIC_KEY } from '@gatehouse/nest-auth';
  */
 @Injectable()
 export class MfaPolicyGuard implements CanActivate {
+  private readonly routes: RoutePolicies;
+
   constructor(
     private readonly policy: MfaPolicy,
-    private readonly reflector: Reflector,
-  ) {}
+    reflector: Reflector,
+  ) {
+    this.routes = new RoutePolicies(reflector);
+  }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * Synchronous unless the policy applies: a public route, a service or a user without a listed
+   * role costs the request no promise.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') {
       return true;
     }
@@ -29,8 +37,7 @@ export class MfaPolicyGuard implements CanActivate {
       CALLER_KEY
     ];
     if (!caller) {
-      const targets = [context.getHandler(), context.getClass()];
-      if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets)) {
+      if (this.routes.of(context).isPublic) {
         return true;
       }
       // Fail closed: registered before the authentication guard, this guard would see no caller.
@@ -39,8 +46,9 @@ export class MfaPolicyGuard implements CanActivate {
     if (caller.kind !== 'user' || !this.policy.applies(caller.roles)) {
       return true;
     }
-    await this.policy.check({ userId: caller.id, roles: caller.roles, amr: caller.amr });
-    return true;
+    return this.policy
+      .check({ userId: caller.id, roles: caller.roles, amr: caller.amr })
+      .then(() => true);
   }
 }
 

@@ -103,6 +103,7 @@ export {
   type RevocationSink,
 } from './revocation/revocation-feed.js';
 export { RevocationList, type RevocationStatus } from './revocation/revocation-list.js';
+export { RoutePolicies, type RoutePolicy } from './guards/route-policy.js';
 export {
   HttpSessionIntrospector,
   type HttpSessionIntrospectorOptions,
