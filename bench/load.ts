@@ -9,8 +9,8 @@ const run = promisify(execFile);
 const AUTOCANNON = fileURLToPath(new URL('../bench/node_modules/.bin/autocannon', import.meta.url));
 const CHAIN_DRIVER = fileURLToPath(new URL('./bench-refresh-chains.js', import.meta.url));
 
-export const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '10');
-export const RUNS = 3;
+export const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '6');
+export const RUNS = Number(process.env['BENCH_RUNS'] ?? '5');
 export const WARM_UP_SECONDS = 3;
 export const CONNECTIONS = 50;
 
@@ -25,6 +25,24 @@ export interface Measurement {
    * this run did not start.
    */
   readonly cpuMicros?: number;
+  /**
+   * req/s of each run, in the order measured (a median's runs): targets measured in alternation
+   * share their rounds, and `ratioOf` pairs them round by round.
+   */
+  readonly rounds?: readonly number[];
+}
+
+/**
+ * `m` in units of `base`: the median of the round-by-round ratios when both were measured in the
+ * same alternation (a round's two windows are seconds apart, so a drift in the machine's speed
+ * over the minutes of a scenario cancels out of each), else the ratio of their medians.
+ */
+export function ratioOf(m: Measurement, base: Measurement): number {
+  const [rounds, baseRounds] = [m.rounds, base.rounds];
+  if (rounds && baseRounds && rounds.length === baseRounds.length) {
+    return median(rounds.map((rps, round) => rps / baseRounds[round]!));
+  }
+  return m.rps / base.rps;
 }
 
 export interface Target {
@@ -50,6 +68,7 @@ export function medianOf(runs: readonly Measurement[]): Measurement {
     p50: median(runs.map((m) => m.p50)),
     p99: median(runs.map((m) => m.p99)),
     ...(cpu.length > 0 ? { cpuMicros: median(cpu) } : {}),
+    rounds: runs.map((m) => m.rps),
   };
 }
 
@@ -139,7 +158,8 @@ export async function measure(target: Target): Promise<Measurement> {
 
 /**
  * Several targets measured in alternation (A B C, A B C, …) after one warm-up each, so that drift
- * in the machine's speed over the minutes of a scenario hits every target alike; medians per target.
+ * in the machine's speed over the minutes of a scenario hits every target alike; medians per target,
+ * each with its rounds (see `ratioOf`).
  */
 export async function measureTogether<const T extends readonly Target[]>(
   targets: T,

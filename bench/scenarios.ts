@@ -19,6 +19,7 @@ import {
   measureTogether,
   percentile,
   refreshChainsTogether,
+  ratioOf,
   RUNS,
   SECONDS,
   type Target,
@@ -75,7 +76,7 @@ const PORTS = {
   oidcProviderPg: 4205,
 };
 
-const ratio = (m: Measurement, base: Measurement) => m.rps / base.rps;
+const ratio = ratioOf;
 const fixed = (value: number) => value.toFixed(2);
 
 /** Starts each app once per run, on first use. */
