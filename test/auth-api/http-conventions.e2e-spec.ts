@@ -52,7 +52,6 @@ describe.each([
       expect(response.headers).toMatchObject({
         'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
         'cross-origin-resource-policy': 'same-origin',
-        'strict-transport-security': expect.stringContaining('max-age='),
         'x-content-type-options': 'nosniff',
         'x-frame-options': 'DENY',
         'referrer-policy': 'no-referrer',
@@ -62,7 +61,29 @@ describe.each([
       // Helmet's document-only headers are for pages, not JSON.
       expect(response.headers['x-xss-protection']).toBeUndefined();
       expect(response.headers['cross-origin-opener-policy']).toBeUndefined();
+      // Served over plain HTTP (an http issuer): RFC 6797 §7.2 forbids HSTS here.
+      expect(response.headers['strict-transport-security']).toBeUndefined();
     }
+  });
+
+  it('sends HSTS on every answer, JSON and documents, when the platform is served over HTTPS', async () => {
+    const overHttps = await givenApp(
+      { ...env, LOG_LEVEL: 'error', ISSUER: 'https://id.example.com' },
+      { logDestination: new LogCapture() },
+    );
+    try {
+      for (const url of ['/health/live', '/no-such-route', '/docs']) {
+        const response = await overHttps.inject({ method: 'GET', url });
+        expect(response.headers['strict-transport-security']).toMatch(
+          /^max-age=\d+; includeSubDomains$/,
+        );
+      }
+    } finally {
+      await overHttps.close();
+    }
+    expect(
+      (await app.inject({ method: 'GET', url: '/docs' })).headers['strict-transport-security'],
+    ).toBeUndefined();
   });
 
   it('gives documents (Swagger UI) the full browser set', async () => {

@@ -71,13 +71,34 @@ const API_HEADERS: Readonly<Record<string, string>> = {
   'x-frame-options': 'DENY',
 };
 
-function addSecurityHeaders(reply: FastifyReply): void {
+interface SecurityHeaders {
+  readonly api: Readonly<Record<string, string>>;
+  readonly document: Readonly<Record<string, string>>;
+}
+
+/**
+ * The sets an app sends. HSTS only where the platform is served over HTTPS, which its issuer says
+ * (as for the `__Host-` cookie prefix): RFC 6797 §7.2 forbids the header over plain HTTP, where a
+ * browser ignores it anyway (development, a test or bench on http://127.0.0.1).
+ */
+function securityHeadersOf(config: GatehouseConfig): SecurityHeaders {
+  if (config.issuer.startsWith('https:')) {
+    return { api: API_HEADERS, document: DOCUMENT_HEADERS };
+  }
+  const withoutHsts = (headers: Readonly<Record<string, string>>) =>
+    Object.fromEntries(
+      Object.entries(headers).filter(([name]) => name !== 'strict-transport-security'),
+    );
+  return { api: withoutHsts(API_HEADERS), document: withoutHsts(DOCUMENT_HEADERS) };
+}
+
+function addSecurityHeaders(reply: FastifyReply, headers: SecurityHeaders): void {
   const type = reply.getHeader('content-type');
   if (typeof type !== 'string' || !type.startsWith('text/html')) {
-    void reply.headers(API_HEADERS);
+    void reply.headers(headers.api);
     return;
   }
-  for (const [name, value] of Object.entries(DOCUMENT_HEADERS)) {
+  for (const [name, value] of Object.entries(headers.document)) {
     if (!reply.hasHeader(name)) {
       void reply.header(name, value);
     }
@@ -158,6 +179,7 @@ export async function createHttpApp(
   // JSON (and, where a route accepts them, form) bodies only: anything else is 415, not a string.
   fastify.removeContentTypeParser('text/plain');
   useBodyParsers(app, config.http.bodyLimitBytes);
+  const securityHeaders = securityHeadersOf(config);
   // A callback hook, not an async one: no promise per response.
   fastify.addHook('onSend', (request, reply, payload, done) => {
     void reply.header('x-request-id', request.id);
@@ -170,7 +192,7 @@ export async function createHttpApp(
     } else if (cacheControl !== 'no-store') {
       varyByOrigin(reply);
     }
-    addSecurityHeaders(reply);
+    addSecurityHeaders(reply, securityHeaders);
     done(null, payload);
   });
   setUpSwagger(app, api, config.session.cookieName);
