@@ -1,5 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ClientService } from '@gatehouse/identity';
+import { RevocationList } from '@gatehouse/nest-auth';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -75,6 +76,20 @@ describe('the gh_session cookie at a sibling app (notes-api with an introspectio
     expect(response.json()).toMatchObject({
       error: expect.stringMatching(/^(SESSION_REVOKED|INVALID_SESSION)$/),
     });
+  });
+
+  it('refuses a cached cookie once the revocation list holds its session, and checks the origin of a write', async () => {
+    const session = await givenCookieSession(auth, await givenUser(auth));
+    expect((await atNotes(session, 'GET')).statusCode).toBe(200); // cached: answered on the spot
+    const evil = await atNotes(session, 'POST', 'https://evil.example');
+    expect(evil.statusCode).toBe(403);
+    expect(evil.json()).toMatchObject({ error: 'CSRF_REJECTED' });
+
+    // As the feed records a revocation, before (or without) the cache eviction it also triggers.
+    notes.get(RevocationList).add(session.sessionId, Date.now() + 60_000);
+    const response = await atNotes(session, 'GET');
+    expect(response.statusCode).toBe(401);
+    expect(response.json()).toMatchObject({ error: 'SESSION_REVOKED' });
   });
 
   it('refuses a cookie auth-api does not know', async () => {

@@ -57,6 +57,12 @@ export class HttpSessionIntrospector implements SessionIntrospector {
     return answer;
   }
 
+  /** A cached active answer, without a promise; the guard still checks the revocation list. */
+  recall(token: string): SessionIntrospection | undefined {
+    const cached = this.cache.get(token);
+    return cached?.active ? cached : undefined;
+  }
+
   /** Drops every cached answer about a revoked session. */
   evict(sessionId: string): void {
     this.cache.deleteWhere((answer) => answer.active && answer.sessionId === sessionId);
