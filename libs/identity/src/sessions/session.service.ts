@@ -38,7 +38,8 @@ export type CookieAuthentication =
   | { readonly status: 'expired' | 'revoked' | 'unknown' };
 
 function isLive(session: CookieSessionWithUser, now: Date): boolean {
-  return now < session.absoluteExpiresAt && now < session.idleExpiresAt;
+  const at = now.getTime();
+  return at < session.absoluteExpiresAt.getTime() && at < session.idleExpiresAt.getTime();
 }
 
 /** Sessions listed to their user; enough for any real account, bounded for the pathological one. */

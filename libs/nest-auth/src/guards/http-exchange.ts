@@ -29,8 +29,17 @@ export class HttpExchange {
     return Array.isArray(value) ? value[0] : value;
   }
 
-  /** The first cookie of that name (RFC 6265 §5.4 sends the most specific path first). */
+  /**
+   * The first cookie of that name (RFC 6265 §5.4 sends the most specific path first): as a cookie
+   * plugin already parsed it (`request.cookies` of @fastify/cookie or Express's cookie-parser, which
+   * keep the first too), or read off the header.
+   */
   cookie(name: string): string | undefined {
+    const parsed = this.request['cookies'];
+    if (typeof parsed === 'object' && parsed !== null) {
+      const value = (parsed as Record<string, unknown>)[name];
+      return typeof value === 'string' ? value : undefined;
+    }
     for (const pair of (this.header('cookie') ?? '').split(';')) {
       const separator = pair.indexOf('=');
       if (separator > 0 && pair.slice(0, separator).trim() === name) {
