@@ -155,10 +155,11 @@ export class SessionService {
   /**
    * The session cache's answer alone, without a promise: a cached live session whose idle expiry
    * needs no sliding yet. Undefined whenever `authenticateCookie` has more to do (not cached, the
-   * cached row no longer live, a touch due, a malformed token); the caller then asks it.
+   * cached row no longer live, a touch due, a malformed token); the caller then asks it. With the
+   * cache off it answers nothing at once: the token's SHA-256 would be taken twice per request.
    */
   recallCookie(token: string): CookieSessionWithUser | undefined {
-    if (!isWellFormedSessionToken(token)) {
+    if (!this.cache.enabled || !isWellFormedSessionToken(token)) {
       return undefined;
     }
     const cached = this.cache.get(sessionTokenDigest(token));
