@@ -453,6 +453,21 @@ describe('session cache (auth-api, one process)', () => {
       expect(reads()).toBe(1);
     });
 
+    it("refuses a malformed value of a token's length without a query, as without the cache", async () => {
+      const session = await givenCookieSession(app, await givenUser(app));
+      expect((await me(app, session)).statusCode).toBe(200);
+      const reads = countSessionReads(app);
+      // 43 characters, like a token, but not base64url: memory only checks the length, so this
+      // misses there and is refused by the full check, before PostgreSQL.
+      const malformed = `${COOKIE_NAME}=${'.'.repeat(43)}`;
+
+      const response = await me(app, { cookie: malformed });
+      expect(response.statusCode).toBe(401);
+      expect(response.json<{ error: string }>().error).toBe('INVALID_SESSION');
+      expect(response.headers['www-authenticate']).toBeDefined();
+      expect(reads()).toBe(0);
+    });
+
     it('leaves a request with a bearer credential to the bearer path: a bad token is refused', async () => {
       freezeClock(app);
       const session = await givenCookieSession(app, await givenUser(app));

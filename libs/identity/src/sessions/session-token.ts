@@ -2,6 +2,8 @@ import { hash, randomBytes } from 'node:crypto';
 
 /** 32 bytes from the CSPRNG (OWASP: at least 64 bits of entropy), base64url: 43 characters. */
 const TOKEN_BYTES = 32;
+/** Characters in a session token (base64url of TOKEN_BYTES, unpadded). */
+export const SESSION_TOKEN_LENGTH = 43;
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
 export function generateSessionToken(): string {

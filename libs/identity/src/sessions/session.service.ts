@@ -18,6 +18,7 @@ import {
   hashSessionToken,
   sessionTokenDigest,
   isWellFormedSessionToken,
+  SESSION_TOKEN_LENGTH,
 } from './session-token.js';
 
 /** Where a request came from, as recorded on the session and in the audit log. */
@@ -159,7 +160,10 @@ export class SessionService {
    * cache off it answers nothing at once: the token's SHA-256 would be taken twice per request.
    */
   recallCookie(token: string): CookieSessionWithUser | undefined {
-    if (!this.cache.enabled || !isWellFormedSessionToken(token)) {
+    // Only the length, not the shape: a malformed value of this length cannot be a cached session's
+    // (only well-formed tokens get cached, under their SHA-256), so it misses and goes on to
+    // `authenticateCookie`, which refuses it. The length bounds what a hash costs here.
+    if (!this.cache.enabled || token.length !== SESSION_TOKEN_LENGTH) {
       return undefined;
     }
     const cached = this.cache.get(sessionTokenDigest(token));
