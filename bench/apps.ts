@@ -6,6 +6,8 @@ import { promisify } from 'node:util';
 
 import pg from 'pg';
 
+import { serverCommand } from './cpus.js';
+
 /** The processes a benchmark run starts, on a scratch database it drops at the end. */
 const root = new URL('../', import.meta.url);
 const dist = (name: string) => fileURLToPath(new URL(`dist/${name}.js`, root));
@@ -224,7 +226,8 @@ export class Bench {
     args: string[],
     env: Record<string, string>,
   ): Started {
-    const child = spawn(process.execPath, args, {
+    const [command, commandArgs] = serverCommand(args);
+    const child = spawn(command, commandArgs, {
       env: { ...process.env, LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
