@@ -28,8 +28,11 @@ function hasTaskset(): boolean {
   }
 }
 
+/** The cores this process may use, read before `pinThisProcess` narrows them to one. */
+export const MACHINE_CPUS = availableParallelism();
+
 function pinningOf(): Pinning | null {
-  const cores = availableParallelism();
+  const cores = MACHINE_CPUS;
   if (process.env['BENCH_PIN'] === '0' || cores < 2 || !hasTaskset()) {
     return null;
   }

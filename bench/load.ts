@@ -9,8 +9,12 @@ const run = promisify(execFile);
 const AUTOCANNON = fileURLToPath(new URL('../bench/node_modules/.bin/autocannon', import.meta.url));
 const CHAIN_DRIVER = fileURLToPath(new URL('./bench-refresh-chains.js', import.meta.url));
 
-export const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '6');
-export const RUNS = Number(process.env['BENCH_RUNS'] ?? '5');
+/**
+ * Rounds of each target and their length: many short rounds, since this machine's speed moves
+ * within seconds and the median of 9 round ratios holds better than the median of 5.
+ */
+export const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '4');
+export const RUNS = Number(process.env['BENCH_RUNS'] ?? '9');
 export const WARM_UP_SECONDS = 3;
 export const CONNECTIONS = 50;
 
@@ -43,6 +47,22 @@ export function ratioOf(m: Measurement, base: Measurement): number {
     return median(rounds.map((rps, round) => rps / baseRounds[round]!));
   }
   return m.rps / base.rps;
+}
+
+/**
+ * The lowest and highest of the round-by-round ratios behind `ratioOf`: how far this machine's
+ * noise moved the ratio within the run. Undefined when the two were not measured in alternation.
+ */
+export function ratioRange(
+  m: Measurement,
+  base: Measurement,
+): readonly [number, number] | undefined {
+  const [rounds, baseRounds] = [m.rounds, base.rounds];
+  if (!rounds || !baseRounds || rounds.length !== baseRounds.length || rounds.length < 2) {
+    return undefined;
+  }
+  const ratios = rounds.map((rps, round) => rps / baseRounds[round]!);
+  return [Math.min(...ratios), Math.max(...ratios)];
 }
 
 export interface Target {

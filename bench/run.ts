@@ -1,8 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus } from 'node:os';
+import { cpus } from 'node:os';
 
 import { AT_REST, Bench, WARM_UP_REQUESTS } from './apps.js';
-import { pinningNote, pinThisProcess } from './cpus.js';
+import { MACHINE_CPUS, pinningNote, pinThisProcess } from './cpus.js';
 import { CONNECTIONS, RUNS, SECONDS, WARM_UP_SECONDS } from './load.js';
 import { type Goal, type Row, SCENARIOS, Stage } from './scenarios.js';
 
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
   }
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
   const report = [
-    `Node ${process.version}, ${availableParallelism()} CPUs (${cpu}), PostgreSQL at ${bench.host}; ${new Date().toISOString().slice(0, 10)}.`,
+    `Node ${process.version}, ${MACHINE_CPUS} CPUs (${cpu}), PostgreSQL at ${bench.host}; ${new Date().toISOString().slice(0, 10)}.`,
     `Load from separate processes: autocannon, ${CONNECTIONS} connections unless the target says otherwise, ${WARM_UP_SECONDS} s warm-up, median of ${RUNS} runs of ${SECONDS} s, the targets of a scenario measured in alternation. "Full load": ${CONNECTIONS} connections, as fast as the app answers, which saturates it (the load generator is not the bottleneck for notes-api's public route).`,
     pinningNote(),
     `Two ratios per row, both against routes measured in the same alternation as the row, each the median of the round-by-round ratios (a round's windows are seconds apart, so a drift in the machine's speed cancels out of each): × baseline against the baseline of its scenario (its own app's public route; refresh: against auth-api), × notes-api public against notes-api's \`GET /health\`, the Fastify ceiling of this codebase, with the scenario's request headers. "–": no throughput at full load to compare (refresh chains, latency at a fixed rate, propagation delays, registration bursts, admin pages on one connection). Server CPU µs/req: the user + system CPU time the target's server process spent per request during its runs (median), from /proc: the app's own cost apart from the load generator's; it still moves with the machine's speed, so compare it within a run ("–": a process this run did not start).`,
