@@ -3,12 +3,12 @@ import { availableParallelism } from 'node:os';
 
 /**
  * Which cores the servers and the load generators run on. On a machine of a few cores the
- * scheduler otherwise moves autocannon onto the app's core and back, from one window to the next:
- * the load generator's own work then counts against the app, by an amount that changes between
- * runs (on 2 cores, the same build's ratios moved by 0.1 from one run to the next). Pinned, the
- * apps and the peers share every core but the last, and the load generators (autocannon, the
- * chain and burst drivers: children of the bench process, which inherit its affinity) have the
- * last one to themselves, as clients on other machines would. PostgreSQL is not pinned.
+ * scheduler otherwise moves autocannon onto the app's core and back, from one window to the next,
+ * and the load generator's own work counts against the app. Pinned, the apps and the peers share
+ * every core but the last, and the load generators (autocannon, the chain and burst drivers:
+ * children of the bench process, which inherit its affinity) have the last one to themselves, as
+ * clients on other machines would. PostgreSQL is not pinned. It does not remove the machine's own
+ * swings in speed, which the spread of each target's rounds shows.
  *
  * `BENCH_PIN=0` turns it off; so does a machine of one core or one without `taskset` (util-linux).
  */
