@@ -36,17 +36,22 @@ export interface Measurement {
   readonly rounds?: readonly number[];
 }
 
+/** `m`'s req/s over `base`'s, round by round, when the two were measured in the same alternation. */
+function roundRatios(m: Measurement, base: Measurement): number[] | undefined {
+  const [rounds, baseRounds] = [m.rounds, base.rounds];
+  return rounds && baseRounds && rounds.length === baseRounds.length
+    ? rounds.map((rps, round) => rps / baseRounds[round]!)
+    : undefined;
+}
+
 /**
  * `m` in units of `base`: the median of the round-by-round ratios when both were measured in the
  * same alternation (a round's two windows are seconds apart, so a drift in the machine's speed
  * over the minutes of a scenario cancels out of each), else the ratio of their medians.
  */
 export function ratioOf(m: Measurement, base: Measurement): number {
-  const [rounds, baseRounds] = [m.rounds, base.rounds];
-  if (rounds && baseRounds && rounds.length === baseRounds.length) {
-    return median(rounds.map((rps, round) => rps / baseRounds[round]!));
-  }
-  return m.rps / base.rps;
+  const ratios = roundRatios(m, base);
+  return ratios ? median(ratios) : m.rps / base.rps;
 }
 
 /**
@@ -57,12 +62,8 @@ export function ratioRange(
   m: Measurement,
   base: Measurement,
 ): readonly [number, number] | undefined {
-  const [rounds, baseRounds] = [m.rounds, base.rounds];
-  if (!rounds || !baseRounds || rounds.length !== baseRounds.length || rounds.length < 2) {
-    return undefined;
-  }
-  const ratios = rounds.map((rps, round) => rps / baseRounds[round]!);
-  return [Math.min(...ratios), Math.max(...ratios)];
+  const ratios = roundRatios(m, base);
+  return ratios && ratios.length > 1 ? [Math.min(...ratios), Math.max(...ratios)] : undefined;
 }
 
 export interface Target {
