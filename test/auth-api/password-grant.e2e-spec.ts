@@ -208,7 +208,15 @@ describe('POST /oauth/token with grant_type=password', () => {
         exp: expect.any(Number),
         jti: expect.any(String),
       });
-      expect(claims['auth_time']).toBe(claims.iat);
+      // auth_time is the sign-in this grant made (its session's start), in whole seconds; the token
+      // is signed a moment later, which may fall in the next second.
+      const [session] = await dataSource.query<{ authTime: Date }[]>(
+        'SELECT COALESCE(auth_time, created_at) AS "authTime" FROM sessions WHERE id = $1',
+        [claims.sid],
+      );
+      expect(claims['auth_time']).toBe(Math.floor(session!.authTime.getTime() / 1000));
+      expect(claims.iat! - (claims['auth_time'] as number)).toBeGreaterThanOrEqual(0);
+      expect(claims.iat! - (claims['auth_time'] as number)).toBeLessThanOrEqual(1);
       expect(claims.exp! - claims.iat!).toBe(900);
       expect(await sessionsOf(user)).toEqual([{ id: claims.sid }]);
     });
