@@ -7,12 +7,12 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { GatehouseConfig } from '@gatehouse/config';
 import helmet, { type HelmetOptions } from 'helmet';
-import type { FastifyBaseLogger, FastifyReply } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { DestinationStream } from 'pino';
 
 import { useBodyParsers } from './body-parsers.js';
 import { registerCors, varyByOrigin } from './cors.js';
-import { createLogger, RequestLogController } from './logging.js';
+import { createLogger, RequestLogController, withoutRequestChildren } from './logging.js';
 import { NestPinoLogger } from './nest-logger.js';
 import { type ApiDescription, setUpSwagger } from './swagger.js';
 
@@ -158,10 +158,9 @@ export async function createHttpApp(
     // request.ip (rate limits, sessions, audit) honours X-Forwarded-For only from trusted proxies.
     trustProxy: trustProxyOption(config.http.trustProxy),
     // Fastify's own pino logger. The request line names the request id itself, so a request needs
-    // no child logger: Fastify would bind one per request for `request.log`, which nothing here uses.
-    loggerInstance: logger,
+    // no child logger (see `withoutRequestChildren`).
+    loggerInstance: withoutRequestChildren(logger),
     logController: new RequestLogController(logger, config),
-    childLoggerFactory: (root: FastifyBaseLogger) => root,
     // No Nest middleware anywhere (Fastify hooks serve instead): without middie a request skips its
     // onRequest hook and path matching. An app that one day needs `MiddlewareConsumer` drops this.
     skipMiddie: true,
