@@ -1,7 +1,50 @@
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
 import { freePort } from './test-app.js';
+
+/** Linux's default first ephemeral port, where /proc does not say. */
+const DEFAULT_EPHEMERAL_START = 32768;
+/** Where an outage port is drawn: below the ephemeral range, clear of the well-known ports. */
+const OUTAGE_PORTS_FROM = 20000;
+
+async function ephemeralRangeStart(): Promise<number> {
+  try {
+    const range = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8');
+    return Number(range.trim().split(/\s+/)[0]) || DEFAULT_EPHEMERAL_START;
+  } catch {
+    return DEFAULT_EPHEMERAL_START;
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A free port below the ephemeral range, for an inbox that starts late. A port from `listen(0)`
+ * would be free only for a moment: the kernel hands out the same range to the servers of parallel
+ * test files and as the source port of outgoing connections (one to this very port can then
+ * connect to itself). Either way a sender saw a connection closed instead of ECONNREFUSED. Below
+ * the range, nothing takes the port unless asked for it by number.
+ */
+async function outagePort(): Promise<number> {
+  const end = Math.max((await ephemeralRangeStart()) - 1, OUTAGE_PORTS_FROM + 1);
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    const port = OUTAGE_PORTS_FROM + Math.floor(Math.random() * (end - OUTAGE_PORTS_FROM));
+    if (await canListen(port)) {
+      return port;
+    }
+  }
+  throw new Error('No free port below the ephemeral range');
+}
 
 /**
  * A real SMTP server in the test process (smtp-server), every message parsed with mailparser. It can
@@ -14,12 +57,16 @@ export class SmtpInbox {
 
   private constructor(readonly port: number) {}
 
-  /** An inbox on a free port; `listening: false` reserves the port but answers nothing yet. */
+  /**
+   * An inbox on a free port; `listening: false` picks a port that stays refused (see `outagePort`)
+   * and answers nothing until `start()`.
+   */
   static async on({ listening = true } = {}): Promise<SmtpInbox> {
-    const inbox = new SmtpInbox(await freePort());
-    if (listening) {
-      await inbox.start();
+    if (!listening) {
+      return new SmtpInbox(await outagePort());
     }
+    const inbox = new SmtpInbox(await freePort());
+    await inbox.start();
     return inbox;
   }
 
