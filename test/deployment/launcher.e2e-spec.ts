@@ -1,7 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,7 +13,7 @@ import { hiddenInteraction } from '../support/code-flow.js';
 import { HttpBrowser } from '../support/http-browser.js';
 import { givenUserAt } from '../support/http.js';
 import { LaunchedProcess } from '../support/launched-process.js';
-import { freePort } from '../support/test-app.js';
+import { freePort, isPortFree } from '../support/test-app.js';
 
 /**
  * `npm start` and the operator scripts as a newcomer runs them: real processes on a scratch
@@ -67,14 +66,6 @@ function isRunning(pid: number): boolean {
   }
 }
 
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
 function childrenOf(pid: number): number[] {
   const out = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' });
   return out.split('\n').filter(Boolean).map(Number);
@@ -109,7 +100,7 @@ describe('npm start on the embedded database', () => {
   async function expectAllGone(pids: number[]): Promise<void> {
     expect(pids.filter(isRunning)).toEqual([]);
     for (const port of Object.values(ports)) {
-      expect(await isFree(port), `port ${port}`).toBe(true);
+      expect(await isPortFree(port), `port ${port}`).toBe(true);
     }
     expect(existsSync(join(dataDir, 'running.json'))).toBe(false);
   }

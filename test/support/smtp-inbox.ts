@@ -1,10 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
-import { freePort } from './test-app.js';
+import { freePort, isPortFree } from './test-app.js';
 
 /** Linux's default first ephemeral port, where /proc does not say. */
 const DEFAULT_EPHEMERAL_START = 32768;
@@ -20,14 +19,6 @@ async function ephemeralRangeStart(): Promise<number> {
   }
 }
 
-function canListen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
 /**
  * A free port below the ephemeral range, for an inbox that starts late. A port from `listen(0)`
  * would be free only for a moment: the kernel hands out the same range to the servers of parallel
@@ -39,7 +30,7 @@ async function outagePort(): Promise<number> {
   const end = Math.max((await ephemeralRangeStart()) - 1, OUTAGE_PORTS_FROM + 1);
   for (let attempt = 0; attempt < 50; attempt += 1) {
     const port = OUTAGE_PORTS_FROM + Math.floor(Math.random() * (end - OUTAGE_PORTS_FROM));
-    if (await canListen(port)) {
+    if (await isPortFree(port)) {
       return port;
     }
   }
