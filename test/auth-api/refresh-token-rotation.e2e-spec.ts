@@ -34,7 +34,7 @@ interface RefreshTokenRow {
   used_at: Date | null;
   used_ip: string | null;
   expires_at: Date;
-  successor_ciphertext: Buffer | null;
+  sealed_token: Buffer | null;
 }
 
 interface SessionRow {
@@ -162,7 +162,7 @@ class Harness {
   async tokenRow(token: string): Promise<RefreshTokenRow> {
     const rows = await this.db.query<RefreshTokenRow[]>(
       `SELECT id, session_id, parent_id, created_at, used_at, host(used_ip) AS used_ip, expires_at,
-         successor_ciphertext
+         sealed_token
        FROM refresh_tokens WHERE token_hash = $1`,
       [sha256(token)],
     );
@@ -649,7 +649,7 @@ describe('refresh token rotation (POST /oauth/token, grant_type=refresh_token)',
         Buffer.from(inject('keyEncryptionKey'), 'base64'),
         'refresh-token-successors',
       );
-      await h.db.query('UPDATE refresh_tokens SET successor_ciphertext = $2 WHERE id = $1', [
+      await h.db.query('UPDATE refresh_tokens SET sealed_token = $2 WHERE parent_id = $1', [
         rowA.id,
         seal(key, Buffer.from(b.refresh_token), rowA.id),
       ]);
@@ -658,34 +658,35 @@ describe('refresh token rotation (POST /oauth/token, grant_type=refresh_token)',
       expect((await h.refreshed(a.refresh_token)).refresh_token).toBe(b.refresh_token);
     });
 
-    it('keeps the successor only sealed, erases it once the successor is used, and housekeeping erases it after the grace window', async () => {
+    it('keeps a rotated token only sealed, in its own row, erases it once it is used, and housekeeping erases it after the grace window', async () => {
       const start = Date.now();
       h.at(start, 0);
       const a = await h.passwordGrant(await givenUser(h.app));
+      expect((await h.tokenRow(a.refresh_token)).sealed_token).toBeNull(); // no parent to answer
       const b = await h.refreshed(a.refresh_token);
 
-      const sealed = (await h.tokenRow(a.refresh_token)).successor_ciphertext;
+      const sealed = (await h.tokenRow(b.refresh_token)).sealed_token;
       expect(sealed).toBeInstanceOf(Buffer);
       expect(sealed!.includes(Buffer.from(b.refresh_token, 'utf8'))).toBe(false);
       expect(sealed!.includes(Buffer.from(b.refresh_token, 'base64url'))).toBe(false);
       expect(sealed!.toString('base64url')).not.toContain(b.refresh_token);
       expect(sealed!.toString('latin1')).not.toContain(b.refresh_token);
-      expect((await h.tokenRow(b.refresh_token)).successor_ciphertext).toBeNull();
+      expect((await h.tokenRow(a.refresh_token)).sealed_token).toBeNull();
 
       h.at(start, 1);
-      await h.refreshed(b.refresh_token);
-      expect((await h.tokenRow(a.refresh_token)).successor_ciphertext).toBeNull();
-      expect((await h.tokenRow(b.refresh_token)).successor_ciphertext).toBeInstanceOf(Buffer);
+      const c = await h.refreshed(b.refresh_token);
+      expect((await h.tokenRow(b.refresh_token)).sealed_token).toBeNull();
+      expect((await h.tokenRow(c.refresh_token)).sealed_token).toBeInstanceOf(Buffer);
 
       const housekeeping = h.app.get(SessionHousekeeping);
       h.at(start, 6);
       await housekeeping.purge();
-      expect((await h.tokenRow(b.refresh_token)).successor_ciphertext).toBeInstanceOf(Buffer);
+      expect((await h.tokenRow(c.refresh_token)).sealed_token).toBeInstanceOf(Buffer);
 
       h.at(start, 12);
       const result = await housekeeping.purge();
       expect(result.successors).toBeGreaterThanOrEqual(1);
-      expect((await h.tokenRow(b.refresh_token)).successor_ciphertext).toBeNull();
+      expect((await h.tokenRow(c.refresh_token)).sealed_token).toBeNull();
     });
   });
 

@@ -95,7 +95,7 @@ describe('PipelinedStatements', () => {
     clientId: CLIENT,
     usedAt: new Date(),
     usedIp: '198.51.100.4',
-    successorCiphertext: randomBytes(48),
+    sealedSuccessor: randomBytes(48),
     successorTokenHash: randomBytes(32),
     successorExpiresAt: new Date(Date.now() + 60_000),
   });

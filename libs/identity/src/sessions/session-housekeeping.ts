@@ -85,7 +85,7 @@ export class SessionHousekeeping {
         break;
       }
     }
-    const successors = await this.database.refreshTokens.eraseSuccessorsUsedBefore(
+    const successors = await this.database.refreshTokens.eraseSealedTokensIssuedBefore(
       new Date(now.getTime() - this.graceSeconds * 1000),
     );
     return { sessions, revocations, successors, grants, logoutDeliveries, webhookDeliveries };

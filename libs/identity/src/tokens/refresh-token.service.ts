@@ -229,7 +229,7 @@ export class RefreshTokenService {
       clientId: client.id,
       usedAt: now,
       usedIp: context.ip,
-      successorCiphertext: seal(this.successorKey, Buffer.from(successor), sealContext(tokenHash)),
+      sealedSuccessor: seal(this.successorKey, Buffer.from(successor), sealContext(tokenHash)),
       successorTokenHash: hashRefreshToken(successor),
       successorExpiresAt: this.after(now, this.policy.refreshTokenTtlSeconds),
     });
@@ -308,7 +308,7 @@ export class RefreshTokenService {
   ): Promise<string | null> {
     const graceMs = this.policy.refreshReuseGraceSeconds * 1000;
     const usedAt = state.usedAt;
-    if (!usedAt || !state.successorCiphertext || graceMs === 0) {
+    if (!usedAt || graceMs === 0) {
       return null;
     }
     if (this.clock.now().getTime() - usedAt.getTime() > graceMs) {
@@ -318,10 +318,10 @@ export class RefreshTokenService {
       return null;
     }
     const child = await this.database.refreshTokens.findChild(state.id);
-    if (!child || child.usedAt !== null) {
+    if (!child || child.usedAt !== null || !child.sealedToken) {
       return null;
     }
-    return openSuccessor(this.successorKey, state.successorCiphertext, tokenHash, state.id);
+    return openSuccessor(this.successorKey, child.sealedToken, tokenHash, state.id);
   }
 
   /** RFC 9700 §4.14.2: reuse of a rotated refresh token revokes the family, i.e. the session. */

@@ -51,9 +51,10 @@ export class RefreshToken {
   expiresAt!: Date;
 
   /**
-   * The successor issued when this token was rotated, encrypted; erased once the reuse grace window
-   * has passed, so a retried request can get the same successor and nothing usable lingers.
+   * This token, encrypted, while it can answer a replay of its parent within the reuse grace window
+   * (a retried request gets the same successor): erased when this token is spent or the window has
+   * passed, so nothing usable lingers.
    */
   @Column({ type: 'bytea', nullable: true })
-  successorCiphertext!: Buffer | null;
+  sealedToken!: Buffer | null;
 }

@@ -19,6 +19,7 @@ import { BackchannelLogout1765800000000 } from './1765800000000-backchannel-logo
 import { FederatedSessions1765900000000 } from './1765900000000-federated-sessions.js';
 import { SessionParents1766000000000 } from './1766000000000-session-parents.js';
 import { DeliveryHousekeeping1766100000000 } from './1766100000000-delivery-housekeeping.js';
+import { RefreshTokenSealedCopy1766200000000 } from './1766200000000-refresh-token-sealed-copy.js';
 
 /** Every migration, in order. Imported as classes: globs do not survive bundling. */
 export const migrations = [
@@ -43,4 +44,5 @@ export const migrations = [
   FederatedSessions1765900000000,
   SessionParents1766000000000,
   DeliveryHousekeeping1766100000000,
+  RefreshTokenSealedCopy1766200000000,
 ];

@@ -19,7 +19,6 @@ export interface RefreshTokenState {
   /** The address of the request that rotated it; null while unused (or used before it was kept). */
   readonly usedIp: string | null;
   readonly expiresAt: Date;
-  readonly successorCiphertext: Buffer | null;
   readonly clientId: string | null;
   readonly scope: string | null;
   readonly userId: string;
@@ -44,8 +43,8 @@ export interface RefreshAttempt {
   readonly usedAt: Date;
   /** The rotating request's address. */
   readonly usedIp: string | null;
-  /** The successor token, sealed for the grace window. */
-  readonly successorCiphertext: Buffer;
+  /** The successor token, sealed for a replay of the presented one within the grace window. */
+  readonly sealedSuccessor: Buffer;
   readonly successorTokenHash: Buffer;
   /**
    * The successor's expiry, and the session's new idle expiry, unless the family maximum (the
@@ -63,7 +62,7 @@ export interface RefreshOutcome {
 /** The token with its session and user, as `RefreshTokenState`; `$1` is the token hash. */
 const STATE_BY_TOKEN_HASH = `SELECT rt.id, rt.session_id AS "sessionId", rt.parent_id AS "parentId",
          rt.used_at AS "usedAt", host(rt.used_ip) AS "usedIp", rt.expires_at AS "expiresAt",
-         rt.successor_ciphertext AS "successorCiphertext", s.client_id AS "clientId", s.scope,
+         s.client_id AS "clientId", s.scope,
          s.user_id AS "userId", u.roles AS "userRoles", u.disabled_at AS "userDisabledAt",
          s.revoked_at AS "sessionRevokedAt", s.absolute_expires_at AS "sessionAbsoluteExpiresAt",
          s.created_at AS "sessionCreatedAt", s.amr AS "sessionAmr",
@@ -80,7 +79,7 @@ const ROTATE = named(
   `WITH presented AS (
          ${STATE_BY_TOKEN_HASH}
        ), used AS (
-         UPDATE refresh_tokens rt SET used_at = $3, used_ip = $4, successor_ciphertext = $5
+         UPDATE refresh_tokens rt SET used_at = $3, used_ip = $4, sealed_token = NULL
          FROM presented p
          WHERE rt.id = p.id AND rt.used_at IS NULL AND p."clientId" = $2
            AND p."sessionRevokedAt" IS NULL AND p."userDisabledAt" IS NULL
@@ -88,12 +87,10 @@ const ROTATE = named(
          RETURNING rt.id, rt.session_id, rt.parent_id,
            LEAST($7::timestamptz, p."sessionAbsoluteExpiresAt") AS expires_at
        ), successor AS (
-         INSERT INTO refresh_tokens (session_id, token_hash, parent_id, created_at, expires_at)
-         SELECT session_id, $6, id, $3, expires_at FROM used
+         INSERT INTO refresh_tokens
+           (session_id, token_hash, parent_id, created_at, expires_at, sealed_token)
+         SELECT session_id, $6, id, $3, expires_at, $5 FROM used
          RETURNING id
-       ), erased AS (
-         UPDATE refresh_tokens SET successor_ciphertext = NULL
-         WHERE id = (SELECT parent_id FROM used)
        ), extended AS (
          UPDATE sessions SET last_seen_at = $3, idle_expires_at = used.expires_at
          FROM used WHERE sessions.id = used.session_id
@@ -122,9 +119,9 @@ export class RefreshTokenRepository {
   /**
    * A refresh grant's write as one statement (atomic on its own, one round trip): reads the presented
    * token and, only if it is unused and usable — the client's, session and user live, not expired at
-   * `usedAt` — marks it used with its sealed successor and the rotating request's address, inserts the
-   * successor, erases the grandparent's now useless sealed copy of the presented token and slides the
-   * session's expiry. Of concurrent attempts on one token exactly one rotates: the others wait for
+   * `usedAt` — marks it used with the rotating request's address, erases its own sealed copy (a replay
+   * of its parent can no longer be answered with it), inserts the successor with the successor's
+   * sealed copy and slides the session's expiry. Of concurrent attempts on one token exactly one rotates: the others wait for
    * its row lock, find `used_at` set and write nothing. Null for an unknown token.
    */
   async rotate(attempt: RefreshAttempt): Promise<RefreshOutcome | null> {
@@ -133,7 +130,7 @@ export class RefreshTokenRepository {
       attempt.clientId,
       attempt.usedAt,
       attempt.usedIp,
-      attempt.successorCiphertext,
+      attempt.sealedSuccessor,
       attempt.successorTokenHash,
       attempt.successorExpiresAt,
     ]);
@@ -145,20 +142,28 @@ export class RefreshTokenRepository {
     return { state, rotated };
   }
 
-  async findChild(parentId: string): Promise<{ id: string; usedAt: Date | null } | null> {
-    const rows: { id: string; usedAt: Date | null }[] = await this.manager.query(
-      `SELECT id, used_at AS "usedAt" FROM refresh_tokens WHERE parent_id = $1`,
-      [parentId],
-    );
+  /** The token its parent was rotated to, with its sealed copy while it still has one. */
+  async findChild(
+    parentId: string,
+  ): Promise<{ id: string; usedAt: Date | null; sealedToken: Buffer | null } | null> {
+    const rows: { id: string; usedAt: Date | null; sealedToken: Buffer | null }[] =
+      await this.manager.query(
+        `SELECT id, used_at AS "usedAt", sealed_token AS "sealedToken"
+         FROM refresh_tokens WHERE parent_id = $1`,
+        [parentId],
+      );
     return rows[0] ?? null;
   }
 
-  /** Erases every sealed successor whose grace window is over. */
-  async eraseSuccessorsUsedBefore(before: Date): Promise<number> {
+  /**
+   * Erases the sealed copy of every token issued before `before`: issued when its parent was
+   * rotated, it could only answer a replay of the parent within the grace window.
+   */
+  async eraseSealedTokensIssuedBefore(before: Date): Promise<number> {
     const rows = await updateReturning(
       this.manager,
-      `UPDATE refresh_tokens SET successor_ciphertext = NULL
-       WHERE successor_ciphertext IS NOT NULL AND used_at < $1 RETURNING id`,
+      `UPDATE refresh_tokens SET sealed_token = NULL
+       WHERE sealed_token IS NOT NULL AND created_at < $1 RETURNING id`,
       [before],
     );
     return rows.length;
