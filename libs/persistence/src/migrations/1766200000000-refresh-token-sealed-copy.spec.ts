@@ -1,16 +1,10 @@
 import { randomBytes } from 'node:crypto';
 
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { freshDatabaseUrl } from '../../../../test/support/test-database.js';
-import { dataSourceOptions } from '../data-source-options.js';
+import { upgradedDatabase } from '../../../../test/support/upgraded-database.js';
 import { RefreshTokenSealedCopy1766200000000 } from './1766200000000-refresh-token-sealed-copy.js';
-import { migrations } from './index.js';
-
-const BEFORE = migrations.slice(0, migrations.indexOf(RefreshTokenSealedCopy1766200000000));
-/** Up to this one only, so that reverting the last migration reverts this one. */
-const UP_TO = [...BEFORE, RefreshTokenSealedCopy1766200000000];
 
 const LIVE_COPY = randomBytes(60);
 const SPENT_COPY = randomBytes(60);
@@ -28,38 +22,39 @@ describe(RefreshTokenSealedCopy1766200000000.name, () => {
     )[0]!.sealed_token;
 
   beforeAll(async () => {
-    const url = await freshDatabaseUrl('refresh_token_sealed_copy', { migrated: false });
-    dataSource = await new DataSource({
-      ...dataSourceOptions({ url, poolSize: 2 }),
-      migrations: BEFORE,
-    }).initialize();
-    await dataSource.runMigrations({ transaction: 'all' });
-    await dataSource.query(
-      `WITH u AS (
-         INSERT INTO users (id, email) VALUES ('00000000-0000-4000-8000-000000000001', 'a@example.com')
-         RETURNING id
-       )
-       INSERT INTO sessions (id, user_id, kind, last_seen_at, idle_expires_at, absolute_expires_at)
-       SELECT '00000000-0000-4000-8000-0000000000a0', id, 'token', now(), now() + interval '1 day',
-         now() + interval '30 days' FROM u`,
+    dataSource = await upgradedDatabase(
+      RefreshTokenSealedCopy1766200000000,
+      'refresh_token_sealed_copy',
+      async (db) => {
+        await db.query(
+          `WITH u AS (
+             INSERT INTO users (id, email) VALUES ('00000000-0000-4000-8000-000000000001', 'a@example.com')
+             RETURNING id
+           )
+           INSERT INTO sessions (id, user_id, kind, last_seen_at, idle_expires_at, absolute_expires_at)
+           SELECT '00000000-0000-4000-8000-0000000000a0', id, 'token', now(), now() + interval '1 day',
+             now() + interval '30 days' FROM u`,
+        );
+        // a → b: a rotated just now, b unused (a replay of a may still get b, sealed on a's row).
+        // c → d: d was used too, so c's copy of d can answer nothing any more.
+        await db.query(
+          `INSERT INTO refresh_tokens
+             (id, session_id, token_hash, parent_id, used_at, expires_at, successor_ciphertext) VALUES
+             ('00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-0000000000a0', $1, NULL, now(), now() + interval '1 day', $5),
+             ('00000000-0000-4000-8000-00000000000b', '00000000-0000-4000-8000-0000000000a0', $2, '00000000-0000-4000-8000-00000000000a', NULL, now() + interval '1 day', NULL),
+             ('00000000-0000-4000-8000-00000000000c', '00000000-0000-4000-8000-0000000000a0', $3, NULL, now(), now() + interval '1 day', $6),
+             ('00000000-0000-4000-8000-00000000000d', '00000000-0000-4000-8000-0000000000a0', $4, '00000000-0000-4000-8000-00000000000c', now(), now() + interval '1 day', NULL)`,
+          [
+            randomBytes(32),
+            randomBytes(32),
+            randomBytes(32),
+            randomBytes(32),
+            LIVE_COPY,
+            SPENT_COPY,
+          ],
+        );
+      },
     );
-    // a → b: a rotated just now, b unused (a replay of a may still get b, sealed on a's row).
-    // c → d: d was used too, so c's copy of d can answer nothing any more.
-    await dataSource.query(
-      `INSERT INTO refresh_tokens
-         (id, session_id, token_hash, parent_id, used_at, expires_at, successor_ciphertext) VALUES
-         ('00000000-0000-4000-8000-00000000000a', '00000000-0000-4000-8000-0000000000a0', $1, NULL, now(), now() + interval '1 day', $5),
-         ('00000000-0000-4000-8000-00000000000b', '00000000-0000-4000-8000-0000000000a0', $2, '00000000-0000-4000-8000-00000000000a', NULL, now() + interval '1 day', NULL),
-         ('00000000-0000-4000-8000-00000000000c', '00000000-0000-4000-8000-0000000000a0', $3, NULL, now(), now() + interval '1 day', $6),
-         ('00000000-0000-4000-8000-00000000000d', '00000000-0000-4000-8000-0000000000a0', $4, '00000000-0000-4000-8000-00000000000c', now(), now() + interval '1 day', NULL)`,
-      [randomBytes(32), randomBytes(32), randomBytes(32), randomBytes(32), LIVE_COPY, SPENT_COPY],
-    );
-    await dataSource.destroy();
-    dataSource = await new DataSource({
-      ...dataSourceOptions({ url, poolSize: 2 }),
-      migrations: UP_TO,
-    }).initialize();
-    await dataSource.runMigrations({ transaction: 'all' });
   });
   afterAll(() => dataSource.destroy());
 
