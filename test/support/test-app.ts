@@ -69,7 +69,6 @@ export async function givenAdminApi(
   return ready(await createAdminApi(await testConfig(env), options));
 }
 
-/** A free TCP port on loopback, for apps that must really listen (remote JWKS, real clients). */
 /** Whether a server could listen on `port` on loopback right now. */
 export function isPortFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -79,6 +78,7 @@ export function isPortFree(port: number): Promise<boolean> {
   });
 }
 
+/** A free TCP port on loopback, for apps that must really listen (remote JWKS, real clients). */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

@@ -53,6 +53,13 @@ export interface RefreshAttempt {
   readonly successorExpiresAt: Date;
 }
 
+/** The token a used one was rotated to: whether it is spent, and its sealed copy if it has one. */
+export interface RotatedTo {
+  readonly id: string;
+  readonly usedAt: Date | null;
+  readonly sealedToken: Buffer | null;
+}
+
 /** The presented token as the attempt found it, and whether the attempt spent it. */
 export interface RefreshOutcome {
   readonly state: RefreshTokenState;
@@ -119,10 +126,11 @@ export class RefreshTokenRepository {
   /**
    * A refresh grant's write as one statement (atomic on its own, one round trip): reads the presented
    * token and, only if it is unused and usable — the client's, session and user live, not expired at
-   * `usedAt` — marks it used with the rotating request's address, erases its own sealed copy (a replay
-   * of its parent can no longer be answered with it), inserts the successor with the successor's
-   * sealed copy and slides the session's expiry. Of concurrent attempts on one token exactly one rotates: the others wait for
-   * its row lock, find `used_at` set and write nothing. Null for an unknown token.
+   * `usedAt` — marks it used with the rotating request's address, erases its own sealed copy (a
+   * replay of its parent can no longer be answered with it), inserts the successor with the
+   * successor's sealed copy and slides the session's expiry. Of concurrent attempts on one token
+   * exactly one rotates: the others wait for its row lock, find `used_at` set and write nothing.
+   * Null for an unknown token.
    */
   async rotate(attempt: RefreshAttempt): Promise<RefreshOutcome | null> {
     const rows = await select<RefreshTokenState & { rotated: boolean }>(this.manager, ROTATE, [
@@ -143,15 +151,12 @@ export class RefreshTokenRepository {
   }
 
   /** The token its parent was rotated to, with its sealed copy while it still has one. */
-  async findChild(
-    parentId: string,
-  ): Promise<{ id: string; usedAt: Date | null; sealedToken: Buffer | null } | null> {
-    const rows: { id: string; usedAt: Date | null; sealedToken: Buffer | null }[] =
-      await this.manager.query(
-        `SELECT id, used_at AS "usedAt", sealed_token AS "sealedToken"
-         FROM refresh_tokens WHERE parent_id = $1`,
-        [parentId],
-      );
+  async findChild(parentId: string): Promise<RotatedTo | null> {
+    const rows: RotatedTo[] = await this.manager.query(
+      `SELECT id, used_at AS "usedAt", sealed_token AS "sealedToken"
+       FROM refresh_tokens WHERE parent_id = $1`,
+      [parentId],
+    );
     return rows[0] ?? null;
   }
 
